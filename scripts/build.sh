@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the worker into build/ with worker-build, pointing it at local tools so it downloads nothing:
+# the pinned wasm-bindgen CLI, esbuild from wrangler's dependencies, and wasm-opt from the binaryen npm package.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# The test and benchmark harnesses build once, then start several `wrangler dev` instances without rebuilding.
+if [[ "${MCP_SKIP_BUILD:-}" == 1 && -f build/index.js ]]; then exit 0; fi
+source scripts/versions.sh
+export WASM_BINDGEN_BIN="$TOOLS_DIR/wasm-bindgen-cli-$(wasm_bindgen_version)/bin/wasm-bindgen"
+export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
+export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
+for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN"; do
+  [[ -x "$tool" ]] || { echo "error: $tool is missing; run: npm run setup" >&2; exit 1; }
+done
+exec "$TOOLS_DIR/worker-build-$WORKER_BUILD_VERSION/bin/worker-build" --release "$@"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything a fresh clone needs, from package registries only, and is quick when all is in place:
+#   - npm packages (from package-lock.json),
+#   - the wasm32 Rust target,
+#   - worker-build and the wasm-bindgen CLI at pinned versions (the CLI must equal the wasm-bindgen crate in
+#     Cargo.lock), installed once per machine under ~/.cache/mcp-worker-rs/tools.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/versions.sh
+
+log() { echo "[setup] $*" >&2; }
+
+# npm packages: reinstall only when the lock file changed since the last install.
+stamp="node_modules/.setup-stamp"
+if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  cp package-lock.json "$stamp"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown >&2
+fi
+
+install_tool() { # crate version binary
+  local crate="$1" version="$2" bin="$3" dir="$TOOLS_DIR/$1-$2"
+  if [[ ! -x "$dir/bin/$bin" ]]; then
+    log "installing $crate $version (once per machine, a few minutes)"
+    # --locked pins the tool's own dependencies; a yanked one in its lock file makes that fail, so fall back.
+    cargo install "$crate" --version "$version" --locked --root "$dir" >&2 ||
+      cargo install "$crate" --version "$version" --root "$dir" >&2
+  fi
+}
+install_tool worker-build "$WORKER_BUILD_VERSION" worker-build
+install_tool wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen

@@ -1,0 +1,127 @@
+//! Settings, read from Worker variables and secrets through a lookup function (so tests need no Worker).
+//! A malformed value is an error naming the setting, never a silent default.
+
+use crate::auth::{AccessPolicy, ApiKeys};
+use crate::transport::origin::OriginPolicy;
+use crate::transport::streamable_http::ResponseMode;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub response_mode: ResponseMode,
+    pub origins: OriginPolicy,
+    pub session_ttl_ms: u64,
+    pub max_body_bytes: usize,
+    pub page_size: usize,
+    pub access: AccessPolicy,
+}
+
+pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 86_400;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            response_mode: ResponseMode::Json,
+            origins: OriginPolicy::default(),
+            session_ttl_ms: DEFAULT_SESSION_TTL_SECONDS * 1000,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            page_size: DEFAULT_PAGE_SIZE,
+            access: AccessPolicy::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads every setting through `get` (name → value, `None` when unset).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let mut settings = Settings::default();
+        if let Some(mode) = get("MCP_RESPONSE_MODE") {
+            settings.response_mode = ResponseMode::parse(&mode)
+                .ok_or_else(|| format!("MCP_RESPONSE_MODE must be \"json\" or \"sse\", not {mode:?}"))?;
+        }
+        if let Some(list) = get("MCP_ALLOWED_ORIGINS") {
+            settings.origins = OriginPolicy::parse(&list);
+        }
+        if let Some(ttl) = get("MCP_SESSION_TTL_SECONDS") {
+            settings.session_ttl_ms = positive(&ttl, "MCP_SESSION_TTL_SECONDS")? * 1000;
+        }
+        if let Some(max) = get("MCP_MAX_BODY_BYTES") {
+            settings.max_body_bytes = positive(&max, "MCP_MAX_BODY_BYTES")? as usize;
+        }
+        if let Some(size) = get("MCP_PAGE_SIZE") {
+            settings.page_size = positive(&size, "MCP_PAGE_SIZE")? as usize;
+        }
+        if let Some(keys) = get("MCP_API_KEYS") {
+            settings.access.api_keys = ApiKeys::parse(&keys);
+        }
+        if let Some(flag) = get("MCP_ALLOW_ANONYMOUS") {
+            settings.access.allow_anonymous = match flag.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(format!("MCP_ALLOW_ANONYMOUS must be true or false, not {flag:?}")),
+            };
+        }
+        Ok(settings)
+    }
+}
+
+fn positive(text: &str, name: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{name} must be a positive whole number, not {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_when_unset_or_blank() {
+        assert_eq!(from(&[]).unwrap(), Settings::default());
+        assert_eq!(from(&[("MCP_PAGE_SIZE", " ")]).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let s = from(&[
+            ("MCP_RESPONSE_MODE", "SSE"),
+            ("MCP_SESSION_TTL_SECONDS", "30"),
+            ("MCP_MAX_BODY_BYTES", "1024"),
+            ("MCP_PAGE_SIZE", "2"),
+            ("MCP_API_KEYS", "a,b"),
+            ("MCP_ALLOW_ANONYMOUS", "true"),
+            ("MCP_ALLOWED_ORIGINS", "https://x.example"),
+        ])
+        .unwrap();
+        assert_eq!(s.response_mode, ResponseMode::Sse);
+        assert_eq!(s.session_ttl_ms, 30_000);
+        assert_eq!(s.max_body_bytes, 1024);
+        assert_eq!(s.page_size, 2);
+        assert_eq!(s.access.api_keys.len(), 2);
+        assert!(s.access.allow_anonymous);
+        assert!(s.origins.allows("https://x.example", "https://me"));
+    }
+
+    #[test]
+    fn malformed_values_name_the_setting() {
+        for (k, v) in [
+            ("MCP_RESPONSE_MODE", "xml"),
+            ("MCP_SESSION_TTL_SECONDS", "0"),
+            ("MCP_MAX_BODY_BYTES", "-5"),
+            ("MCP_PAGE_SIZE", "many"),
+            ("MCP_ALLOW_ANONYMOUS", "maybe"),
+        ] {
+            let err = from(&[(k, v)]).unwrap_err();
+            assert!(err.contains(k), "{err}");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Errors as types, and the one place where they become HTTP statuses and JSON-RPC error codes.
+//!
+//! [`McpError`] is an error answering one JSON-RPC request (HTTP 200 around it); [`HttpError`] rejects a
+//! whole HTTP request before or instead of any JSON-RPC processing.
+
+use crate::model::{code, ErrorObject, RequestId, Response};
+
+/// MCP SDKs answer an unknown or ended session with this code (and HTTP 404).
+pub const SESSION_NOT_FOUND: i32 = -32001;
+
+/// An error answering one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum McpError {
+    MethodNotFound(String),
+    InvalidParams(String),
+    ResourceNotFound(String),
+    InvalidRequest(String),
+    Internal(String),
+}
+
+impl McpError {
+    pub fn to_error_object(&self) -> ErrorObject {
+        match self {
+            Self::MethodNotFound(method) => {
+                ErrorObject::new(code::METHOD_NOT_FOUND, format!("Method not found: {method}"))
+            }
+            Self::InvalidParams(why) => {
+                ErrorObject::new(code::INVALID_PARAMS, format!("Invalid params: {why}"))
+            }
+            Self::ResourceNotFound(uri) => {
+                ErrorObject::new(code::RESOURCE_NOT_FOUND, format!("Resource not found: {uri}"))
+                    .with_data(serde_json::json!({ "uri": uri }))
+            }
+            Self::InvalidRequest(why) => {
+                ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {why}"))
+            }
+            Self::Internal(why) => {
+                ErrorObject::new(code::INTERNAL_ERROR, format!("Internal error: {why}"))
+            }
+        }
+    }
+
+    /// Params that do not deserialize into the method's type.
+    pub fn bad_params(err: serde_json::Error) -> Self {
+        Self::InvalidParams(err.to_string())
+    }
+}
+
+impl std::fmt::Display for McpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_error_object().message)
+    }
+}
+
+/// Why an HTTP request is refused as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpError {
+    /// 400: the body is not JSON (`-32700`).
+    Parse(ErrorObject),
+    /// 400: the JSON-RPC shape is wrong (`-32600`), e.g. a batch where the revision forbids it.
+    InvalidRequest { id: Option<RequestId>, message: String },
+    /// 400: a request other than `initialize` without `Mcp-Session-Id`.
+    SessionRequired,
+    /// 400: an `Mcp-Session-Id` that is not a visible-ASCII token.
+    MalformedSessionId,
+    /// 400: `initialize` inside an existing session.
+    AlreadyInitialized,
+    /// 400: an `MCP-Protocol-Version` header naming a revision we do not speak.
+    UnsupportedProtocolVersion(String),
+    /// 400: a query parameter or header that is missing or malformed.
+    BadRequest(String),
+    /// 401: no or wrong credentials; `www_authenticate` is sent back.
+    Unauthorized { message: String, www_authenticate: String },
+    /// 403: an `Origin` (or `Host`) that is not allowed (DNS-rebinding protection).
+    ForbiddenOrigin(String),
+    /// 404: the session does not exist or has ended.
+    SessionNotFound,
+    /// 404: no such path.
+    NotFound(String),
+    /// 405: the method is not served on this path.
+    MethodNotAllowed { allow: &'static str },
+    /// 406: `Accept` lacks a media type the transport needs.
+    NotAcceptable(&'static str),
+    /// 409: a second standalone GET stream for one session.
+    StreamConflict,
+    /// 413: the body is over the configured limit.
+    PayloadTooLarge { limit: usize },
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 503: the deployment refuses traffic until it is configured.
+    NotConfigured(String),
+    /// 500: something failed on our side; the message is safe to show.
+    Internal(String),
+}
+
+impl HttpError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Parse(_)
+            | Self::InvalidRequest { .. }
+            | Self::SessionRequired
+            | Self::MalformedSessionId
+            | Self::AlreadyInitialized
+            | Self::UnsupportedProtocolVersion(_)
+            | Self::BadRequest(_) => 400,
+            Self::Unauthorized { .. } => 401,
+            Self::ForbiddenOrigin(_) => 403,
+            Self::SessionNotFound | Self::NotFound(_) => 404,
+            Self::MethodNotAllowed { .. } => 405,
+            Self::NotAcceptable(_) => 406,
+            Self::StreamConflict => 409,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::NotConfigured(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    pub fn to_error_object(&self) -> ErrorObject {
+        use crate::model::ProtocolVersion;
+        let server = |message: String| ErrorObject::new(code::SERVER_ERROR, message);
+        match self {
+            Self::Parse(error) => error.clone(),
+            Self::InvalidRequest { message, .. } => {
+                ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {message}"))
+            }
+            Self::SessionRequired => server(
+                "Bad Request: Mcp-Session-Id header is required (send initialize first to open a session)".into(),
+            ),
+            Self::MalformedSessionId => {
+                server("Bad Request: Mcp-Session-Id must be visible ASCII characters".into())
+            }
+            Self::AlreadyInitialized => server(
+                "Bad Request: initialize must not carry an Mcp-Session-Id; this session is already initialized"
+                    .into(),
+            ),
+            Self::UnsupportedProtocolVersion(v) => server(format!(
+                "Bad Request: unsupported MCP-Protocol-Version {v:?} (supported: {})",
+                ProtocolVersion::supported_list()
+            )),
+            Self::BadRequest(why) => server(format!("Bad Request: {why}")),
+            Self::Unauthorized { message, .. } => server(format!("Unauthorized: {message}")),
+            Self::ForbiddenOrigin(origin) => server(format!(
+                "Forbidden: origin {origin:?} is not allowed (add it to MCP_ALLOWED_ORIGINS)"
+            )),
+            Self::SessionNotFound => ErrorObject::new(
+                SESSION_NOT_FOUND,
+                "Session not found: it expired or was deleted; send initialize to start a new one",
+            ),
+            Self::NotFound(path) => server(format!("Not Found: {path}")),
+            Self::MethodNotAllowed { allow } => {
+                server(format!("Method Not Allowed: use one of {allow}"))
+            }
+            Self::NotAcceptable(needs) => server(format!("Not Acceptable: the Accept header must include {needs}")),
+            Self::StreamConflict => server(
+                "Conflict: this session already has an open GET stream; close it before opening another".into(),
+            ),
+            Self::PayloadTooLarge { limit } => {
+                server(format!("Payload Too Large: the body is over {limit} bytes"))
+            }
+            Self::UnsupportedMediaType => {
+                server("Unsupported Media Type: Content-Type must be application/json".into())
+            }
+            Self::NotConfigured(why) => server(format!("Service Unavailable: {why}")),
+            Self::Internal(why) => ErrorObject::new(code::INTERNAL_ERROR, format!("Internal error: {why}")),
+        }
+    }
+
+    /// The JSON-RPC error body sent with the status.
+    pub fn to_body(&self) -> String {
+        let id = match self {
+            Self::InvalidRequest { id, .. } => id.clone(),
+            _ => None,
+        };
+        Response::error(id, self.to_error_object()).to_value().to_string()
+    }
+
+    /// Extra headers the status calls for.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_string())],
+            Self::Unauthorized { www_authenticate, .. } => {
+                vec![("WWW-Authenticate", www_authenticate.clone())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status(), self.to_error_object().message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_http_error_has_a_jsonrpc_body() {
+        let cases = [
+            (HttpError::SessionRequired, 400, code::SERVER_ERROR),
+            (HttpError::SessionNotFound, 404, SESSION_NOT_FOUND),
+            (HttpError::NotAcceptable("text/event-stream"), 406, code::SERVER_ERROR),
+            (HttpError::UnsupportedMediaType, 415, code::SERVER_ERROR),
+            (HttpError::PayloadTooLarge { limit: 10 }, 413, code::SERVER_ERROR),
+            (
+                HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() },
+                400,
+                code::INVALID_REQUEST,
+            ),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status(), status);
+            let body: serde_json::Value = serde_json::from_str(&err.to_body()).unwrap();
+            assert_eq!(body["error"]["code"], code, "{err}");
+            assert_eq!(body["jsonrpc"], "2.0");
+        }
+        let body: serde_json::Value = serde_json::from_str(
+            &HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() }.to_body(),
+        )
+        .unwrap();
+        assert_eq!(body["id"], 3);
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_methods() {
+        let err = HttpError::MethodNotAllowed { allow: "GET, POST" };
+        assert_eq!(err.headers(), vec![("Allow", "GET, POST".to_string())]);
+    }
+}

@@ -1,0 +1,210 @@
+//! The server role: dispatches JSON-RPC requests and notifications to the lifecycle, tools, resources and
+//! prompts, over a [`Session`]. Transport-agnostic: the Streamable HTTP and legacy SSE transports and the
+//! Durable Object all go through [`Server`].
+
+pub mod pagination;
+pub mod prompts;
+pub mod resources;
+pub mod tools;
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use crate::error::McpError;
+use crate::model::lifecycle::{
+    Implementation, InitializeParams, InitializeResult, ListChanged, ResourcesCapability, ServerCapabilities,
+    SetLevelParams,
+};
+use crate::model::resource::{GetPromptParams, PaginatedParams, ReadResourceParams};
+use crate::model::tool::CallToolParams;
+use crate::model::{Notification, ProtocolVersion, Request, Response};
+use crate::session::{Session, SessionState};
+
+pub use prompts::{PromptDef, PromptRegistry};
+pub use resources::{ResourceProvider, ResourceRegistry};
+pub use tools::{LocalFuture, ToolContext, ToolDef, ToolError, ToolRegistry};
+
+/// An MCP server: what it offers, and how it answers.
+#[derive(Clone)]
+pub struct Server {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: ToolRegistry,
+    resources: ResourceRegistry,
+    prompts: PromptRegistry,
+    page_size: usize,
+}
+
+impl Server {
+    pub fn new(info: Implementation) -> Self {
+        Self {
+            info,
+            instructions: None,
+            tools: ToolRegistry::default(),
+            resources: ResourceRegistry::default(),
+            prompts: PromptRegistry::default(),
+            page_size: 50,
+        }
+    }
+
+    pub fn instructions(mut self, text: &str) -> Self {
+        self.instructions = Some(text.into());
+        self
+    }
+
+    pub fn tools(mut self, tools: ToolRegistry) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    pub fn resources(mut self, resources: ResourceRegistry) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    pub fn prompts(mut self, prompts: PromptRegistry) -> Self {
+        self.prompts = prompts;
+        self
+    }
+
+    /// Items per page of every `*/list` result.
+    pub fn page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    pub fn info(&self) -> &Implementation {
+        &self.info
+    }
+
+    /// Declared only for what is implemented.
+    pub fn capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities {
+            tools: (!self.tools.is_empty()).then_some(ListChanged { list_changed: false }),
+            resources: (!self.resources.is_empty()).then_some(ResourcesCapability {
+                subscribe: false,
+                list_changed: false,
+            }),
+            prompts: (!self.prompts.is_empty()).then_some(ListChanged { list_changed: false }),
+            logging: Some(json!({})),
+        }
+    }
+
+    /// Answers `initialize`, creating the state of the new session `session_id`.
+    pub fn initialize(&self, request: &Request, session_id: String, now_ms: u64) -> Result<(Response, SessionState), Response> {
+        let params: InitializeParams =
+            parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
+        let version = ProtocolVersion::negotiate(&params.protocol_version);
+        let state = SessionState::new(session_id, version, params.client_info, params.capabilities, now_ms);
+        let result = InitializeResult {
+            protocol_version: version.as_str().into(),
+            capabilities: self.capabilities(),
+            server_info: self.info.clone(),
+            instructions: self.instructions.clone(),
+        };
+        Ok((Response::result(request.id.clone(), to_value(result)), state))
+    }
+
+    /// Answers one request inside an initialized session.
+    pub async fn handle_request(&self, request: Request, session: &Session) -> Response {
+        let id = request.id.clone();
+        match self.dispatch(request, session).await {
+            Ok(result) => Response::result(id, result),
+            Err(error) => Response::error(Some(id), error.to_error_object()),
+        }
+    }
+
+    async fn dispatch(&self, request: Request, session: &Session) -> Result<Value, McpError> {
+        let page_size = self.page_size;
+        match request.method.as_str() {
+            "initialize" => Err(McpError::InvalidRequest("the session is already initialized".into())),
+            "ping" => Ok(json!({})),
+            "logging/setLevel" => {
+                let params: SetLevelParams = parse_params(request.params)?;
+                session.update(|s| s.log_level = params.level);
+                Ok(json!({}))
+            }
+            "tools/list" => {
+                let params: PaginatedParams = parse_params(request.params)?;
+                let page = self.tools.list(params.cursor.as_deref(), page_size)?;
+                let structured = session.protocol_version().has_structured_output();
+                let tools: Vec<Value> = page
+                    .items
+                    .into_iter()
+                    .map(|tool| {
+                        let mut value = to_value(tool);
+                        if !structured {
+                            // Older clients do not know outputSchema; some validate strictly.
+                            value.as_object_mut().map(|m| m.remove("outputSchema"));
+                        }
+                        value
+                    })
+                    .collect();
+                Ok(with_cursor(json!({ "tools": tools }), page.next_cursor))
+            }
+            "tools/call" => {
+                let progress_token = progress_token(&request.params);
+                let params: CallToolParams = parse_params(request.params)?;
+                let result = self.tools.call(params, ToolContext { progress_token }).await?;
+                Ok(to_value(result))
+            }
+            "resources/list" => {
+                let params: PaginatedParams = parse_params(request.params)?;
+                let page = self.resources.list(params.cursor.as_deref(), page_size).await?;
+                Ok(with_cursor(json!({ "resources": page.items }), page.next_cursor))
+            }
+            "resources/templates/list" => {
+                let params: PaginatedParams = parse_params(request.params)?;
+                let page = self.resources.templates(params.cursor.as_deref(), page_size)?;
+                Ok(with_cursor(json!({ "resourceTemplates": page.items }), page.next_cursor))
+            }
+            "resources/read" => {
+                let params: ReadResourceParams = parse_params(request.params)?;
+                Ok(to_value(self.resources.read(&params.uri).await?))
+            }
+            "prompts/list" => {
+                let params: PaginatedParams = parse_params(request.params)?;
+                let page = self.prompts.list(params.cursor.as_deref(), page_size)?;
+                Ok(with_cursor(json!({ "prompts": page.items }), page.next_cursor))
+            }
+            "prompts/get" => {
+                let params: GetPromptParams = parse_params(request.params)?;
+                Ok(to_value(self.prompts.get(&params.name, params.arguments).await?))
+            }
+            other => Err(McpError::MethodNotFound(other.to_string())),
+        }
+    }
+
+    /// Takes in a client notification. Unknown notifications are ignored, as JSON-RPC requires.
+    pub fn handle_notification(&self, notification: &Notification, session: &Session) {
+        if notification.method == "notifications/initialized" && !session.state().initialized {
+            session.update(|s| s.initialized = true);
+        }
+    }
+}
+
+fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T, McpError> {
+    serde_json::from_value(params.unwrap_or_else(|| json!({}))).map_err(McpError::bad_params)
+}
+
+fn progress_token(params: &Option<Value>) -> Option<Value> {
+    params.as_ref()?.get("_meta")?.get("progressToken").cloned()
+}
+
+fn to_value<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).expect("protocol types serialize")
+}
+
+fn with_cursor(mut result: Value, next_cursor: Option<String>) -> Value {
+    if let (Some(cursor), Some(map)) = (next_cursor, result.as_object_mut()) {
+        map.insert("nextCursor".into(), Value::String(cursor));
+    }
+    result
+}
+
+fn error_response(request: &Request, error: McpError) -> Response {
+    Response::error(Some(request.id.clone()), error.to_error_object())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! Prompts: named templates with declared arguments.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+
+use super::pagination::{page, Page};
+use super::tools::LocalFuture;
+use crate::error::McpError;
+use crate::model::resource::{GetPromptResult, Prompt, PromptArgument};
+
+type Arguments = HashMap<String, String>;
+type Handler = Rc<dyn Fn(Arguments) -> LocalFuture<'static, Result<GetPromptResult, McpError>>>;
+
+/// One prompt: its description, arguments and the function that fills it in.
+#[derive(Clone)]
+pub struct PromptDef {
+    prompt: Prompt,
+    handler: Handler,
+}
+
+impl PromptDef {
+    pub fn new<F, Fut>(name: &str, description: &str, handler: F) -> Self
+    where
+        F: Fn(Arguments) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<GetPromptResult, McpError>> + 'static,
+    {
+        Self {
+            prompt: Prompt {
+                name: name.into(),
+                title: None,
+                description: Some(description.into()),
+                arguments: Vec::new(),
+            },
+            handler: Rc::new(move |args| Box::pin(handler(args))),
+        }
+    }
+
+    pub fn title(mut self, title: &str) -> Self {
+        self.prompt.title = Some(title.into());
+        self
+    }
+
+    pub fn argument(mut self, name: &str, description: &str, required: bool) -> Self {
+        self.prompt.arguments.push(PromptArgument {
+            name: name.into(),
+            description: Some(description.into()),
+            required,
+        });
+        self
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct PromptRegistry {
+    prompts: Vec<PromptDef>,
+}
+
+impl PromptRegistry {
+    pub fn with(mut self, def: PromptDef) -> Self {
+        self.prompts.retain(|p| p.prompt.name != def.prompt.name);
+        self.prompts.push(def);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.prompts.is_empty()
+    }
+
+    pub fn list(&self, cursor: Option<&str>, page_size: usize) -> Result<Page<Prompt>, McpError> {
+        let all: Vec<Prompt> = self.prompts.iter().map(|p| p.prompt.clone()).collect();
+        page(&all, cursor, page_size)
+    }
+
+    /// `prompts/get`: unknown prompt, missing required or non-string arguments are `-32602`.
+    pub async fn get(&self, name: &str, arguments: Option<Map<String, Value>>) -> Result<GetPromptResult, McpError> {
+        let def = self
+            .prompts
+            .iter()
+            .find(|p| p.prompt.name == name)
+            .ok_or_else(|| McpError::InvalidParams(format!("Unknown prompt: {name}")))?;
+        let mut args = Arguments::new();
+        for (key, value) in arguments.unwrap_or_default() {
+            match value {
+                Value::String(s) => {
+                    args.insert(key, s);
+                }
+                _ => return Err(McpError::InvalidParams(format!("Prompt argument {key:?} must be a string"))),
+            }
+        }
+        for declared in &def.prompt.arguments {
+            if declared.required && args.get(&declared.name).is_none_or(|v| v.trim().is_empty()) {
+                return Err(McpError::InvalidParams(format!(
+                    "Missing required argument {:?} for prompt {name}",
+                    declared.name
+                )));
+            }
+        }
+        (def.handler)(args).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::resource::{PromptMessage, Role};
+    use crate::model::Content;
+    use futures_executor::block_on;
+
+    fn registry() -> PromptRegistry {
+        PromptRegistry::default().with(
+            PromptDef::new("greet", "Greets.", |args| async move {
+                Ok(GetPromptResult {
+                    description: None,
+                    messages: vec![PromptMessage {
+                        role: Role::User,
+                        content: Content::text(format!("Hello {}", args["name"])),
+                    }],
+                })
+            })
+            .argument("name", "Who", true),
+        )
+    }
+
+    #[test]
+    fn fills_in_arguments_and_checks_required_ones() {
+        let reg = registry();
+        let args = serde_json::json!({"name": "Ada"}).as_object().cloned();
+        let result = block_on(reg.get("greet", args)).unwrap();
+        assert_eq!(result.messages[0].content, Content::text("Hello Ada"));
+        assert!(matches!(block_on(reg.get("greet", None)), Err(McpError::InvalidParams(_))));
+        let bad = serde_json::json!({"name": 3}).as_object().cloned();
+        assert!(matches!(block_on(reg.get("greet", bad)), Err(McpError::InvalidParams(_))));
+        assert!(matches!(block_on(reg.get("nope", None)), Err(McpError::InvalidParams(_))));
+    }
+}

@@ -1,0 +1,251 @@
+//! The tool registry: adding a tool is one typed [`ToolDef`].
+//!
+//! ```ignore
+//! ToolDef::new("echo", "Returns the message.", |args: EchoArgs, _cx| async move {
+//!     Ok(CallToolResult::text(args.message))
+//! })
+//! .title("Echo")
+//! .read_only()
+//! ```
+//! The input schema is generated from the argument type, and arguments are validated against it before
+//! the handler runs; invalid arguments and handler failures become results with `isError: true`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::pagination::{page, Page};
+use crate::error::McpError;
+use crate::model::tool::{CallToolParams, CallToolResult, Tool, ToolAnnotations};
+use crate::schema;
+
+/// A boxed future that need not be `Send`: Workers run one thread per isolate.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// What a handler may know about the call besides its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct ToolContext {
+    /// `params._meta.progressToken`, when the client asked for progress notifications.
+    pub progress_token: Option<Value>,
+}
+
+/// A failure inside a tool, shown to the model as a result with `isError: true`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolError(pub String);
+
+impl<T: std::fmt::Display> From<T> for ToolError {
+    fn from(message: T) -> Self {
+        Self(message.to_string())
+    }
+}
+
+type Handler = Rc<dyn Fn(Value, ToolContext) -> LocalFuture<'static, Result<CallToolResult, ToolError>>>;
+
+/// One tool: its description and its handler.
+#[derive(Clone)]
+pub struct ToolDef {
+    tool: Tool,
+    handler: Handler,
+}
+
+impl ToolDef {
+    /// A tool whose arguments deserialize into `A`; `A`'s JSON Schema becomes the `inputSchema`.
+    pub fn new<A, F, Fut>(name: &str, description: &str, handler: F) -> Self
+    where
+        A: JsonSchema + DeserializeOwned + 'static,
+        F: Fn(A, ToolContext) -> Fut + 'static,
+        Fut: Future<Output = Result<CallToolResult, ToolError>> + 'static,
+    {
+        let handler = Rc::new(handler);
+        Self {
+            tool: Tool {
+                name: name.into(),
+                title: None,
+                description: description.into(),
+                input_schema: schema::schema_for::<A>(),
+                output_schema: None,
+                annotations: None,
+            },
+            handler: Rc::new(move |args, cx| {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let args: A = serde_json::from_value(args)
+                        .map_err(|e| ToolError(format!("Invalid arguments: {e}")))?;
+                    handler(args, cx).await
+                })
+            }),
+        }
+    }
+
+    pub fn title(mut self, title: &str) -> Self {
+        self.tool.title = Some(title.into());
+        self
+    }
+
+    /// Declares `O`'s schema as the `outputSchema`; the handler must then return `structuredContent`.
+    pub fn output<O: JsonSchema>(mut self) -> Self {
+        self.tool.output_schema = Some(schema::schema_for::<O>());
+        self
+    }
+
+    /// Marks the tool as only reading (`readOnlyHint`), which lets clients skip confirmation.
+    pub fn read_only(self) -> Self {
+        self.annotate(|a| {
+            a.read_only_hint = Some(true);
+            a.destructive_hint = Some(false);
+            a.idempotent_hint = Some(true);
+        })
+    }
+
+    /// Whether the tool reaches outside this server (`openWorldHint`).
+    pub fn open_world(self, open: bool) -> Self {
+        self.annotate(|a| a.open_world_hint = Some(open))
+    }
+
+    pub fn annotate(mut self, change: impl FnOnce(&mut ToolAnnotations)) -> Self {
+        change(self.tool.annotations.get_or_insert_with(Default::default));
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+
+    pub fn tool(&self) -> &Tool {
+        &self.tool
+    }
+}
+
+/// The tools a server offers, in the order they were added.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: Vec<ToolDef>,
+    by_name: HashMap<String, usize>,
+}
+
+impl ToolRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tool; a later tool with the same name replaces the earlier one.
+    pub fn add(&mut self, def: ToolDef) -> &mut Self {
+        match self.by_name.get(def.name()) {
+            Some(&i) => self.tools[i] = def,
+            None => {
+                self.by_name.insert(def.name().to_string(), self.tools.len());
+                self.tools.push(def);
+            }
+        }
+        self
+    }
+
+    pub fn with(mut self, def: ToolDef) -> Self {
+        self.add(def);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    /// One page of `tools/list`.
+    pub fn list(&self, cursor: Option<&str>, page_size: usize) -> Result<Page<&Tool>, McpError> {
+        let all: Vec<&Tool> = self.tools.iter().map(ToolDef::tool).collect();
+        page(&all, cursor, page_size)
+    }
+
+    /// `tools/call`: unknown tool is a protocol error (-32602); everything after that is a tool result.
+    pub async fn call(&self, params: CallToolParams, cx: ToolContext) -> Result<CallToolResult, McpError> {
+        let def = self
+            .by_name
+            .get(&params.name)
+            .map(|&i| &self.tools[i])
+            .ok_or_else(|| McpError::InvalidParams(format!("Unknown tool: {}", params.name)))?;
+        let args = Value::Object(params.arguments.unwrap_or_else(Map::new));
+        if let Err(problems) = schema::validate(&args, &def.tool.input_schema) {
+            return Ok(CallToolResult::error(format!(
+                "Invalid arguments for tool {}: {}",
+                def.tool.name,
+                problems.join("; ")
+            )));
+        }
+        Ok((def.handler)(args, cx).await.unwrap_or_else(|e| CallToolResult::error(e.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Content;
+    use futures_executor::block_on;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, JsonSchema)]
+    struct AddArgs {
+        a: i64,
+        b: i64,
+    }
+
+    fn registry() -> ToolRegistry {
+        ToolRegistry::new()
+            .with(
+                ToolDef::new("add", "Adds two numbers.", |args: AddArgs, _| async move {
+                    Ok(CallToolResult::text((args.a + args.b).to_string()))
+                })
+                .read_only(),
+            )
+            .with(ToolDef::new("fail", "Always fails.", |_: Map<String, Value>, _| async move {
+                Err(ToolError::from("it broke"))
+            }))
+    }
+
+    fn call(name: &str, args: Value) -> Result<CallToolResult, McpError> {
+        let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
+        block_on(registry().call(params, ToolContext::default()))
+    }
+
+    #[test]
+    fn calls_a_tool_with_valid_arguments() {
+        let result = call("add", serde_json::json!({"a": 2, "b": 3})).unwrap();
+        assert_eq!(result.content, vec![Content::text("5")]);
+        assert!(!result.is_error);
+    }
+
+    #[test]
+    fn invalid_arguments_and_failures_are_error_results() {
+        let result = call("add", serde_json::json!({"a": "two"})).unwrap();
+        assert!(result.is_error);
+        let Content::Text { text } = &result.content[0] else { panic!() };
+        assert!(text.contains("/a: expected integer, got string"), "{text}");
+        assert!(text.contains("missing required property \"b\""), "{text}");
+        let result = call("fail", serde_json::json!({})).unwrap();
+        assert!(result.is_error);
+        assert_eq!(result.content, vec![Content::text("it broke")]);
+    }
+
+    #[test]
+    fn unknown_tool_is_invalid_params() {
+        let err = call("nope", serde_json::json!({})).unwrap_err();
+        assert_eq!(err, McpError::InvalidParams("Unknown tool: nope".into()));
+    }
+
+    #[test]
+    fn lists_with_annotations_and_schema() {
+        let reg = registry();
+        let page = reg.list(None, 10).unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].annotations.as_ref().unwrap().read_only_hint, Some(true));
+        assert_eq!(page.items[0].input_schema["type"], "object");
+        assert!(page.next_cursor.is_none());
+    }
+}

@@ -1,0 +1,25 @@
+//! A remote MCP server for Cloudflare Workers.
+//!
+//! Layers, bottom up (see `docs/architecture.md`):
+//! - [`model`]: JSON-RPC and MCP types on the wire;
+//! - [`error`], [`schema`], [`session`]: errors and their mapping, tool schemas, session rules;
+//! - [`handler`]: the server role, dispatching methods to tools, resources and prompts;
+//! - [`transport`], [`auth`], [`config`]: HTTP transport rules, access rules, settings;
+//! - [`documents`], [`toolset`]: the shipped tools over the document collection;
+//! - `worker` (wasm32 only): the fetch router, the session Durable Object, KV.
+//!
+//! Everything but `worker` is plain Rust with no I/O, unit-tested natively with `cargo test`.
+
+pub mod auth;
+pub mod config;
+pub mod documents;
+pub mod error;
+pub mod handler;
+pub mod model;
+pub mod schema;
+pub mod session;
+pub mod toolset;
+pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+mod worker;

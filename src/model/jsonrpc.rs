@@ -1,0 +1,344 @@
+//! JSON-RPC 2.0 messages, as MCP uses them.
+//!
+//! Incoming text is parsed leniently into [`serde_json::Value`] first and classified by hand, so that a
+//! malformed message gets the precise error the spec asks for (`-32700` for bad JSON, `-32600` for a
+//! wrong shape) together with its `id` whenever one can be recovered.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The standard JSON-RPC error codes, plus the ones MCP defines.
+pub mod code {
+    pub const PARSE_ERROR: i32 = -32700;
+    pub const INVALID_REQUEST: i32 = -32600;
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    pub const INVALID_PARAMS: i32 = -32602;
+    pub const INTERNAL_ERROR: i32 = -32603;
+    /// Implementation-defined server error; MCP SDKs use it for transport-level rejections.
+    pub const SERVER_ERROR: i32 = -32000;
+    /// MCP: the resource named in `resources/read` does not exist.
+    pub const RESOURCE_NOT_FOUND: i32 = -32002;
+}
+
+/// A request id: MCP allows strings and integers, never `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    Number(i64),
+    String(String),
+}
+
+impl RequestId {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(Self::String(s.clone())),
+            Value::Number(n) => n.as_i64().map(Self::Number),
+            _ => None,
+        }
+    }
+}
+
+/// The `error` member of a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    pub code: i32,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: RequestId,
+    pub method: String,
+    pub params: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub method: String,
+    pub params: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// `None` only for errors about a message whose id could not be read (sent as `"id": null`).
+    pub id: Option<RequestId>,
+    pub outcome: Result<Value, ErrorObject>,
+}
+
+impl Response {
+    pub fn result(id: RequestId, result: Value) -> Self {
+        Self {
+            id: Some(id),
+            outcome: Ok(result),
+        }
+    }
+
+    pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
+        Self {
+            id,
+            outcome: Err(error),
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("jsonrpc".into(), Value::from("2.0"));
+        map.insert(
+            "id".into(),
+            self.id
+                .as_ref()
+                .map_or(Value::Null, |id| serde_json::to_value(id).unwrap_or(Value::Null)),
+        );
+        match &self.outcome {
+            Ok(result) => map.insert("result".into(), result.clone()),
+            Err(error) => map.insert(
+                "error".into(),
+                serde_json::to_value(error).unwrap_or(Value::Null),
+            ),
+        };
+        Value::Object(map)
+    }
+}
+
+/// One JSON-RPC message of any kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Request(Request),
+    Notification(Notification),
+    Response(Response),
+}
+
+impl Message {
+    pub fn to_value(&self) -> Value {
+        match self {
+            Message::Response(response) => response.to_value(),
+            Message::Request(Request { id, method, params }) => {
+                let mut map = envelope(method, params);
+                map.insert("id".into(), serde_json::to_value(id).unwrap_or(Value::Null));
+                Value::Object(map)
+            }
+            Message::Notification(Notification { method, params }) => {
+                Value::Object(envelope(method, params))
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        self.to_value().to_string()
+    }
+}
+
+fn envelope(method: &str, params: &Option<Value>) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("jsonrpc".into(), Value::from("2.0"));
+    map.insert("method".into(), Value::from(method));
+    if let Some(params) = params {
+        map.insert("params".into(), params.clone());
+    }
+    map
+}
+
+/// A message that could not be understood; answered with this error (and `id` where one was readable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Malformed {
+    pub id: Option<RequestId>,
+    pub error: ErrorObject,
+}
+
+impl Malformed {
+    pub fn into_response(self) -> Response {
+        Response::error(self.id, self.error)
+    }
+}
+
+/// What one HTTP body held: a single message or a batch (allowed by the 2025-03-26 revision only).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    Single(Result<Message, Malformed>),
+    Batch(Vec<Result<Message, Malformed>>),
+}
+
+impl Payload {
+    /// Parses a body. Invalid JSON, or an empty batch, is an error for the whole body.
+    pub fn parse(body: &[u8]) -> Result<Self, Malformed> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| Malformed {
+            id: None,
+            error: ErrorObject::new(code::PARSE_ERROR, format!("Parse error: {e}")),
+        })?;
+        match value {
+            Value::Array(items) if items.is_empty() => Err(Malformed {
+                id: None,
+                error: ErrorObject::new(code::INVALID_REQUEST, "Invalid Request: empty batch"),
+            }),
+            Value::Array(items) => Ok(Self::Batch(items.into_iter().map(classify).collect())),
+            other => Ok(Self::Single(classify(other))),
+        }
+    }
+
+    pub fn is_batch(&self) -> bool {
+        matches!(self, Self::Batch(_))
+    }
+
+    pub fn into_items(self) -> Vec<Result<Message, Malformed>> {
+        match self {
+            Self::Single(item) => vec![item],
+            Self::Batch(items) => items,
+        }
+    }
+
+    pub fn items(&self) -> &[Result<Message, Malformed>] {
+        match self {
+            Self::Single(item) => std::slice::from_ref(item),
+            Self::Batch(items) => items,
+        }
+    }
+}
+
+/// Sorts one JSON value into a request, notification or response, checking the JSON-RPC 2.0 shape.
+pub fn classify(value: Value) -> Result<Message, Malformed> {
+    let Value::Object(mut map) = value else {
+        return Err(invalid(None, "a JSON-RPC message must be an object"));
+    };
+    let raw_id = map.remove("id");
+    let id = raw_id.as_ref().and_then(RequestId::from_value);
+    if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(invalid(id, "\"jsonrpc\" must be \"2.0\""));
+    }
+    if let Some(method) = map.remove("method") {
+        let Value::String(method) = method else {
+            return Err(invalid(id, "\"method\" must be a string"));
+        };
+        let params = map.remove("params");
+        if let Some(p) = &params {
+            if !p.is_object() && !p.is_array() {
+                return Err(invalid(id, "\"params\" must be an object or an array"));
+            }
+        }
+        return match (raw_id, id) {
+            (None, _) => Ok(Message::Notification(Notification { method, params })),
+            (Some(_), Some(id)) => Ok(Message::Request(Request { id, method, params })),
+            (Some(_), None) => Err(invalid(None, "\"id\" must be a string or an integer")),
+        };
+    }
+    let result = map.remove("result");
+    let error = map.remove("error");
+    let Some(id_value) = raw_id else {
+        return Err(invalid(None, "a message needs \"method\", or \"id\" with \"result\" or \"error\""));
+    };
+    let id = RequestId::from_value(&id_value);
+    let outcome = match (result, error) {
+        (Some(result), None) => Ok(result),
+        (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
+            .map_err(|_| invalid(id.clone(), "\"error\" must have an integer code and a message"))?),
+        _ => return Err(invalid(id, "a response needs exactly one of \"result\" and \"error\"")),
+    };
+    if id.is_none() && !id_value.is_null() {
+        return Err(invalid(None, "\"id\" must be a string or an integer"));
+    }
+    Ok(Message::Response(Response { id, outcome }))
+}
+
+fn invalid(id: Option<RequestId>, why: &str) -> Malformed {
+    Malformed {
+        id,
+        error: ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {why}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn single(text: &str) -> Result<Message, Malformed> {
+        match Payload::parse(text.as_bytes()).unwrap() {
+            Payload::Single(item) => item,
+            Payload::Batch(_) => panic!("expected a single message"),
+        }
+    }
+
+    #[test]
+    fn parses_requests_notifications_and_responses() {
+        let req = single(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#).unwrap();
+        assert_eq!(
+            req,
+            Message::Request(Request {
+                id: RequestId::Number(7),
+                method: "ping".into(),
+                params: None
+            })
+        );
+        let note = single(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
+        assert!(matches!(note, Message::Notification(n) if n.method == "notifications/initialized"));
+        let resp = single(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
+        assert!(matches!(resp, Message::Response(Response { outcome: Ok(_), .. })));
+        let err = single(r#"{"jsonrpc":"2.0","id":"a","error":{"code":-1,"message":"no"}}"#).unwrap();
+        assert!(matches!(err, Message::Response(Response { outcome: Err(e), .. }) if e.code == -1));
+    }
+
+    #[test]
+    fn bad_json_is_a_parse_error() {
+        let err = Payload::parse(b"{not json").unwrap_err();
+        assert_eq!(err.error.code, code::PARSE_ERROR);
+        assert_eq!(err.id, None);
+    }
+
+    #[test]
+    fn wrong_shapes_are_invalid_requests_keeping_the_id() {
+        for (text, id) in [
+            (r#"{"id":1,"method":"ping"}"#, Some(RequestId::Number(1))),
+            (r#"{"jsonrpc":"1.0","id":"x","method":"ping"}"#, Some(RequestId::String("x".into()))),
+            (r#"{"jsonrpc":"2.0","id":2,"method":5}"#, Some(RequestId::Number(2))),
+            (r#"{"jsonrpc":"2.0","id":3,"method":"a","params":"str"}"#, Some(RequestId::Number(3))),
+            (r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#, None),
+            (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, None),
+            (r#"{"jsonrpc":"2.0","id":4}"#, Some(RequestId::Number(4))),
+            (r#"[1]"#, None),
+            (r#""hello""#, None),
+        ] {
+            let err = match Payload::parse(text.as_bytes()).unwrap() {
+                Payload::Single(item) => item.unwrap_err(),
+                Payload::Batch(mut items) => items.remove(0).unwrap_err(),
+            };
+            assert_eq!(err.error.code, code::INVALID_REQUEST, "{text}");
+            assert_eq!(err.id, id, "{text}");
+        }
+    }
+
+    #[test]
+    fn batches_and_empty_batches() {
+        let batch = Payload::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#)
+            .unwrap();
+        assert!(batch.is_batch());
+        assert_eq!(batch.items().len(), 2);
+        assert_eq!(Payload::parse(b"[]").unwrap_err().error.code, code::INVALID_REQUEST);
+    }
+
+    #[test]
+    fn responses_serialize_with_null_id_when_unknown() {
+        let r = Response::error(None, ErrorObject::new(code::PARSE_ERROR, "bad"));
+        assert_eq!(
+            r.to_value(),
+            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})
+        );
+        let ok = Response::result(RequestId::String("q".into()), json!({}));
+        assert_eq!(ok.to_value(), json!({"jsonrpc":"2.0","id":"q","result":{}}));
+    }
+}

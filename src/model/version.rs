@@ -1,0 +1,97 @@
+//! Protocol revisions and version negotiation.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol revisions this server speaks over a session (`initialize` first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProtocolVersion {
+    #[serde(rename = "2024-11-05")]
+    V2024_11_05,
+    #[serde(rename = "2025-03-26")]
+    V2025_03_26,
+    #[serde(rename = "2025-06-18")]
+    V2025_06_18,
+    #[serde(rename = "2025-11-25")]
+    V2025_11_25,
+}
+
+impl ProtocolVersion {
+    /// Oldest first.
+    pub const ALL: [ProtocolVersion; 4] = [
+        Self::V2024_11_05,
+        Self::V2025_03_26,
+        Self::V2025_06_18,
+        Self::V2025_11_25,
+    ];
+    pub const LATEST: ProtocolVersion = Self::V2025_11_25;
+    /// What a Streamable HTTP request without an `MCP-Protocol-Version` header is taken to speak.
+    pub const HTTP_DEFAULT: ProtocolVersion = Self::V2025_03_26;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2024_11_05 => "2024-11-05",
+            Self::V2025_03_26 => "2025-03-26",
+            Self::V2025_06_18 => "2025-06-18",
+            Self::V2025_11_25 => "2025-11-25",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
+    /// The answer to a client's `initialize`: its own version when supported, else our latest
+    /// (the client then decides whether it can go on).
+    pub fn negotiate(requested: &str) -> Self {
+        Self::parse(requested).unwrap_or(Self::LATEST)
+    }
+
+    /// JSON-RPC batches exist in 2025-03-26 (and the 2024-11-05 legacy transport) only.
+    pub fn allows_batches(self) -> bool {
+        self <= Self::V2025_03_26
+    }
+
+    /// Structured tool output (`outputSchema`, `structuredContent`) arrived in 2025-06-18.
+    pub fn has_structured_output(self) -> bool {
+        self >= Self::V2025_06_18
+    }
+
+    pub fn supported_list() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_echoes_supported_versions_and_falls_back_to_latest() {
+        for v in ProtocolVersion::ALL {
+            assert_eq!(ProtocolVersion::negotiate(v.as_str()), v);
+        }
+        assert_eq!(ProtocolVersion::negotiate("2099-01-01"), ProtocolVersion::LATEST);
+        assert_eq!(ProtocolVersion::negotiate(""), ProtocolVersion::LATEST);
+    }
+
+    #[test]
+    fn batches_only_in_old_revisions() {
+        assert!(ProtocolVersion::V2025_03_26.allows_batches());
+        assert!(ProtocolVersion::V2024_11_05.allows_batches());
+        assert!(!ProtocolVersion::V2025_06_18.allows_batches());
+        assert!(!ProtocolVersion::V2025_11_25.allows_batches());
+    }
+
+    #[test]
+    fn serde_uses_the_date_strings() {
+        let v: ProtocolVersion = serde_json::from_str("\"2025-06-18\"").unwrap();
+        assert_eq!(v, ProtocolVersion::V2025_06_18);
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"2025-06-18\"");
+    }
+}

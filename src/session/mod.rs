@@ -1,0 +1,201 @@
+//! Session state and its rules: what a session remembers, how its id looks, when it expires.
+//!
+//! The Durable Object persists [`SessionState`] as JSON; everything here is plain Rust so the rules are
+//! unit-tested natively.
+
+use std::cell::{Cell, Ref, RefCell};
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::lifecycle::{Implementation, LogLevel};
+use crate::model::ProtocolVersion;
+
+/// Which transport opened the session; the legacy HTTP+SSE one answers on its stream instead of the POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    #[default]
+    StreamableHttp,
+    LegacySse,
+}
+
+/// Everything a session keeps between requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub id: String,
+    pub protocol_version: ProtocolVersion,
+    pub client_info: Implementation,
+    #[serde(default)]
+    pub client_capabilities: Value,
+    /// Set by `notifications/initialized`.
+    #[serde(default)]
+    pub initialized: bool,
+    #[serde(default)]
+    pub log_level: LogLevel,
+    /// Resource URIs the client subscribed to.
+    #[serde(default)]
+    pub subscriptions: BTreeSet<String>,
+    #[serde(default)]
+    pub transport: TransportKind,
+    pub created_at_ms: u64,
+    /// Last time a request reached the session; persisted at [`TOUCH_GRANULARITY_MS`] granularity.
+    pub last_seen_ms: u64,
+}
+
+/// `last_seen_ms` is written back at most this often, so that busy sessions do not write storage on every
+/// request; expiry is correspondingly coarse.
+pub const TOUCH_GRANULARITY_MS: u64 = 60_000;
+
+impl SessionState {
+    pub fn new(
+        id: String,
+        protocol_version: ProtocolVersion,
+        client_info: Implementation,
+        client_capabilities: Value,
+        now_ms: u64,
+    ) -> Self {
+        Self {
+            id,
+            protocol_version,
+            client_info,
+            client_capabilities,
+            initialized: false,
+            log_level: LogLevel::default(),
+            subscriptions: BTreeSet::new(),
+            transport: TransportKind::StreamableHttp,
+            created_at_ms: now_ms,
+            last_seen_ms: now_ms,
+        }
+    }
+
+    /// When the session ends if nothing else reaches it.
+    pub fn expires_at_ms(&self, ttl_ms: u64) -> u64 {
+        self.last_seen_ms.saturating_add(ttl_ms)
+    }
+
+    pub fn is_expired(&self, now_ms: u64, ttl_ms: u64) -> bool {
+        now_ms >= self.expires_at_ms(ttl_ms)
+    }
+
+    /// Whether a request at `now_ms` should persist a new `last_seen_ms`.
+    pub fn needs_touch(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.last_seen_ms) >= TOUCH_GRANULARITY_MS
+    }
+
+    /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
+    pub fn client_supports(&self, capability: &str) -> bool {
+        self.client_capabilities.get(capability).is_some_and(|v| !v.is_null())
+    }
+}
+
+/// The live state of one session during a request: changes mark it dirty so the shell persists them.
+#[derive(Debug)]
+pub struct Session {
+    state: RefCell<SessionState>,
+    dirty: Cell<bool>,
+}
+
+impl Session {
+    pub fn new(state: SessionState) -> Self {
+        Self {
+            state: RefCell::new(state),
+            dirty: Cell::new(false),
+        }
+    }
+
+    pub fn state(&self) -> Ref<'_, SessionState> {
+        self.state.borrow()
+    }
+
+    /// Changes the state; never hold the borrow across an `.await`.
+    pub fn update<R>(&self, change: impl FnOnce(&mut SessionState) -> R) -> R {
+        self.dirty.set(true);
+        change(&mut self.state.borrow_mut())
+    }
+
+    /// Returns whether the state changed since the last call, and clears the mark.
+    pub fn take_dirty(&self) -> bool {
+        self.dirty.replace(false)
+    }
+
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.state.borrow().protocol_version
+    }
+
+    pub fn snapshot(&self) -> SessionState {
+        self.state.borrow().clone()
+    }
+}
+
+/// Session ids: 128 random bits as 32 lowercase hex characters.
+pub mod id {
+    /// A fresh, unguessable session id.
+    pub fn generate() -> String {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the platform has a random source");
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `id` could be one of ours. Anything else cannot name a session (404 without a lookup).
+    pub fn is_well_formed(id: &str) -> bool {
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
+    /// The spec allows only visible ASCII (0x21 to 0x7E) in a session id; anything else is a bad request.
+    pub fn is_valid_header(id: &str) -> bool {
+        !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(now: u64) -> SessionState {
+        SessionState::new(
+            id::generate(),
+            ProtocolVersion::LATEST,
+            Implementation { name: "c".into(), version: "1".into(), title: None },
+            serde_json::json!({"sampling": {}}),
+            now,
+        )
+    }
+
+    #[test]
+    fn ids_are_random_hex_and_checked() {
+        let a = id::generate();
+        let b = id::generate();
+        assert_ne!(a, b);
+        assert!(id::is_well_formed(&a));
+        assert!(!id::is_well_formed("ABC"));
+        assert!(!id::is_well_formed(&a.to_uppercase()));
+        assert!(id::is_valid_header("abc-DEF_123"));
+        assert!(!id::is_valid_header("has space"));
+        assert!(!id::is_valid_header(""));
+    }
+
+    #[test]
+    fn expiry_and_touch_rules() {
+        let s = state(1_000);
+        assert!(!s.is_expired(1_000 + 59_999, 60_000));
+        assert!(s.is_expired(1_000 + 60_000, 60_000));
+        assert!(!s.needs_touch(1_000 + TOUCH_GRANULARITY_MS - 1));
+        assert!(s.needs_touch(1_000 + TOUCH_GRANULARITY_MS));
+    }
+
+    #[test]
+    fn state_round_trips_through_json_and_tracks_changes() {
+        let session = Session::new(state(5));
+        assert!(!session.take_dirty());
+        session.update(|s| s.log_level = LogLevel::Debug);
+        assert!(session.take_dirty());
+        assert!(!session.take_dirty());
+        let json = serde_json::to_string(&*session.state()).unwrap();
+        let back: SessionState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, session.snapshot());
+        assert!(back.client_supports("sampling"));
+        assert!(!back.client_supports("roots"));
+    }
+}

@@ -1,0 +1,6 @@
+//! Transports: how MCP messages travel over HTTP. Rules only; the worker shell applies them.
+
+pub mod cors;
+pub mod origin;
+pub mod sse;
+pub mod streamable_http;

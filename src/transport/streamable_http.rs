@@ -1,0 +1,204 @@
+//! The Streamable HTTP transport's rules (2025-03-26 to 2025-11-25), free of any HTTP library: header
+//! checks, where a POST goes, and how a POST's messages are answered inside a session.
+
+use crate::error::HttpError;
+use crate::handler::Server;
+use crate::model::{Message, Payload, ProtocolVersion, Request, Response};
+use crate::session::{id as session_id, Session};
+
+use super::sse;
+
+pub const SESSION_HEADER: &str = "mcp-session-id";
+pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// How a POST carrying requests is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// One `application/json` body.
+    #[default]
+    Json,
+    /// A `text/event-stream` that ends with the response(s).
+    Sse,
+}
+
+impl ResponseMode {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "json" | "" => Some(Self::Json),
+            "sse" => Some(Self::Sse),
+            _ => None,
+        }
+    }
+}
+
+fn accepts(accept: Option<&str>, media_type: &str) -> bool {
+    accept.is_some_and(|value| {
+        value
+            .split(',')
+            .map(|range| range.split(';').next().unwrap_or("").trim())
+            .any(|range| range.eq_ignore_ascii_case(media_type))
+    })
+}
+
+/// A POST must accept both `application/json` and `text/event-stream`.
+pub fn check_post_accept(accept: Option<&str>) -> Result<(), HttpError> {
+    if accepts(accept, "application/json") && accepts(accept, "text/event-stream") {
+        Ok(())
+    } else {
+        Err(HttpError::NotAcceptable("both application/json and text/event-stream"))
+    }
+}
+
+/// A GET must accept `text/event-stream`.
+pub fn check_get_accept(accept: Option<&str>) -> Result<(), HttpError> {
+    if accepts(accept, "text/event-stream") {
+        Ok(())
+    } else {
+        Err(HttpError::NotAcceptable("text/event-stream"))
+    }
+}
+
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), HttpError> {
+    let media = content_type.and_then(|v| v.split(';').next()).map(str::trim);
+    if media.is_some_and(|m| m.eq_ignore_ascii_case("application/json")) {
+        Ok(())
+    } else {
+        Err(HttpError::UnsupportedMediaType)
+    }
+}
+
+/// Refuses a body over `limit` by its declared length, before reading it.
+pub fn check_content_length(content_length: Option<&str>, limit: usize) -> Result<(), HttpError> {
+    match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(len) if len > limit as u64 => Err(HttpError::PayloadTooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// The `MCP-Protocol-Version` header: absent is fine (2025-03-26 is assumed), unknown is 400.
+pub fn check_protocol_version(header: Option<&str>) -> Result<Option<ProtocolVersion>, HttpError> {
+    match header.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => ProtocolVersion::parse(v)
+            .map(Some)
+            .ok_or_else(|| HttpError::UnsupportedProtocolVersion(v.to_string())),
+    }
+}
+
+/// The `Mcp-Session-Id` header, if any, checked for the characters the spec allows.
+pub fn check_session_header(value: Option<&str>) -> Result<Option<&str>, HttpError> {
+    match value {
+        None => Ok(None),
+        Some(v) if session_id::is_valid_header(v) => Ok(Some(v)),
+        Some(_) => Err(HttpError::MalformedSessionId),
+    }
+}
+
+/// Where a POST goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostTarget {
+    /// An `initialize` request: a new session is created for it.
+    NewSession(Request),
+    /// Everything else: the session named by the header.
+    Session(String),
+}
+
+/// Decides where a parsed POST goes, or why it is refused.
+pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget, HttpError> {
+    let is_initialize = |item: &Result<Message, _>| matches!(item, Ok(Message::Request(r)) if r.method == "initialize");
+    if let Some(Ok(Message::Request(init))) = payload.items().iter().find(|i| is_initialize(i)) {
+        if payload.is_batch() {
+            return Err(HttpError::InvalidRequest {
+                id: Some(init.id.clone()),
+                message: "initialize must be sent alone, not in a batch".into(),
+            });
+        }
+        return match session {
+            Some(_) => Err(HttpError::AlreadyInitialized),
+            None => Ok(PostTarget::NewSession(init.clone())),
+        };
+    }
+    if let Payload::Single(Err(malformed)) = payload {
+        return Err(HttpError::InvalidRequest {
+            id: malformed.id.clone(),
+            message: malformed.error.message.trim_start_matches("Invalid Request: ").to_string(),
+        });
+    }
+    match session {
+        Some(id) if session_id::is_well_formed(id) => Ok(PostTarget::Session(id.to_string())),
+        Some(_) => Err(HttpError::SessionNotFound),
+        None => Err(HttpError::SessionRequired),
+    }
+}
+
+/// What a POST inside a session produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostOutcome {
+    /// Only notifications and responses: 202, no body.
+    Accepted,
+    /// Answers to the requests, in order; `batch` says whether to send them as an array.
+    Responses { responses: Vec<Response>, batch: bool },
+}
+
+/// Answers the messages of one POST inside an existing session.
+pub async fn handle_post(server: &Server, session: &Session, payload: Payload) -> Result<PostOutcome, HttpError> {
+    let batch = payload.is_batch();
+    if batch && !session.protocol_version().allows_batches() {
+        return Err(HttpError::InvalidRequest {
+            id: None,
+            message: format!(
+                "JSON-RPC batches are not supported in protocol revision {}",
+                session.protocol_version()
+            ),
+        });
+    }
+    let mut responses = Vec::new();
+    let mut saw_request = false;
+    for item in payload.into_items() {
+        match item {
+            Ok(Message::Request(request)) if request.method == "initialize" => {
+                return Err(HttpError::AlreadyInitialized);
+            }
+            Ok(Message::Request(request)) => {
+                saw_request = true;
+                responses.push(server.handle_request(request, session).await);
+            }
+            Ok(Message::Notification(notification)) => server.handle_notification(&notification, session),
+            // Answers to server-to-client requests; this server sends none yet.
+            Ok(Message::Response(_)) => {}
+            Err(malformed) if batch => {
+                saw_request = true;
+                responses.push(malformed.into_response());
+            }
+            Err(malformed) => {
+                return Err(HttpError::InvalidRequest {
+                    id: malformed.id,
+                    message: malformed.error.message.trim_start_matches("Invalid Request: ").to_string(),
+                })
+            }
+        }
+    }
+    Ok(if saw_request { PostOutcome::Responses { responses, batch } } else { PostOutcome::Accepted })
+}
+
+/// The `application/json` body for `responses`.
+pub fn json_body(responses: &[Response], batch: bool) -> String {
+    if batch {
+        serde_json::Value::Array(responses.iter().map(Response::to_value).collect()).to_string()
+    } else {
+        responses.first().map(|r| r.to_value().to_string()).unwrap_or_default()
+    }
+}
+
+/// The `text/event-stream` body for `responses`: a priming event (id, empty data) so the client has an
+/// id to resume from, then one `message` event per response.
+pub fn sse_body(responses: &[Response], stream_id: &str) -> String {
+    let mut out = sse::Event { id: Some(&format!("{stream_id}-0")), ..Default::default() }.encode();
+    for (i, response) in responses.iter().enumerate() {
+        out.push_str(&sse::message(Some(&format!("{stream_id}-{}", i + 1)), &response.to_value().to_string()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,52 @@
+//! Building `worker::Response`s from the core's answers, and reading headers.
+
+use worker::{Headers, Request, Response, ResponseBuilder};
+
+use crate::error::HttpError;
+
+pub const JSON: &str = "application/json";
+pub const EVENT_STREAM: &str = "text/event-stream";
+
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// A response with `status`, `headers` and a text `body` (empty for no body).
+pub fn respond(status: u16, headers: &[(&str, &str)], body: String) -> Response {
+    let h = Headers::new();
+    for (name, value) in headers {
+        let _ = h.set(name, value);
+    }
+    let builder = ResponseBuilder::new().with_status(status).with_headers(h);
+    if body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(body.into_bytes())
+    }
+}
+
+pub fn json(status: u16, body: String) -> Response {
+    respond(status, &[("Content-Type", JSON)], body)
+}
+
+/// The JSON-RPC error body, status and headers for `err`.
+pub fn error(err: &HttpError) -> Response {
+    if let HttpError::Internal(why) = err {
+        worker::console_error!("internal error: {why}");
+    }
+    let extra = err.headers();
+    let mut headers: Vec<(&str, &str)> = vec![("Content-Type", JSON)];
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+    respond(err.status(), &headers, err.to_body())
+}
+
+/// Headers of every SSE response.
+pub fn sse_headers(h: &Headers) {
+    let _ = h.set("Content-Type", EVENT_STREAM);
+    let _ = h.set("Cache-Control", "no-cache, no-transform");
+}
+
+/// Logs a runtime failure and turns it into a 500 that says nothing internal.
+pub fn internal(context: &str, err: impl std::fmt::Display) -> HttpError {
+    HttpError::Internal(format!("{context}: {err}"))
+}

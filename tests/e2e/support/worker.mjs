@@ -1,0 +1,86 @@
+// Starts the worker under `wrangler dev` (real workerd, Durable Objects and KV emulated locally) on a free port.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+
+let built = false;
+/** Builds the worker once per process (worker-build through scripts/build.sh). */
+export function buildOnce() {
+  if (built || process.env.MCP_SKIP_BUILD === '1') return;
+  execFileSync('bash', [join(ROOT, 'scripts', 'build.sh')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  built = true;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` and waits until it answers.
+ * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string}} options
+ * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>}>}
+ */
+export async function startWorker(options = {}) {
+  buildOnce();
+  const port = options.port ?? (await freePort());
+  const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mcp-worker-state-'));
+  const ownsState = !options.persistTo;
+  const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
+    '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  if (options.config) args.push('--config', options.config);
+  for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        process.kill(-child.pid, 'SIGKILL');
+        throw new Error(`wrangler dev did not answer on ${url} within 90 s:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    url,
+    port,
+    persistTo,
+    logs: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+        const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (ownsState) rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
