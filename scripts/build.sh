@@ -13,4 +13,9 @@ export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
 for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN"; do
   [[ -x "$tool" ]] || { echo "error: $tool is missing; run: npm run setup" >&2; exit 1; }
 done
-exec "$TOOLS_DIR/worker-build-$WORKER_BUILD_VERSION/bin/worker-build" --release "$@"
+"$TOOLS_DIR/worker-build-$WORKER_BUILD_VERSION/bin/worker-build" --release "$@"
+# worker-build runs wasm-opt with --debuginfo, which keeps the function-name section (a third of the upload).
+# Drop it; panics still log their message.
+"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+  --enable-multivalue --enable-reference-types --enable-exception-handling

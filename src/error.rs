@@ -34,9 +34,7 @@ impl McpError {
             Self::InvalidRequest(why) => {
                 ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {why}"))
             }
-            Self::Internal(why) => {
-                ErrorObject::new(code::INTERNAL_ERROR, format!("Internal error: {why}"))
-            }
+            Self::Internal(why) => ErrorObject::new(code::INTERNAL_ERROR, format!("Internal error: {why}")),
         }
     }
 
@@ -70,7 +68,10 @@ pub enum HttpError {
     /// 400: a query parameter or header that is missing or malformed.
     BadRequest(String),
     /// 401: no or wrong credentials; `www_authenticate` is sent back.
-    Unauthorized { message: String, www_authenticate: String },
+    Unauthorized {
+        message: String,
+        www_authenticate: String,
+    },
     /// 403: an `Origin` (or `Host`) that is not allowed (DNS-rebinding protection).
     ForbiddenOrigin(String),
     /// 404: the session does not exist or has ended.
@@ -202,11 +203,18 @@ mod tests {
         let cases = [
             (HttpError::SessionRequired, 400, code::SERVER_ERROR),
             (HttpError::SessionNotFound, 404, SESSION_NOT_FOUND),
-            (HttpError::NotAcceptable("text/event-stream"), 406, code::SERVER_ERROR),
+            (
+                HttpError::NotAcceptable("text/event-stream"),
+                406,
+                code::SERVER_ERROR,
+            ),
             (HttpError::UnsupportedMediaType, 415, code::SERVER_ERROR),
             (HttpError::PayloadTooLarge { limit: 10 }, 413, code::SERVER_ERROR),
             (
-                HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() },
+                HttpError::InvalidRequest {
+                    id: Some(RequestId::Number(3)),
+                    message: "x".into(),
+                },
                 400,
                 code::INVALID_REQUEST,
             ),
@@ -218,7 +226,11 @@ mod tests {
             assert_eq!(body["jsonrpc"], "2.0");
         }
         let body: serde_json::Value = serde_json::from_str(
-            &HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() }.to_body(),
+            &HttpError::InvalidRequest {
+                id: Some(RequestId::Number(3)),
+                message: "x".into(),
+            }
+            .to_body(),
         )
         .unwrap();
         assert_eq!(body["id"], 3);

@@ -105,7 +105,11 @@ impl Corpus {
             })
             .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        scored.into_iter().take(limit).map(|(_, _, i)| &self.documents[i]).collect()
+        scored
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, i)| &self.documents[i])
+            .collect()
     }
 }
 
@@ -168,7 +172,8 @@ mod tests {
     fn rejects_bad_collections() {
         assert!(Corpus::from_json("{}").is_err());
         assert!(Corpus::from_json(r#"[{"id":"","title":"t","url":"u","text":"x"}]"#).is_err());
-        let dup = r#"[{"id":"a","title":"t","url":"u","text":"x"},{"id":"a","title":"t","url":"u","text":"y"}]"#;
+        let dup =
+            r#"[{"id":"a","title":"t","url":"u","text":"x"},{"id":"a","title":"t","url":"u","text":"y"}]"#;
         assert!(Corpus::from_json(dup).unwrap_err().contains("twice"));
     }
 }

@@ -91,11 +91,22 @@ impl Server {
     }
 
     /// Answers `initialize`, creating the state of the new session `session_id`.
-    pub fn initialize(&self, request: &Request, session_id: String, now_ms: u64) -> Result<(Response, SessionState), Response> {
+    pub fn initialize(
+        &self,
+        request: &Request,
+        session_id: String,
+        now_ms: u64,
+    ) -> Result<(Response, SessionState), Response> {
         let params: InitializeParams =
             parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
         let version = ProtocolVersion::negotiate(&params.protocol_version);
-        let state = SessionState::new(session_id, version, params.client_info, params.capabilities, now_ms);
+        let state = SessionState::new(
+            session_id,
+            version,
+            params.client_info,
+            params.capabilities,
+            now_ms,
+        );
         let result = InitializeResult {
             protocol_version: version.as_str().into(),
             capabilities: self.capabilities(),
@@ -117,7 +128,9 @@ impl Server {
     async fn dispatch(&self, request: Request, session: &Session) -> Result<Value, McpError> {
         let page_size = self.page_size;
         match request.method.as_str() {
-            "initialize" => Err(McpError::InvalidRequest("the session is already initialized".into())),
+            "initialize" => Err(McpError::InvalidRequest(
+                "the session is already initialized".into(),
+            )),
             "ping" => Ok(json!({})),
             "logging/setLevel" => {
                 let params: SetLevelParams = parse_params(request.params)?;
@@ -156,7 +169,10 @@ impl Server {
             "resources/templates/list" => {
                 let params: PaginatedParams = parse_params(request.params)?;
                 let page = self.resources.templates(params.cursor.as_deref(), page_size)?;
-                Ok(with_cursor(json!({ "resourceTemplates": page.items }), page.next_cursor))
+                Ok(with_cursor(
+                    json!({ "resourceTemplates": page.items }),
+                    page.next_cursor,
+                ))
             }
             "resources/read" => {
                 let params: ReadResourceParams = parse_params(request.params)?;
@@ -205,6 +221,3 @@ fn with_cursor(mut result: Value, next_cursor: Option<String>) -> Value {
 fn error_response(request: &Request, error: McpError) -> Response {
     Response::error(Some(request.id.clone()), error.to_error_object())
 }
-
-#[cfg(test)]
-mod tests;

@@ -74,7 +74,11 @@ impl PromptRegistry {
     }
 
     /// `prompts/get`: unknown prompt, missing required or non-string arguments are `-32602`.
-    pub async fn get(&self, name: &str, arguments: Option<Map<String, Value>>) -> Result<GetPromptResult, McpError> {
+    pub async fn get(
+        &self,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> Result<GetPromptResult, McpError> {
         let def = self
             .prompts
             .iter()
@@ -86,7 +90,11 @@ impl PromptRegistry {
                 Value::String(s) => {
                     args.insert(key, s);
                 }
-                _ => return Err(McpError::InvalidParams(format!("Prompt argument {key:?} must be a string"))),
+                _ => {
+                    return Err(McpError::InvalidParams(format!(
+                        "Prompt argument {key:?} must be a string"
+                    )))
+                }
             }
         }
         for declared in &def.prompt.arguments {
@@ -129,9 +137,18 @@ mod tests {
         let args = serde_json::json!({"name": "Ada"}).as_object().cloned();
         let result = block_on(reg.get("greet", args)).unwrap();
         assert_eq!(result.messages[0].content, Content::text("Hello Ada"));
-        assert!(matches!(block_on(reg.get("greet", None)), Err(McpError::InvalidParams(_))));
+        assert!(matches!(
+            block_on(reg.get("greet", None)),
+            Err(McpError::InvalidParams(_))
+        ));
         let bad = serde_json::json!({"name": 3}).as_object().cloned();
-        assert!(matches!(block_on(reg.get("greet", bad)), Err(McpError::InvalidParams(_))));
-        assert!(matches!(block_on(reg.get("nope", None)), Err(McpError::InvalidParams(_))));
+        assert!(matches!(
+            block_on(reg.get("greet", bad)),
+            Err(McpError::InvalidParams(_))
+        ));
+        assert!(matches!(
+            block_on(reg.get("nope", None)),
+            Err(McpError::InvalidParams(_))
+        ));
     }
 }

@@ -43,7 +43,11 @@ impl ResourceRegistry {
         page(&all, cursor, page_size)
     }
 
-    pub fn templates(&self, cursor: Option<&str>, page_size: usize) -> Result<Page<ResourceTemplate>, McpError> {
+    pub fn templates(
+        &self,
+        cursor: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<ResourceTemplate>, McpError> {
         let all: Vec<ResourceTemplate> = self.providers.iter().flat_map(|p| p.templates()).collect();
         page(&all, cursor, page_size)
     }

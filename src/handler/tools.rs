@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::pagination::{page, Page};
 use crate::error::McpError;
@@ -171,7 +171,7 @@ impl ToolRegistry {
             .get(&params.name)
             .map(|&i| &self.tools[i])
             .ok_or_else(|| McpError::InvalidParams(format!("Unknown tool: {}", params.name)))?;
-        let args = Value::Object(params.arguments.unwrap_or_else(Map::new));
+        let args = Value::Object(params.arguments.unwrap_or_default());
         if let Err(problems) = schema::validate(&args, &def.tool.input_schema) {
             return Ok(CallToolResult::error(format!(
                 "Invalid arguments for tool {}: {}",
@@ -179,7 +179,9 @@ impl ToolRegistry {
                 problems.join("; ")
             )));
         }
-        Ok((def.handler)(args, cx).await.unwrap_or_else(|e| CallToolResult::error(e.0)))
+        Ok((def.handler)(args, cx)
+            .await
+            .unwrap_or_else(|e| CallToolResult::error(e.0)))
     }
 }
 
@@ -189,6 +191,7 @@ mod tests {
     use crate::model::Content;
     use futures_executor::block_on;
     use serde::Deserialize;
+    use serde_json::Map;
 
     #[derive(Deserialize, JsonSchema)]
     struct AddArgs {
@@ -204,13 +207,18 @@ mod tests {
                 })
                 .read_only(),
             )
-            .with(ToolDef::new("fail", "Always fails.", |_: Map<String, Value>, _| async move {
-                Err(ToolError::from("it broke"))
-            }))
+            .with(ToolDef::new(
+                "fail",
+                "Always fails.",
+                |_: Map<String, Value>, _| async move { Err(ToolError::from("it broke")) },
+            ))
     }
 
     fn call(name: &str, args: Value) -> Result<CallToolResult, McpError> {
-        let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
+        let params = CallToolParams {
+            name: name.into(),
+            arguments: args.as_object().cloned(),
+        };
         block_on(registry().call(params, ToolContext::default()))
     }
 
@@ -225,7 +233,9 @@ mod tests {
     fn invalid_arguments_and_failures_are_error_results() {
         let result = call("add", serde_json::json!({"a": "two"})).unwrap();
         assert!(result.is_error);
-        let Content::Text { text } = &result.content[0] else { panic!() };
+        let Content::Text { text } = &result.content[0] else {
+            panic!()
+        };
         assert!(text.contains("/a: expected integer, got string"), "{text}");
         assert!(text.contains("missing required property \"b\""), "{text}");
         let result = call("fail", serde_json::json!({})).unwrap();
@@ -244,7 +254,10 @@ mod tests {
         let reg = registry();
         let page = reg.list(None, 10).unwrap();
         assert_eq!(page.items.len(), 2);
-        assert_eq!(page.items[0].annotations.as_ref().unwrap().read_only_hint, Some(true));
+        assert_eq!(
+            page.items[0].annotations.as_ref().unwrap().read_only_hint,
+            Some(true)
+        );
         assert_eq!(page.items[0].input_schema["type"], "object");
         assert!(page.next_cursor.is_none());
     }

@@ -108,10 +108,7 @@ impl Response {
         );
         match &self.outcome {
             Ok(result) => map.insert("result".into(), result.clone()),
-            Err(error) => map.insert(
-                "error".into(),
-                serde_json::to_value(error).unwrap_or(Value::Null),
-            ),
+            Err(error) => map.insert("error".into(), serde_json::to_value(error).unwrap_or(Value::Null)),
         };
         Value::Object(map)
     }
@@ -134,9 +131,7 @@ impl Message {
                 map.insert("id".into(), serde_json::to_value(id).unwrap_or(Value::Null));
                 Value::Object(map)
             }
-            Message::Notification(Notification { method, params }) => {
-                Value::Object(envelope(method, params))
-            }
+            Message::Notification(Notification { method, params }) => Value::Object(envelope(method, params)),
         }
     }
 
@@ -240,14 +235,22 @@ pub fn classify(value: Value) -> Result<Message, Malformed> {
     let result = map.remove("result");
     let error = map.remove("error");
     let Some(id_value) = raw_id else {
-        return Err(invalid(None, "a message needs \"method\", or \"id\" with \"result\" or \"error\""));
+        return Err(invalid(
+            None,
+            "a message needs \"method\", or \"id\" with \"result\" or \"error\"",
+        ));
     };
     let id = RequestId::from_value(&id_value);
     let outcome = match (result, error) {
         (Some(result), None) => Ok(result),
         (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
             .map_err(|_| invalid(id.clone(), "\"error\" must have an integer code and a message"))?),
-        _ => return Err(invalid(id, "a response needs exactly one of \"result\" and \"error\"")),
+        _ => {
+            return Err(invalid(
+                id,
+                "a response needs exactly one of \"result\" and \"error\"",
+            ))
+        }
     };
     if id.is_none() && !id_value.is_null() {
         return Err(invalid(None, "\"id\" must be a string or an integer"));
@@ -304,9 +307,18 @@ mod tests {
     fn wrong_shapes_are_invalid_requests_keeping_the_id() {
         for (text, id) in [
             (r#"{"id":1,"method":"ping"}"#, Some(RequestId::Number(1))),
-            (r#"{"jsonrpc":"1.0","id":"x","method":"ping"}"#, Some(RequestId::String("x".into()))),
-            (r#"{"jsonrpc":"2.0","id":2,"method":5}"#, Some(RequestId::Number(2))),
-            (r#"{"jsonrpc":"2.0","id":3,"method":"a","params":"str"}"#, Some(RequestId::Number(3))),
+            (
+                r#"{"jsonrpc":"1.0","id":"x","method":"ping"}"#,
+                Some(RequestId::String("x".into())),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":2,"method":5}"#,
+                Some(RequestId::Number(2)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"method":"a","params":"str"}"#,
+                Some(RequestId::Number(3)),
+            ),
             (r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":4}"#, Some(RequestId::Number(4))),
@@ -324,11 +336,15 @@ mod tests {
 
     #[test]
     fn batches_and_empty_batches() {
-        let batch = Payload::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#)
-            .unwrap();
+        let batch =
+            Payload::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#)
+                .unwrap();
         assert!(batch.is_batch());
         assert_eq!(batch.items().len(), 2);
-        assert_eq!(Payload::parse(b"[]").unwrap_err().error.code, code::INVALID_REQUEST);
+        assert_eq!(
+            Payload::parse(b"[]").unwrap_err().error.code,
+            code::INVALID_REQUEST
+        );
     }
 
     #[test]

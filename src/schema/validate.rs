@@ -55,7 +55,11 @@ fn check(value: &Value, schema: &Value, root: &Value, path: &str, errors: &mut V
     }
     if let Some(Value::Array(options)) = schema.get("enum") {
         if !options.contains(value) {
-            errors.push(format!("{}: must be one of {}", display(path), Value::Array(options.clone())));
+            errors.push(format!(
+                "{}: must be one of {}",
+                display(path),
+                Value::Array(options.clone())
+            ));
         }
     }
     if let Some(constant) = schema.get("const") {
@@ -254,7 +258,11 @@ fn type_name(value: &Value) -> &'static str {
 fn describe_type(expected: &Value) -> String {
     match expected {
         Value::String(s) => s.clone(),
-        Value::Array(names) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" or "),
+        Value::Array(names) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" or "),
         other => other.to_string(),
     }
 }
@@ -286,10 +294,14 @@ mod tests {
         });
         assert!(validate(&json!({"query": "x", "limit": 3, "tags": ["a"]}), &schema).is_ok());
         assert!(validate(&json!({"query": "x", "limit": null}), &schema).is_ok());
-        let errors = validate(&json!({"limit": 0.5, "tags": ["a", 2, "c"], "extra": 1}), &schema).unwrap_err();
+        let errors =
+            validate(&json!({"limit": 0.5, "tags": ["a", 2, "c"], "extra": 1}), &schema).unwrap_err();
         let text = errors.join("\n");
         assert!(text.contains("missing required property \"query\""), "{text}");
-        assert!(text.contains("/limit: expected integer or null, got number"), "{text}");
+        assert!(
+            text.contains("/limit: expected integer or null, got number"),
+            "{text}"
+        );
         assert!(text.contains("/tags: allows at most 2 items"), "{text}");
         assert!(text.contains("/tags/1: expected string, got number"), "{text}");
         assert!(text.contains("unknown property \"extra\""), "{text}");

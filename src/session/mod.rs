@@ -86,7 +86,9 @@ impl SessionState {
 
     /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
     pub fn client_supports(&self, capability: &str) -> bool {
-        self.client_capabilities.get(capability).is_some_and(|v| !v.is_null())
+        self.client_capabilities
+            .get(capability)
+            .is_some_and(|v| !v.is_null())
     }
 }
 
@@ -140,7 +142,10 @@ pub mod id {
 
     /// Whether `id` could be one of ours. Anything else cannot name a session (404 without a lookup).
     pub fn is_well_formed(id: &str) -> bool {
-        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 
     /// The spec allows only visible ASCII (0x21 to 0x7E) in a session id; anything else is a bad request.
@@ -157,7 +162,11 @@ mod tests {
         SessionState::new(
             id::generate(),
             ProtocolVersion::LATEST,
-            Implementation { name: "c".into(), version: "1".into(), title: None },
+            Implementation {
+                name: "c".into(),
+                version: "1".into(),
+                title: None,
+            },
             serde_json::json!({"sampling": {}}),
             now,
         )

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::documents::{Document, DocumentSource, SearchHit};
 use crate::error::McpError;
 use crate::handler::{LocalFuture, PromptDef, ResourceProvider, ToolDef, ToolError};
-use crate::model::resource::{GetPromptResult, PromptMessage, ReadResourceResult, Resource, ResourceTemplate, Role};
+use crate::model::resource::{
+    GetPromptResult, PromptMessage, ReadResourceResult, Resource, ResourceTemplate, Role,
+};
 use crate::model::tool::CallToolResult;
 use crate::model::{Content, ResourceContents};
 
@@ -71,7 +73,10 @@ pub fn fetch_tool(source: Rc<dyn DocumentSource>) -> ToolDef {
             async move {
                 let corpus = source.corpus().await.map_err(ToolError)?;
                 let doc = corpus.get(&args.id).ok_or_else(|| {
-                    ToolError(format!("No document has the id {:?}; use an id from a search result.", args.id))
+                    ToolError(format!(
+                        "No document has the id {:?}; use an id from a search result.",
+                        args.id
+                    ))
                 })?;
                 Ok(CallToolResult::json(serde_json::to_value(doc)?))
             }
@@ -126,8 +131,12 @@ impl ResourceProvider for DocumentResources {
         let id = uri.strip_prefix(URI_PREFIX)?;
         Some(Box::pin(async move {
             let corpus = self.source.corpus().await.map_err(McpError::Internal)?;
-            let doc = corpus.get(id).ok_or_else(|| McpError::ResourceNotFound(uri.to_string()))?;
-            Ok(ReadResourceResult { contents: vec![ResourceContents::text(uri, MIME, doc.text.clone())] })
+            let doc = corpus
+                .get(id)
+                .ok_or_else(|| McpError::ResourceNotFound(uri.to_string()))?;
+            Ok(ReadResourceResult {
+                contents: vec![ResourceContents::text(uri, MIME, doc.text.clone())],
+            })
         }))
     }
 }
@@ -150,26 +159,36 @@ pub fn answer_prompt() -> PromptDef {
 }
 
 pub fn summarize_prompt(source: Rc<dyn DocumentSource>) -> PromptDef {
-    PromptDef::new("summarize_document", "Summarize one document of the collection.", move |args| {
-        let source = source.clone();
-        async move {
-            let corpus = source.corpus().await.map_err(McpError::Internal)?;
-            let id = &args["id"];
-            let doc = corpus
-                .get(id)
-                .ok_or_else(|| McpError::InvalidParams(format!("No document has the id {id:?}")))?;
-            let mut result = user_prompt(format!(
-                "Summarize the document \"{}\" ({}) in three sentences:\n\n{}",
-                doc.title, doc.id, doc.text
-            ));
-            result.description = Some(format!("Summary of {}", doc.title));
-            Ok(result)
-        }
-    })
+    PromptDef::new(
+        "summarize_document",
+        "Summarize one document of the collection.",
+        move |args| {
+            let source = source.clone();
+            async move {
+                let corpus = source.corpus().await.map_err(McpError::Internal)?;
+                let id = &args["id"];
+                let doc = corpus
+                    .get(id)
+                    .ok_or_else(|| McpError::InvalidParams(format!("No document has the id {id:?}")))?;
+                let mut result = user_prompt(format!(
+                    "Summarize the document \"{}\" ({}) in three sentences:\n\n{}",
+                    doc.title, doc.id, doc.text
+                ));
+                result.description = Some(format!("Summary of {}", doc.title));
+                Ok(result)
+            }
+        },
+    )
     .title("Summarize a document")
     .argument("id", "The id of the document", true)
 }
 
 fn user_prompt(text: String) -> GetPromptResult {
-    GetPromptResult { description: None, messages: vec![PromptMessage { role: Role::User, content: Content::text(text) }] }
+    GetPromptResult {
+        description: None,
+        messages: vec![PromptMessage {
+            role: Role::User,
+            content: Content::text(text),
+        }],
+    }
 }

@@ -11,7 +11,8 @@ use crate::model::lifecycle::Implementation;
 
 pub use documents::DocumentResources;
 
-const INSTRUCTIONS: &str = "Use `search` to find documents by keywords, then `fetch` with a result's id to read \
+const INSTRUCTIONS: &str =
+    "Use `search` to find documents by keywords, then `fetch` with a result's id to read \
 the whole document. Documents are also resources at docs://<id>.";
 
 /// The server as deployed: `search`, `fetch` and `echo`, the documents as resources, and two prompts.

@@ -18,7 +18,9 @@ impl OriginPolicy {
             if item == "*" {
                 policy.any = true;
             } else {
-                policy.allowed.push(item.trim_end_matches('/').to_ascii_lowercase());
+                policy
+                    .allowed
+                    .push(item.trim_end_matches('/').to_ascii_lowercase());
             }
         }
         policy
@@ -31,13 +33,16 @@ impl OriginPolicy {
         self.any
             || origin == own_origin.to_ascii_lowercase()
             || is_loopback_origin(&origin)
-            || self.allowed.iter().any(|a| *a == origin)
+            || self.allowed.contains(&origin)
     }
 }
 
 /// `http(s)://localhost`, `127.0.0.1` or `[::1]`, on any port.
 pub fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
         return false;
     };
     is_loopback_host(rest)
@@ -60,10 +65,20 @@ mod tests {
     #[test]
     fn loopback_origins_pass_by_default() {
         let p = OriginPolicy::parse("");
-        for o in ["http://localhost:6274", "http://127.0.0.1:8787", "https://localhost", "http://[::1]:3000"] {
+        for o in [
+            "http://localhost:6274",
+            "http://127.0.0.1:8787",
+            "https://localhost",
+            "http://[::1]:3000",
+        ] {
             assert!(p.allows(o, "https://mcp.example.workers.dev"), "{o}");
         }
-        for o in ["https://evil.example", "http://localhost.evil.example", "null", "http://127.0.0.1.nip.io"] {
+        for o in [
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "null",
+            "http://127.0.0.1.nip.io",
+        ] {
             assert!(!p.allows(o, "https://mcp.example.workers.dev"), "{o}");
         }
     }

@@ -65,7 +65,9 @@ async fn route(req: Request, env: &Env, url: &Url, origin: Option<&str>) -> Resu
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
         return Ok(http::respond(204, &headers, String::new()));
     }
-    let local = url.host_str().is_some_and(|h| is_loopback_host(h) || h == "[::1]");
+    let local = url
+        .host_str()
+        .is_some_and(|h| is_loopback_host(h) || h == "[::1]");
     let authorization = http::header(&req, "Authorization");
     settings.access.admit(authorization.as_deref(), local)?;
 
@@ -79,7 +81,9 @@ async fn route(req: Request, env: &Env, url: &Url, origin: Option<&str>) -> Resu
             forward(req, env, &session.ok_or(HttpError::SessionRequired)?).await
         }
         Method::Delete => forward(req, env, &session.ok_or(HttpError::SessionRequired)?).await,
-        _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }),
+        _ => Err(HttpError::MethodNotAllowed {
+            allow: "GET, POST, DELETE, OPTIONS",
+        }),
     }
 }
 
@@ -91,14 +95,22 @@ async fn post(
 ) -> Result<Response, HttpError> {
     shttp::check_post_accept(http::header(&req, "Accept").as_deref())?;
     shttp::check_content_type(http::header(&req, "Content-Type").as_deref())?;
-    shttp::check_content_length(http::header(&req, "Content-Length").as_deref(), settings.max_body_bytes)?;
+    shttp::check_content_length(
+        http::header(&req, "Content-Length").as_deref(),
+        settings.max_body_bytes,
+    )?;
     if let Some(id) = session {
         // The session's object parses the body: one parse per request.
         return forward(req, env, &id).await;
     }
-    let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+    let body = req
+        .bytes()
+        .await
+        .map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
     if body.len() > settings.max_body_bytes {
-        return Err(HttpError::PayloadTooLarge { limit: settings.max_body_bytes });
+        return Err(HttpError::PayloadTooLarge {
+            limit: settings.max_body_bytes,
+        });
     }
     let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
     match shttp::route_post(&payload, None)? {
@@ -106,7 +118,9 @@ async fn post(
             let id = crate::session::id::generate();
             let stub = stub(env, &id)?;
             let inner = session_object::initialize_request(&id, &req, body)?;
-            stub.fetch_with_request(inner).await.map_err(|e| http::internal("session object", e))
+            stub.fetch_with_request(inner)
+                .await
+                .map_err(|e| http::internal("session object", e))
         }
         PostTarget::Session(_) => Err(HttpError::SessionRequired),
     }
@@ -117,7 +131,10 @@ async fn forward(req: Request, env: &Env, id: &str) -> Result<Response, HttpErro
     if !crate::session::id::is_well_formed(id) {
         return Err(HttpError::SessionNotFound);
     }
-    stub(env, id)?.fetch_with_request(req).await.map_err(|e| http::internal("session object", e))
+    stub(env, id)?
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| http::internal("session object", e))
 }
 
 fn stub(env: &Env, id: &str) -> Result<worker::Stub, HttpError> {

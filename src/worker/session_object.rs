@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use futures_util::StreamExt;
-use worker::{durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State};
+use worker::{
+    durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
+};
 
 use super::{http, isolate};
 use crate::config::Settings;
@@ -54,7 +56,12 @@ pub fn initialize_request(id: &str, original: &Request, body: Vec<u8>) -> Result
 
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, session: RefCell::new(None), get_stream: RefCell::new(None) }
+        Self {
+            state,
+            env,
+            session: RefCell::new(None),
+            get_stream: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -69,7 +76,10 @@ impl DurableObject for McpSession {
                 if Date::now().as_millis() >= expires {
                     self.end().await?;
                 } else {
-                    self.state.storage().set_alarm(Duration::from_millis(expires - Date::now().as_millis())).await?;
+                    self.state
+                        .storage()
+                        .set_alarm(Duration::from_millis(expires - Date::now().as_millis()))
+                        .await?;
                 }
             }
             Ok(None) => self.end().await?,
@@ -84,15 +94,23 @@ impl McpSession {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings);
         if req.path() == INITIALIZE_PATH {
-            let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+            let body = req
+                .bytes()
+                .await
+                .map_err(|e| http::internal("reading the body", e))?;
             return self.initialize(&server, &settings, &req, &body).await;
         }
         let session = self.active_session(&settings).await?;
         let response = match req.method() {
             Method::Post => {
-                let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+                let body = req
+                    .bytes()
+                    .await
+                    .map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
                 if body.len() > settings.max_body_bytes {
-                    return Err(HttpError::PayloadTooLarge { limit: settings.max_body_bytes });
+                    return Err(HttpError::PayloadTooLarge {
+                        limit: settings.max_body_bytes,
+                    });
                 }
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
                 let outcome = shttp::handle_post(&server, &session, payload).await?;
@@ -107,10 +125,16 @@ impl McpSession {
             }
             Method::Get => self.open_get_stream()?,
             Method::Delete => {
-                self.end().await.map_err(|e| http::internal("ending the session", e))?;
+                self.end()
+                    .await
+                    .map_err(|e| http::internal("ending the session", e))?;
                 http::respond(204, &[], String::new())
             }
-            _ => return Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }),
+            _ => {
+                return Err(HttpError::MethodNotAllowed {
+                    allow: "GET, POST, DELETE, OPTIONS",
+                })
+            }
         };
         Ok(response)
     }
@@ -122,9 +146,12 @@ impl McpSession {
         req: &Request,
         body: &[u8],
     ) -> Result<Response, HttpError> {
-        let id = http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
+        let id =
+            http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
         let Ok(Payload::Single(Ok(Message::Request(request)))) = Payload::parse(body) else {
-            return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
+            return Err(HttpError::Internal(
+                "the Worker forwarded something other than initialize".into(),
+            ));
         };
         let now = Date::now().as_millis();
         let (response, state) = match server.initialize(&request, id.clone(), now) {
@@ -133,7 +160,10 @@ impl McpSession {
             Err(error) => return Ok(http::json(400, error.to_value().to_string())),
         };
         let storage = self.state.storage();
-        storage.put(STATE_KEY, &state).await.map_err(|e| http::internal("saving the session", e))?;
+        storage
+            .put(STATE_KEY, &state)
+            .await
+            .map_err(|e| http::internal("saving the session", e))?;
         storage
             .set_alarm(Duration::from_millis(settings.session_ttl_ms))
             .await
@@ -153,7 +183,9 @@ impl McpSession {
         let session = self.load().await?.ok_or(HttpError::SessionNotFound)?;
         let now = Date::now().as_millis();
         if session.state().is_expired(now, settings.session_ttl_ms) {
-            self.end().await.map_err(|e| http::internal("ending the session", e))?;
+            self.end()
+                .await
+                .map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         }
         if session.state().needs_touch(now) {
@@ -166,19 +198,29 @@ impl McpSession {
         if let Some(session) = self.session.borrow().as_ref() {
             return Ok(Some(session.clone()));
         }
-        let stored: Option<SessionState> =
-            self.state.storage().get(STATE_KEY).await.map_err(|e| http::internal("loading the session", e))?;
+        let stored: Option<SessionState> = self
+            .state
+            .storage()
+            .get(STATE_KEY)
+            .await
+            .map_err(|e| http::internal("loading the session", e))?;
         let Some(state) = stored else { return Ok(None) };
         // A request that arrived while storage was read may have loaded it already; keep that one.
         let mut slot = self.session.borrow_mut();
-        Ok(Some(slot.get_or_insert_with(|| Rc::new(Session::new(state))).clone()))
+        Ok(Some(
+            slot.get_or_insert_with(|| Rc::new(Session::new(state))).clone(),
+        ))
     }
 
     /// Writes the state back if a request changed it.
     async fn persist(&self, session: &Session) -> Result<(), HttpError> {
         if session.take_dirty() {
             let snapshot = session.snapshot();
-            self.state.storage().put(STATE_KEY, &snapshot).await.map_err(|e| http::internal("saving the session", e))?;
+            self.state
+                .storage()
+                .put(STATE_KEY, &snapshot)
+                .await
+                .map_err(|e| http::internal("saving the session", e))?;
         }
         Ok(())
     }
@@ -202,7 +244,11 @@ impl McpSession {
             return Err(HttpError::StreamConflict);
         }
         let (tx, rx) = unbounded::<Vec<u8>>();
-        let priming = sse::Event { id: Some(&format!("{}-0", stream_id())), ..Default::default() }.encode();
+        let priming = sse::Event {
+            id: Some(&format!("{}-0", stream_id())),
+            ..Default::default()
+        }
+        .encode();
         let _ = tx.unbounded_send(priming.into_bytes());
         *slot = Some(tx.clone());
         wasm_bindgen_futures::spawn_local(keepalive(tx));

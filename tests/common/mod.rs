@@ -1,0 +1,61 @@
+//! Helpers shared by the native behaviour tests: a server over the bundled documents, driven through the
+//! same transport functions the worker uses.
+#![allow(dead_code)]
+
+use std::rc::Rc;
+
+use futures_executor::block_on;
+use mcp_worker::documents::{Corpus, StaticDocuments};
+use mcp_worker::handler::Server;
+use mcp_worker::model::{Message, Payload, Request, RequestId, Response};
+use mcp_worker::session::{Session, SessionState};
+use mcp_worker::transport::streamable_http::{handle_post, PostOutcome};
+use serde_json::{json, Value};
+
+pub fn server(page_size: usize) -> Server {
+    mcp_worker::toolset::server(Rc::new(StaticDocuments(Rc::new(Corpus::bundled()))), page_size)
+}
+
+pub fn corpus() -> Corpus {
+    Corpus::bundled()
+}
+
+pub fn initialize(server: &Server, version: &str) -> (Value, Session) {
+    let request = Request {
+        id: RequestId::Number(0),
+        method: "initialize".into(),
+        params: Some(json!({
+            "protocolVersion": version,
+            "capabilities": {"sampling": {}},
+            "clientInfo": {"name": "test-client", "version": "1.0"}
+        })),
+    };
+    let (response, state): (Response, SessionState) = server
+        .initialize(&request, "0123456789abcdef0123456789abcdef".into(), 1_000)
+        .expect("initialize");
+    (response.to_value(), Session::new(state))
+}
+
+/// Posts `body` into the session, as the Durable Object does.
+pub fn post(
+    server: &Server,
+    session: &Session,
+    body: Value,
+) -> Result<PostOutcome, mcp_worker::error::HttpError> {
+    let payload = Payload::parse(body.to_string().as_bytes()).expect("valid JSON");
+    block_on(handle_post(server, session, payload))
+}
+
+/// Sends one request and returns the JSON of its response.
+pub fn call(server: &Server, session: &Session, method: &str, params: Value) -> Value {
+    match post(
+        server,
+        session,
+        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+    ) {
+        Ok(PostOutcome::Responses { responses, .. }) => responses[0].to_value(),
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+pub fn is_message(_: &Message) {}

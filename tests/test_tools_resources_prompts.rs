@@ -1,0 +1,221 @@
+//! The shipped tools, resources and prompts, through the JSON-RPC methods clients call.
+
+mod common;
+
+use common::{call, corpus, initialize, server};
+use serde_json::{json, Value};
+
+fn text_of(result: &Value) -> &str {
+    result["result"]["content"][0]["text"]
+        .as_str()
+        .expect("a text item")
+}
+
+#[test]
+fn tools_list_has_schemas_annotations_and_pages() {
+    let server = server(2);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let first = call(&server, &session, "tools/list", json!({}));
+    let tools = first["result"]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 2);
+    let cursor = first["result"]["nextCursor"].as_str().expect("a next page");
+    let second = call(&server, &session, "tools/list", json!({"cursor": cursor}));
+    assert!(second["result"].get("nextCursor").is_none());
+    let mut names: Vec<&str> = tools
+        .iter()
+        .chain(second["result"]["tools"].as_array().unwrap())
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["echo", "fetch", "search"]);
+    for tool in tools {
+        assert_eq!(tool["inputSchema"]["type"], "object");
+        assert_eq!(
+            tool["inputSchema"]["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(tool["annotations"]["readOnlyHint"], true);
+    }
+    let bad = call(&server, &session, "tools/list", json!({"cursor": "nonsense"}));
+    assert_eq!(bad["error"]["code"], -32602);
+}
+
+#[test]
+fn output_schema_is_hidden_from_revisions_without_structured_output() {
+    let server = server(50);
+    let (_, new) = initialize(&server, "2025-06-18");
+    let tools = call(&server, &new, "tools/list", json!({}));
+    assert!(tools["result"]["tools"][0]["outputSchema"].is_object());
+    let (_, old) = initialize(&server, "2025-03-26");
+    let tools = call(&server, &old, "tools/list", json!({}));
+    assert!(tools["result"]["tools"][0].get("outputSchema").is_none());
+}
+
+#[test]
+fn search_returns_chatgpt_shaped_results() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let result = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "search", "arguments": {"query": "Claude Desktop"}}),
+    );
+    let content = result["result"]["content"].as_array().unwrap();
+    assert_eq!(content.len(), 1);
+    let parsed: Value = serde_json::from_str(text_of(&result)).unwrap();
+    assert_eq!(parsed, result["result"]["structuredContent"]);
+    let first = &parsed["results"][0];
+    let doc = corpus().get("claude-desktop").unwrap().clone();
+    assert_eq!(first, &json!({"id": doc.id, "title": doc.title, "url": doc.url}));
+    let none = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "search", "arguments": {"query": "qqqxxyz"}}),
+    );
+    assert_eq!(none["result"]["structuredContent"], json!({"results": []}));
+}
+
+#[test]
+fn fetch_returns_the_whole_document() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let doc = corpus().documents()[0].clone();
+    let result = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "fetch", "arguments": {"id": doc.id}}),
+    );
+    let parsed: Value = serde_json::from_str(text_of(&result)).unwrap();
+    assert_eq!(parsed, serde_json::to_value(&doc).unwrap());
+    assert_eq!(parsed, result["result"]["structuredContent"]);
+    let missing = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "fetch", "arguments": {"id": "nope"}}),
+    );
+    assert_eq!(missing["result"]["isError"], true);
+    assert!(text_of(&missing).contains("nope"));
+}
+
+#[test]
+fn argument_errors_are_tool_results_and_unknown_tools_are_protocol_errors() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let bad = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"message": 5}}),
+    );
+    assert_eq!(bad["result"]["isError"], true);
+    assert!(text_of(&bad).contains("/message: expected string"));
+    let missing = call(&server, &session, "tools/call", json!({"name": "echo"}));
+    assert_eq!(missing["result"]["isError"], true);
+    let unknown = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "nope", "arguments": {}}),
+    );
+    assert_eq!(unknown["error"]["code"], -32602);
+    let no_name = call(&server, &session, "tools/call", json!({}));
+    assert_eq!(no_name["error"]["code"], -32602);
+    let echo = call(
+        &server,
+        &session,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"message": "héllo"}}),
+    );
+    assert_eq!(text_of(&echo), "héllo");
+}
+
+#[test]
+fn documents_are_resources() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let list = call(&server, &session, "resources/list", json!({}));
+    let resources = list["result"]["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), corpus().documents().len());
+    let doc = corpus().documents()[1].clone();
+    let uri = format!("docs://{}", doc.id);
+    assert!(resources
+        .iter()
+        .any(|r| r["uri"] == uri && r["title"] == doc.title.as_str()));
+    let read = call(&server, &session, "resources/read", json!({"uri": uri}));
+    assert_eq!(read["result"]["contents"][0]["text"], doc.text.as_str());
+    assert_eq!(read["result"]["contents"][0]["uri"], uri);
+    let templates = call(&server, &session, "resources/templates/list", json!({}));
+    assert_eq!(
+        templates["result"]["resourceTemplates"][0]["uriTemplate"],
+        "docs://{id}"
+    );
+    for missing in ["docs://nope", "file:///etc/passwd"] {
+        let err = call(&server, &session, "resources/read", json!({"uri": missing}));
+        assert_eq!(err["error"]["code"], -32002, "{missing}");
+    }
+}
+
+#[test]
+fn prompts_fill_in_their_arguments() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let list = call(&server, &session, "prompts/list", json!({}));
+    assert_eq!(list["result"]["prompts"].as_array().unwrap().len(), 2);
+    let got = call(
+        &server,
+        &session,
+        "prompts/get",
+        json!({"name": "answer_from_docs", "arguments": {"question": "How do I deploy?"}}),
+    );
+    assert_eq!(got["result"]["messages"][0]["role"], "user");
+    assert!(got["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("How do I deploy?"));
+    let doc = corpus().documents()[2].clone();
+    let summary = call(
+        &server,
+        &session,
+        "prompts/get",
+        json!({"name": "summarize_document", "arguments": {"id": doc.id}}),
+    );
+    assert!(summary["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains(&doc.text));
+    for params in [
+        json!({"name": "answer_from_docs"}),
+        json!({"name": "nope"}),
+        json!({"name": "summarize_document", "arguments": {"id": "nope"}}),
+    ] {
+        assert_eq!(
+            call(&server, &session, "prompts/get", params.clone())["error"]["code"],
+            -32602,
+            "{params}"
+        );
+    }
+}
+
+#[test]
+fn lifecycle_methods() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    assert_eq!(call(&server, &session, "ping", json!({}))["result"], json!({}));
+    assert_eq!(
+        call(&server, &session, "logging/setLevel", json!({"level": "debug"}))["result"],
+        json!({})
+    );
+    assert!(session.take_dirty(), "the level change must be persisted");
+    assert_eq!(
+        call(&server, &session, "logging/setLevel", json!({"level": "loud"}))["error"]["code"],
+        -32602
+    );
+    assert_eq!(
+        call(&server, &session, "no/such/method", json!({}))["error"]["code"],
+        -32601
+    );
+}
