@@ -12,4 +12,4 @@ echo "== building the worker"
 bash scripts/build.sh
 
 echo "== end-to-end tests (wrangler dev + MCP clients)"
-MCP_SKIP_BUILD=1 bash scripts/node22.sh --test --test-concurrency=1 --test-timeout=300000 tests/e2e/
+MCP_SKIP_BUILD=1 bash scripts/node22.sh --test --test-concurrency=1 --test-timeout=300000 'tests/e2e/*.test.mjs'

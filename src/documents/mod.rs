@@ -28,7 +28,9 @@ pub struct Document {
     pub url: String,
     /// The full text.
     pub text: String,
+    /// Free-form attributes (source, topic, dates...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub metadata: Option<Value>,
 }
 

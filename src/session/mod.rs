@@ -79,9 +79,10 @@ impl SessionState {
         now_ms >= self.expires_at_ms(ttl_ms)
     }
 
-    /// Whether a request at `now_ms` should persist a new `last_seen_ms`.
-    pub fn needs_touch(&self, now_ms: u64) -> bool {
-        now_ms.saturating_sub(self.last_seen_ms) >= TOUCH_GRANULARITY_MS
+    /// Whether a request at `now_ms` should persist a new `last_seen_ms`: once a minute, or more often for
+    /// short time-outs, so that activity always keeps a session alive.
+    pub fn needs_touch(&self, now_ms: u64, ttl_ms: u64) -> bool {
+        now_ms.saturating_sub(self.last_seen_ms) >= TOUCH_GRANULARITY_MS.min(ttl_ms / 4)
     }
 
     /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
@@ -190,8 +191,12 @@ mod tests {
         let s = state(1_000);
         assert!(!s.is_expired(1_000 + 59_999, 60_000));
         assert!(s.is_expired(1_000 + 60_000, 60_000));
-        assert!(!s.needs_touch(1_000 + TOUCH_GRANULARITY_MS - 1));
-        assert!(s.needs_touch(1_000 + TOUCH_GRANULARITY_MS));
+        let day = 86_400_000;
+        assert!(!s.needs_touch(1_000 + TOUCH_GRANULARITY_MS - 1, day));
+        assert!(s.needs_touch(1_000 + TOUCH_GRANULARITY_MS, day));
+        // A 4-second time-out is refreshed every second of activity.
+        assert!(!s.needs_touch(1_999, 4_000));
+        assert!(s.needs_touch(2_000, 4_000));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::error::HttpError;
 use crate::handler::Server;
+use crate::model::jsonrpc::Malformed;
 use crate::model::{Message, Payload, ProtocolVersion, Request, Response};
 use crate::session::{id as session_id, Session};
 
@@ -105,10 +106,17 @@ pub enum PostTarget {
     Session(String),
 }
 
+fn is_initialize(item: &Result<Message, Malformed>) -> bool {
+    matches!(item, Ok(Message::Request(r)) if r.method == "initialize")
+}
+
+/// Whether the POST holds an `initialize` request.
+pub fn contains_initialize(payload: &Payload) -> bool {
+    payload.items().iter().any(is_initialize)
+}
+
 /// Decides where a parsed POST goes, or why it is refused.
 pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget, HttpError> {
-    let is_initialize =
-        |item: &Result<Message, _>| matches!(item, Ok(Message::Request(r)) if r.method == "initialize");
     if let Some(Ok(Message::Request(init))) = payload.items().iter().find(|i| is_initialize(i)) {
         if payload.is_batch() {
             return Err(HttpError::InvalidRequest {

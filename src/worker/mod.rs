@@ -6,7 +6,7 @@ mod http;
 mod isolate;
 mod session_object;
 
-use worker::{event, Context, Env, Method, Request, Response, Url};
+use worker::{event, Context, Env, Headers, Method, Request, Response, Url};
 
 use crate::error::HttpError;
 use crate::model::{Payload, ProtocolVersion};
@@ -30,23 +30,34 @@ fn start() {
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
     let origin = http::header(&req, "Origin");
-    let response = match route(req, &env, &url, origin.as_deref()).await {
+    let mut cors_origin = None;
+    let mut response = match route(req, &env, &url, origin.as_deref(), &mut cors_origin).await {
         Ok(response) => response,
         Err(err) => http::error(&err),
     };
-    // CORS headers for allowed browser origins (a refused origin got a 403 without them).
-    if let Some(origin) = origin {
-        let headers = response.headers();
-        if !headers.has("Access-Control-Allow-Origin").unwrap_or(true) {
-            for (name, value) in cors::headers(&origin) {
-                let _ = headers.set(name, &value);
-            }
+    // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
+    // Headers of a response that came from the Durable Object are immutable, hence the copy.
+    if let Some(origin) = cors_origin {
+        let headers = Headers::new();
+        for (name, value) in response.headers().entries() {
+            let _ = headers.append(&name, &value);
         }
+        for (name, value) in cors::headers(&origin) {
+            let _ = headers.set(name, &value);
+        }
+        response = response.with_headers(headers);
     }
     Ok(response)
 }
 
-async fn route(req: Request, env: &Env, url: &Url, origin: Option<&str>) -> Result<Response, HttpError> {
+/// Routes one request. `cors_origin` is set once the request's `Origin` has been allowed.
+async fn route(
+    req: Request,
+    env: &Env,
+    url: &Url,
+    origin: Option<&str>,
+    cors_origin: &mut Option<String>,
+) -> Result<Response, HttpError> {
     let path = url.path();
     if path == "/" && req.method() == Method::Get {
         return Ok(info());
@@ -60,6 +71,7 @@ async fn route(req: Request, env: &Env, url: &Url, origin: Option<&str>) -> Resu
         if !settings.origins.allows(origin, &own_origin) {
             return Err(HttpError::ForbiddenOrigin(origin.to_string()));
         }
+        *cors_origin = Some(origin.to_string());
     }
     if req.method() == Method::Options {
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();

@@ -100,7 +100,6 @@ impl McpSession {
                 .map_err(|e| http::internal("reading the body", e))?;
             return self.initialize(&server, &settings, &req, &body).await;
         }
-        let session = self.active_session(&settings).await?;
         let response = match req.method() {
             Method::Post => {
                 let body = req
@@ -113,6 +112,11 @@ impl McpSession {
                     });
                 }
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
+                // `initialize` carrying a session id is refused whether or not that session exists.
+                if shttp::contains_initialize(&payload) {
+                    return Err(HttpError::AlreadyInitialized);
+                }
+                let session = self.active_session(&settings).await?;
                 let outcome = shttp::handle_post(&server, &session, payload).await?;
                 self.persist(&session).await?;
                 match outcome {
@@ -123,8 +127,13 @@ impl McpSession {
                     },
                 }
             }
-            Method::Get => self.open_get_stream()?,
+            Method::Get => {
+                let session = self.active_session(&settings).await?;
+                self.persist(&session).await?;
+                self.open_get_stream()?
+            }
             Method::Delete => {
+                self.active_session(&settings).await?;
                 self.end()
                     .await
                     .map_err(|e| http::internal("ending the session", e))?;
@@ -188,7 +197,7 @@ impl McpSession {
                 .map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         }
-        if session.state().needs_touch(now) {
+        if session.state().needs_touch(now, settings.session_ttl_ms) {
             session.update(|s| s.last_seen_ms = now);
         }
         Ok(session)
