@@ -15,7 +15,9 @@ log() { echo "[setup] $*" >&2; }
 stamp="node_modules/.setup-stamp"
 if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install`, not `npm ci`: registries without other platforms' optional packages (workerd for macOS and
+  # Windows) leave them out of the lock file, which `npm ci` then refuses.
+  npm install --no-audit --no-fund --loglevel=error >&2
   cp package-lock.json "$stamp"
 fi
 
