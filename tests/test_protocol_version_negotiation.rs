@@ -31,16 +31,10 @@ fn capabilities_and_server_info_are_declared() {
     let caps = &result["result"]["capabilities"];
     assert!(caps["tools"].is_object());
     assert!(caps["resources"].is_object());
-    assert_eq!(
-        caps["resources"]["subscribe"], false,
-        "subscriptions are not implemented yet"
-    );
+    assert_eq!(caps["resources"]["subscribe"], true);
     assert!(caps["prompts"].is_object());
     assert!(caps["logging"].is_object());
-    assert!(
-        caps.get("completions").is_none(),
-        "completion/complete is not implemented yet"
-    );
+    assert!(caps["completions"].is_object());
     assert_eq!(result["result"]["serverInfo"]["name"], "mcp-worker");
     assert!(result["result"]["instructions"]
         .as_str()

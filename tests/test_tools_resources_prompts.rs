@@ -219,3 +219,68 @@ fn lifecycle_methods() {
         -32601
     );
 }
+
+#[test]
+fn completions_for_prompt_arguments_and_template_variables() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let doc = corpus().documents()[3].clone();
+    let typed = &doc.id[..3];
+    let by_prompt = call(
+        &server,
+        &session,
+        "completion/complete",
+        json!({
+            "ref": {"type": "ref/prompt", "name": "summarize_document"}, "argument": {"name": "id", "value": typed}
+        }),
+    );
+    let values = by_prompt["result"]["completion"]["values"].as_array().unwrap();
+    assert!(values.iter().any(|v| v == doc.id.as_str()), "{by_prompt}");
+    assert!(values.iter().all(|v| v.as_str().unwrap().starts_with(typed)));
+    let by_template = call(
+        &server,
+        &session,
+        "completion/complete",
+        json!({
+            "ref": {"type": "ref/resource", "uri": "docs://{id}"}, "argument": {"name": "id", "value": ""}
+        }),
+    );
+    assert_eq!(
+        by_template["result"]["completion"]["total"],
+        corpus().documents().len()
+    );
+    for bad in [
+        json!({"ref": {"type": "ref/prompt", "name": "nope"}, "argument": {"name": "id", "value": ""}}),
+        json!({"ref": {"type": "ref/prompt", "name": "summarize_document"}, "argument": {"name": "zzz", "value": ""}}),
+        json!({"ref": {"type": "ref/resource", "uri": "nope://{x}"}, "argument": {"name": "x", "value": ""}}),
+        json!({"ref": {"type": "ref/other"}, "argument": {"name": "x"}}),
+    ] {
+        assert_eq!(
+            call(&server, &session, "completion/complete", bad.clone())["error"]["code"],
+            -32602,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn subscriptions_are_recorded_in_the_session() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let uri = "docs://settings";
+    assert_eq!(
+        call(&server, &session, "resources/subscribe", json!({"uri": uri}))["result"],
+        json!({})
+    );
+    assert!(session.state().subscriptions.contains(uri));
+    assert!(session.take_dirty());
+    assert_eq!(
+        call(&server, &session, "resources/unsubscribe", json!({"uri": uri}))["result"],
+        json!({})
+    );
+    assert!(session.state().subscriptions.is_empty());
+    assert_eq!(
+        call(&server, &session, "resources/subscribe", json!({}))["error"]["code"],
+        -32602
+    );
+}

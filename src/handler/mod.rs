@@ -2,10 +2,14 @@
 //! prompts, over a [`Session`]. Transport-agnostic: the Streamable HTTP and legacy SSE transports and the
 //! Durable Object all go through [`Server`].
 
+pub mod completion;
+pub mod context;
 pub mod pagination;
 pub mod prompts;
 pub mod resources;
 pub mod tools;
+
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -19,10 +23,12 @@ use crate::model::resource::{GetPromptParams, PaginatedParams, ReadResourceParam
 use crate::model::tool::CallToolParams;
 use crate::model::{Notification, ProtocolVersion, Request, Response};
 use crate::session::{Session, SessionState};
+use completion::{CompleteParams, Reference};
 
+pub use context::{NoPeer, Peer, PeerError, ToolContext};
 pub use prompts::{PromptDef, PromptRegistry};
 pub use resources::{ResourceProvider, ResourceRegistry};
-pub use tools::{LocalFuture, ToolContext, ToolDef, ToolError, ToolRegistry};
+pub use tools::{LocalFuture, ToolDef, ToolError, ToolRegistry};
 
 /// An MCP server: what it offers, and how it answers.
 #[derive(Clone)]
@@ -82,11 +88,12 @@ impl Server {
         ServerCapabilities {
             tools: (!self.tools.is_empty()).then_some(ListChanged { list_changed: false }),
             resources: (!self.resources.is_empty()).then_some(ResourcesCapability {
-                subscribe: false,
+                subscribe: true,
                 list_changed: false,
             }),
             prompts: (!self.prompts.is_empty()).then_some(ListChanged { list_changed: false }),
             logging: Some(json!({})),
+            completions: (!self.prompts.is_empty() || !self.resources.is_empty()).then(|| json!({})),
         }
     }
 
@@ -116,16 +123,22 @@ impl Server {
         Ok((Response::result(request.id.clone(), to_value(result)), state))
     }
 
-    /// Answers one request inside an initialized session.
-    pub async fn handle_request(&self, request: Request, session: &Session) -> Response {
+    /// Answers one request inside an initialized session; `peer` carries what the handler sends the
+    /// client while it works (progress, logs, server-to-client requests).
+    pub async fn handle_request(&self, request: Request, session: &Session, peer: Rc<dyn Peer>) -> Response {
         let id = request.id.clone();
-        match self.dispatch(request, session).await {
+        match self.dispatch(request, session, peer).await {
             Ok(result) => Response::result(id, result),
             Err(error) => Response::error(Some(id), error.to_error_object()),
         }
     }
 
-    async fn dispatch(&self, request: Request, session: &Session) -> Result<Value, McpError> {
+    async fn dispatch(
+        &self,
+        request: Request,
+        session: &Session,
+        peer: Rc<dyn Peer>,
+    ) -> Result<Value, McpError> {
         let page_size = self.page_size;
         match request.method.as_str() {
             "initialize" => Err(McpError::InvalidRequest(
@@ -158,7 +171,16 @@ impl Server {
             "tools/call" => {
                 let progress_token = progress_token(&request.params);
                 let params: CallToolParams = parse_params(request.params)?;
-                let result = self.tools.call(params, ToolContext { progress_token }).await?;
+                let cx = {
+                    let state = session.state();
+                    ToolContext {
+                        progress_token,
+                        log_level: state.log_level,
+                        client_capabilities: state.client_capabilities.clone(),
+                        peer,
+                    }
+                };
+                let result = self.tools.call(params, cx).await?;
                 Ok(to_value(result))
             }
             "resources/list" => {
@@ -182,6 +204,26 @@ impl Server {
                 let params: PaginatedParams = parse_params(request.params)?;
                 let page = self.prompts.list(params.cursor.as_deref(), page_size)?;
                 Ok(with_cursor(json!({ "prompts": page.items }), page.next_cursor))
+            }
+            "completion/complete" => {
+                let params: CompleteParams = parse_params(request.params)?;
+                let arg = &params.argument;
+                match &params.reference {
+                    Reference::Prompt { name } => self.prompts.complete(name, &arg.name, &arg.value).await,
+                    Reference::Resource { uri } => self.resources.complete(uri, &arg.name, &arg.value).await,
+                }
+            }
+            "resources/subscribe" | "resources/unsubscribe" => {
+                let params: ReadResourceParams = parse_params(request.params)?;
+                let subscribe = request.method == "resources/subscribe";
+                session.update(|s| {
+                    if subscribe {
+                        s.subscriptions.insert(params.uri);
+                    } else {
+                        s.subscriptions.remove(&params.uri);
+                    }
+                });
+                Ok(json!({}))
             }
             "prompts/get" => {
                 let params: GetPromptParams = parse_params(request.params)?;

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
+use super::completion::{self, Completer};
 use super::pagination::{page, Page};
 use super::tools::LocalFuture;
 use crate::error::McpError;
@@ -18,6 +19,7 @@ type Handler = Rc<dyn Fn(Arguments) -> LocalFuture<'static, Result<GetPromptResu
 pub struct PromptDef {
     prompt: Prompt,
     handler: Handler,
+    completer: Option<Completer>,
 }
 
 impl PromptDef {
@@ -34,7 +36,18 @@ impl PromptDef {
                 arguments: Vec::new(),
             },
             handler: Rc::new(move |args| Box::pin(handler(args))),
+            completer: None,
         }
+    }
+
+    /// Suggests values for this prompt's arguments (`completion/complete`).
+    pub fn completion<F, Fut>(mut self, complete: F) -> Self
+    where
+        F: Fn(String, String) -> Fut + 'static,
+        Fut: std::future::Future<Output = Vec<String>> + 'static,
+    {
+        self.completer = Some(Rc::new(move |arg, value| Box::pin(complete(arg, value))));
+        self
     }
 
     pub fn title(mut self, title: &str) -> Self {
@@ -71,6 +84,25 @@ impl PromptRegistry {
     pub fn list(&self, cursor: Option<&str>, page_size: usize) -> Result<Page<Prompt>, McpError> {
         let all: Vec<Prompt> = self.prompts.iter().map(|p| p.prompt.clone()).collect();
         page(&all, cursor, page_size)
+    }
+
+    /// `completion/complete` for an argument of prompt `name`.
+    pub async fn complete(&self, name: &str, argument: &str, value: &str) -> Result<Value, McpError> {
+        let def = self
+            .prompts
+            .iter()
+            .find(|p| p.prompt.name == name)
+            .ok_or_else(|| McpError::InvalidParams(format!("Unknown prompt: {name}")))?;
+        if !def.prompt.arguments.iter().any(|a| a.name == argument) {
+            return Err(McpError::InvalidParams(format!(
+                "Prompt {name} has no argument {argument:?}"
+            )));
+        }
+        let candidates = match &def.completer {
+            Some(complete) => complete(argument.to_string(), value.to_string()).await,
+            None => Vec::new(),
+        };
+        Ok(completion::result(candidates, value))
     }
 
     /// `prompts/get`: unknown prompt, missing required or non-string arguments are `-32602`.

@@ -2,6 +2,9 @@
 
 use std::rc::Rc;
 
+use serde_json::Value;
+
+use super::completion;
 use super::pagination::{page, Page};
 use super::tools::LocalFuture;
 use crate::error::McpError;
@@ -17,6 +20,15 @@ pub trait ResourceProvider {
 
     /// `Some` if this provider owns `uri`, with its contents or an error (`-32002` when missing).
     fn read<'a>(&'a self, uri: &'a str) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>>;
+
+    /// Candidate values for variable `argument` of `template`, if this provider owns the template.
+    fn complete<'a>(
+        &'a self,
+        _template: &'a str,
+        _argument: &'a str,
+    ) -> Option<LocalFuture<'a, Vec<String>>> {
+        None
+    }
 }
 
 /// The providers of a server, asked in order.
@@ -50,6 +62,25 @@ impl ResourceRegistry {
     ) -> Result<Page<ResourceTemplate>, McpError> {
         let all: Vec<ResourceTemplate> = self.providers.iter().flat_map(|p| p.templates()).collect();
         page(&all, cursor, page_size)
+    }
+
+    /// `completion/complete` for a variable of resource template `template`.
+    pub async fn complete(&self, template: &str, argument: &str, value: &str) -> Result<Value, McpError> {
+        for provider in &self.providers {
+            if let Some(candidates) = provider.complete(template, argument) {
+                return Ok(completion::result(candidates.await, value));
+            }
+        }
+        if self
+            .providers
+            .iter()
+            .any(|p| p.templates().iter().any(|t| t.uri_template == template))
+        {
+            return Ok(completion::result(Vec::new(), value));
+        }
+        Err(McpError::InvalidParams(format!(
+            "Unknown resource template: {template}"
+        )))
     }
 
     pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, McpError> {

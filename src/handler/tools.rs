@@ -19,6 +19,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::context::ToolContext;
 use super::pagination::{page, Page};
 use crate::error::McpError;
 use crate::model::tool::{CallToolParams, CallToolResult, Tool, ToolAnnotations};
@@ -26,13 +27,6 @@ use crate::schema;
 
 /// A boxed future that need not be `Send`: Workers run one thread per isolate.
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
-
-/// What a handler may know about the call besides its arguments.
-#[derive(Debug, Clone, Default)]
-pub struct ToolContext {
-    /// `params._meta.progressToken`, when the client asked for progress notifications.
-    pub progress_token: Option<Value>,
-}
 
 /// A failure inside a tool, shown to the model as a result with `isError: true`.
 #[derive(Debug, Clone, PartialEq)]

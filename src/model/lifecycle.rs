@@ -34,6 +34,8 @@ pub struct ServerCapabilities {
     pub prompts: Option<ListChanged>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completions: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

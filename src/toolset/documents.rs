@@ -19,6 +19,7 @@ use crate::model::{Content, ResourceContents};
 const SEARCH_LIMIT: usize = 10;
 const URI_PREFIX: &str = "docs://";
 const MIME: &str = "text/plain";
+const TEMPLATE: &str = "docs://{id}";
 
 #[derive(Deserialize, JsonSchema)]
 pub struct SearchArgs {
@@ -119,7 +120,7 @@ impl ResourceProvider for DocumentResources {
 
     fn templates(&self) -> Vec<ResourceTemplate> {
         vec![ResourceTemplate {
-            uri_template: format!("{URI_PREFIX}{{id}}"),
+            uri_template: TEMPLATE.into(),
             name: "document".into(),
             title: Some("A document by id".into()),
             description: Some("Any document of the collection, by the id `search` returns.".into()),
@@ -138,6 +139,14 @@ impl ResourceProvider for DocumentResources {
                 contents: vec![ResourceContents::text(uri, MIME, doc.text.clone())],
             })
         }))
+    }
+
+    fn complete<'a>(&'a self, template: &'a str, argument: &'a str) -> Option<LocalFuture<'a, Vec<String>>> {
+        if template == TEMPLATE && argument == "id" {
+            Some(Box::pin(document_ids(self.source.as_ref())))
+        } else {
+            None
+        }
     }
 }
 
@@ -159,6 +168,7 @@ pub fn answer_prompt() -> PromptDef {
 }
 
 pub fn summarize_prompt(source: Rc<dyn DocumentSource>) -> PromptDef {
+    let ids_source = source.clone();
     PromptDef::new(
         "summarize_document",
         "Summarize one document of the collection.",
@@ -181,6 +191,18 @@ pub fn summarize_prompt(source: Rc<dyn DocumentSource>) -> PromptDef {
     )
     .title("Summarize a document")
     .argument("id", "The id of the document", true)
+    .completion(move |_argument, _typed| {
+        let source = ids_source.clone();
+        async move { document_ids(source.as_ref()).await }
+    })
+}
+
+/// Every document id, for completions; empty when the collection cannot be loaded.
+async fn document_ids(source: &dyn DocumentSource) -> Vec<String> {
+    match source.corpus().await {
+        Ok(corpus) => corpus.documents().iter().map(|d| d.id.clone()).collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn user_prompt(text: String) -> GetPromptResult {

@@ -2,7 +2,9 @@
 //! checks, where a POST goes, and how a POST's messages are answered inside a session.
 
 use crate::error::HttpError;
-use crate::handler::Server;
+use std::rc::Rc;
+
+use crate::handler::{Peer, Server};
 use crate::model::jsonrpc::Malformed;
 use crate::model::{Message, Payload, ProtocolVersion, Request, Response};
 use crate::session::{id as session_id, Session};
@@ -155,11 +157,14 @@ pub enum PostOutcome {
     Responses { responses: Vec<Response>, batch: bool },
 }
 
-/// Answers the messages of one POST inside an existing session.
+/// Answers the messages of one POST inside an existing session. Requests run with `peer` (the POST's
+/// stream); responses from the client (answers to our requests) go to `on_client_response`.
 pub async fn handle_post(
     server: &Server,
     session: &Session,
     payload: Payload,
+    peer: Rc<dyn Peer>,
+    on_client_response: &dyn Fn(Response),
 ) -> Result<PostOutcome, HttpError> {
     let batch = payload.is_batch();
     if batch && !session.protocol_version().allows_batches() {
@@ -180,11 +185,10 @@ pub async fn handle_post(
             }
             Ok(Message::Request(request)) => {
                 saw_request = true;
-                responses.push(server.handle_request(request, session).await);
+                responses.push(server.handle_request(request, session, peer.clone()).await);
             }
             Ok(Message::Notification(notification)) => server.handle_notification(&notification, session),
-            // Answers to server-to-client requests; this server sends none yet.
-            Ok(Message::Response(_)) => {}
+            Ok(Message::Response(response)) => on_client_response(response),
             Err(malformed) if batch => {
                 saw_request = true;
                 responses.push(malformed.into_response());

@@ -17,7 +17,7 @@ use worker::{
 use super::{http, isolate};
 use crate::config::Settings;
 use crate::error::HttpError;
-use crate::handler::Server;
+use crate::handler::{NoPeer, Server};
 use crate::model::{Message, Payload};
 use crate::session::{Session, SessionState};
 use crate::transport::sse;
@@ -117,7 +117,8 @@ impl McpSession {
                     return Err(HttpError::AlreadyInitialized);
                 }
                 let session = self.active_session(&settings).await?;
-                let outcome = shttp::handle_post(&server, &session, payload).await?;
+                let outcome =
+                    shttp::handle_post(&server, &session, payload, Rc::new(NoPeer), &|_| {}).await?;
                 self.persist(&session).await?;
                 match outcome {
                     PostOutcome::Accepted => http::respond(202, &[], String::new()),

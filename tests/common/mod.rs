@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use futures_executor::block_on;
 use mcp_worker::documents::{Corpus, StaticDocuments};
-use mcp_worker::handler::Server;
+use mcp_worker::handler::{NoPeer, Server};
 use mcp_worker::model::{Message, Payload, Request, RequestId, Response};
 use mcp_worker::session::{Session, SessionState};
 use mcp_worker::transport::streamable_http::{handle_post, PostOutcome};
@@ -43,7 +43,7 @@ pub fn post(
     body: Value,
 ) -> Result<PostOutcome, mcp_worker::error::HttpError> {
     let payload = Payload::parse(body.to_string().as_bytes()).expect("valid JSON");
-    block_on(handle_post(server, session, payload))
+    block_on(handle_post(server, session, payload, Rc::new(NoPeer), &|_| {}))
 }
 
 /// Sends one request and returns the JSON of its response.
