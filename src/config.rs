@@ -2,32 +2,48 @@
 //! A malformed value is an error naming the setting, never a silent default.
 
 use crate::auth::{AccessPolicy, ApiKeys};
-use crate::transport::origin::OriginPolicy;
+use crate::transport::origin::{HostPolicy, OriginPolicy};
 use crate::transport::streamable_http::ResponseMode;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub response_mode: ResponseMode,
     pub origins: OriginPolicy,
+    pub hosts: HostPolicy,
     pub session_ttl_ms: u64,
     pub max_body_bytes: usize,
     pub page_size: usize,
     pub access: AccessPolicy,
+    /// `MCP_FIXTURES`: extra tool sets (the conformance suite's fixtures).
+    pub fixtures: FixtureSet,
+    /// How long a server-to-client request (sampling, elicitation, roots) waits for the client's answer.
+    pub client_request_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FixtureSet {
+    #[default]
+    None,
+    Conformance,
 }
 
 pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 86_400;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS: u64 = 120;
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             response_mode: ResponseMode::Json,
             origins: OriginPolicy::default(),
+            hosts: HostPolicy::default(),
             session_ttl_ms: DEFAULT_SESSION_TTL_SECONDS * 1000,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             page_size: DEFAULT_PAGE_SIZE,
             access: AccessPolicy::default(),
+            fixtures: FixtureSet::None,
+            client_request_timeout_ms: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS * 1000,
         }
     }
 }
@@ -44,6 +60,9 @@ impl Settings {
         if let Some(list) = get("MCP_ALLOWED_ORIGINS") {
             settings.origins = OriginPolicy::parse(&list);
         }
+        if let Some(list) = get("MCP_ALLOWED_HOSTS") {
+            settings.hosts = HostPolicy::parse(&list);
+        }
         if let Some(ttl) = get("MCP_SESSION_TTL_SECONDS") {
             settings.session_ttl_ms = positive(&ttl, "MCP_SESSION_TTL_SECONDS")? * 1000;
         }
@@ -52,6 +71,21 @@ impl Settings {
         }
         if let Some(size) = get("MCP_PAGE_SIZE") {
             settings.page_size = positive(&size, "MCP_PAGE_SIZE")? as usize;
+        }
+        if let Some(set) = get("MCP_FIXTURES") {
+            settings.fixtures = match set.to_ascii_lowercase().as_str() {
+                "none" | "off" => FixtureSet::None,
+                "conformance" => FixtureSet::Conformance,
+                _ => {
+                    return Err(format!(
+                        "MCP_FIXTURES must be \"conformance\" or \"none\", not {set:?}"
+                    ))
+                }
+            };
+        }
+        if let Some(secs) = get("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS") {
+            settings.client_request_timeout_ms =
+                positive(&secs, "MCP_CLIENT_REQUEST_TIMEOUT_SECONDS")? * 1000;
         }
         if let Some(keys) = get("MCP_API_KEYS") {
             settings.access.api_keys = ApiKeys::parse(&keys);
@@ -103,6 +137,8 @@ mod tests {
             ("MCP_API_KEYS", "a,b"),
             ("MCP_ALLOW_ANONYMOUS", "true"),
             ("MCP_ALLOWED_ORIGINS", "https://x.example"),
+            ("MCP_FIXTURES", "conformance"),
+            ("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS", "5"),
         ])
         .unwrap();
         assert_eq!(s.response_mode, ResponseMode::Sse);
@@ -111,7 +147,9 @@ mod tests {
         assert_eq!(s.page_size, 2);
         assert_eq!(s.access.api_keys.len(), 2);
         assert!(s.access.allow_anonymous);
-        assert!(s.origins.allows("https://x.example", "https://me"));
+        assert!(s.origins.allows("https://x.example"));
+        assert_eq!(s.fixtures, FixtureSet::Conformance);
+        assert_eq!(s.client_request_timeout_ms, 5_000);
     }
 
     #[test]
@@ -122,6 +160,8 @@ mod tests {
             ("MCP_MAX_BODY_BYTES", "-5"),
             ("MCP_PAGE_SIZE", "many"),
             ("MCP_ALLOW_ANONYMOUS", "maybe"),
+            ("MCP_FIXTURES", "everything"),
+            ("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
         ] {
             let err = from(&[(k, v)]).unwrap_err();
             assert!(err.contains(k), "{err}");

@@ -72,12 +72,16 @@ pub enum HttpError {
         message: String,
         www_authenticate: String,
     },
-    /// 403: an `Origin` (or `Host`) that is not allowed (DNS-rebinding protection).
+    /// 403: an `Origin` that is not allowed (DNS-rebinding protection).
     ForbiddenOrigin(String),
+    /// 403: a `Host` that is not allowed (`MCP_ALLOWED_HOSTS`).
+    ForbiddenHost(String),
     /// 404: the session does not exist or has ended.
     SessionNotFound,
     /// 404: no such path.
     NotFound(String),
+    /// 404: a `Last-Event-ID` naming a stream whose events are no longer kept.
+    UnknownEvent(String),
     /// 405: the method is not served on this path.
     MethodNotAllowed { allow: &'static str },
     /// 406: `Accept` lacks a media type the transport needs.
@@ -105,8 +109,8 @@ impl HttpError {
             | Self::UnsupportedProtocolVersion(_)
             | Self::BadRequest(_) => 400,
             Self::Unauthorized { .. } => 401,
-            Self::ForbiddenOrigin(_) => 403,
-            Self::SessionNotFound | Self::NotFound(_) => 404,
+            Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => 403,
+            Self::SessionNotFound | Self::NotFound(_) | Self::UnknownEvent(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::NotAcceptable(_) => 406,
             Self::StreamConflict => 409,
@@ -148,7 +152,13 @@ impl HttpError {
                 SESSION_NOT_FOUND,
                 "Session not found: it expired or was deleted; send initialize to start a new one",
             ),
+            Self::ForbiddenHost(host) => server(format!(
+                "Forbidden: host {host:?} is not allowed (add it to MCP_ALLOWED_HOSTS)"
+            )),
             Self::NotFound(path) => server(format!("Not Found: {path}")),
+            Self::UnknownEvent(stream) => server(format!(
+                "Not Found: no events are kept for stream {stream:?}; send the request again"
+            )),
             Self::MethodNotAllowed { allow } => {
                 server(format!("Method Not Allowed: use one of {allow}"))
             }

@@ -16,6 +16,10 @@ pub trait Peer {
 
     /// Sends a request to the client on the request's stream and waits for its answer.
     fn request(&self, method: &str, params: Value) -> LocalFuture<'_, Result<Value, PeerError>>;
+
+    /// Ends the HTTP response carrying the request's stream while the request goes on (SSE polling): the
+    /// client resumes with GET and `Last-Event-ID`. Transports without resumable streams ignore it.
+    fn close_stream(&self) {}
 }
 
 /// Why a server-to-client request got no result.

@@ -81,6 +81,14 @@ impl PromptRegistry {
         self.prompts.is_empty()
     }
 
+    /// Adds every prompt of `other`.
+    pub fn merge(mut self, other: PromptRegistry) -> Self {
+        for def in other.prompts {
+            self = self.with(def);
+        }
+        self
+    }
+
     pub fn list(&self, cursor: Option<&str>, page_size: usize) -> Result<Page<Prompt>, McpError> {
         let all: Vec<Prompt> = self.prompts.iter().map(|p| p.prompt.clone()).collect();
         page(&all, cursor, page_size)

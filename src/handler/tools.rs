@@ -87,6 +87,13 @@ impl ToolDef {
         self
     }
 
+    /// Replaces the generated input schema (for schemas no Rust type expresses). Arguments are still
+    /// validated against it, for the keywords the validator knows, before deserializing into `A`.
+    pub fn input_schema(mut self, schema: Value) -> Self {
+        self.tool.input_schema = schema;
+        self
+    }
+
     /// Marks the tool as only reading (`readOnlyHint`), which lets clients skip confirmation.
     pub fn read_only(self) -> Self {
         self.annotate(|a| {
@@ -142,6 +149,13 @@ impl ToolRegistry {
     pub fn with(mut self, def: ToolDef) -> Self {
         self.add(def);
         self
+    }
+
+    /// Adds every tool of `other`.
+    pub fn extend(&mut self, other: ToolRegistry) {
+        for def in other.tools {
+            self.add(def);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

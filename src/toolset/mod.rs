@@ -1,5 +1,6 @@
 //! The tools, resources and prompts this server ships, assembled into a [`Server`].
 
+pub mod conformance;
 mod documents;
 mod echo;
 
@@ -15,15 +16,32 @@ const INSTRUCTIONS: &str =
     "Use `search` to find documents by keywords, then `fetch` with a result's id to read \
 the whole document. Documents are also resources at docs://<id>.";
 
-/// The server as deployed: `search`, `fetch` and `echo`, the documents as resources, and two prompts.
-pub fn server(source: Rc<dyn DocumentSource>, page_size: usize) -> Server {
-    let tools = ToolRegistry::new()
+/// Extra tool sets a deployment can switch on (`MCP_FIXTURES`).
+#[derive(Clone)]
+pub enum Fixtures {
+    None,
+    /// The conformance suite's fixtures; `sleep` pauses between the steps of the timed ones.
+    Conformance {
+        sleep: conformance::Sleep,
+    },
+}
+
+/// The server as deployed: `search`, `fetch` and `echo`, the documents as resources, two prompts, and the
+/// fixtures when asked for.
+pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtures) -> Server {
+    let mut tools = ToolRegistry::new()
         .with(documents::search_tool(source.clone()))
         .with(documents::fetch_tool(source.clone()))
         .with(echo::tool());
-    let prompts = PromptRegistry::default()
+    let mut prompts = PromptRegistry::default()
         .with(documents::answer_prompt())
         .with(documents::summarize_prompt(source.clone()));
+    let mut resources = ResourceRegistry::default().with(Rc::new(DocumentResources::new(source)));
+    if let Fixtures::Conformance { sleep } = fixtures {
+        tools.extend(conformance::tools(sleep));
+        prompts = prompts.merge(conformance::prompts());
+        resources = resources.with(Rc::new(conformance::FixtureResources));
+    }
     Server::new(Implementation {
         name: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -31,7 +49,7 @@ pub fn server(source: Rc<dyn DocumentSource>, page_size: usize) -> Server {
     })
     .instructions(INSTRUCTIONS)
     .tools(tools)
-    .resources(ResourceRegistry::default().with(Rc::new(DocumentResources::new(source))))
+    .resources(resources)
     .prompts(prompts)
     .page_size(page_size)
 }

@@ -1,7 +1,10 @@
 //! Which browser origins may call the server (DNS-rebinding protection and CORS).
 //!
-//! Requests without `Origin` (servers, CLIs, native apps) pass. Browser requests pass from localhost, from
-//! the server's own origin, and from the origins the deployer lists; everything else gets 403.
+//! Requests without `Origin` (servers, CLIs, native apps) pass. Browser requests pass from localhost and
+//! from the origins the deployer lists; everything else gets 403. The server's "own" origin is deliberately
+//! not trusted: it is derived from the `Host` header, which a DNS-rebinding attacker controls.
+//!
+//! `Host` is checked too when the deployer lists hosts (`MCP_ALLOWED_HOSTS`): loopback names always pass.
 
 /// The configured policy (`MCP_ALLOWED_ORIGINS`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,14 +29,41 @@ impl OriginPolicy {
         policy
     }
 
-    /// Whether a request carrying `origin` may proceed; `own_origin` is the server's own
-    /// `scheme://host[:port]`.
-    pub fn allows(&self, origin: &str, own_origin: &str) -> bool {
+    /// Whether a request carrying `origin` may proceed.
+    pub fn allows(&self, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        self.any
-            || origin == own_origin.to_ascii_lowercase()
-            || is_loopback_origin(&origin)
-            || self.allowed.contains(&origin)
+        self.any || is_loopback_origin(&origin) || self.allowed.contains(&origin)
+    }
+}
+
+/// The configured hosts (`MCP_ALLOWED_HOSTS`); empty means any `Host`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostPolicy {
+    allowed: Vec<String>,
+}
+
+impl HostPolicy {
+    /// From a comma-separated list of host names (with or without port).
+    pub fn parse(list: &str) -> Self {
+        Self {
+            allowed: list
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        }
+    }
+
+    /// Whether a request for `host` (the `Host` header) may proceed.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let name = host
+            .rsplit_once(':')
+            .filter(|(n, _)| !n.ends_with(']') || n.starts_with('['))
+            .map_or(host.as_str(), |(n, _)| n);
+        self.allowed.is_empty()
+            || is_loopback_host(&host)
+            || self.allowed.iter().any(|a| *a == host || *a == name)
     }
 }
 
@@ -71,7 +101,7 @@ mod tests {
             "https://localhost",
             "http://[::1]:3000",
         ] {
-            assert!(p.allows(o, "https://mcp.example.workers.dev"), "{o}");
+            assert!(p.allows(o), "{o}");
         }
         for o in [
             "https://evil.example",
@@ -79,17 +109,30 @@ mod tests {
             "null",
             "http://127.0.0.1.nip.io",
         ] {
-            assert!(!p.allows(o, "https://mcp.example.workers.dev"), "{o}");
+            assert!(!p.allows(o), "{o}");
         }
     }
 
     #[test]
-    fn own_origin_and_listed_origins_pass() {
+    fn listed_origins_pass_and_the_hosts_own_origin_does_not() {
         let p = OriginPolicy::parse(" https://chatgpt.com, https://App.Example.com/ ");
-        assert!(p.allows("https://chatgpt.com", "https://me.dev"));
-        assert!(p.allows("https://app.example.com", "https://me.dev"));
-        assert!(p.allows("https://me.dev", "https://me.dev"));
-        assert!(!p.allows("https://other.example.com", "https://me.dev"));
-        assert!(OriginPolicy::parse("*").allows("https://anything.example", "https://me.dev"));
+        assert!(p.allows("https://chatgpt.com"));
+        assert!(p.allows("https://app.example.com"));
+        // A rebinding attacker sets Host and Origin alike; matching them proves nothing.
+        assert!(!p.allows("http://evil.example.com"));
+        assert!(OriginPolicy::parse("*").allows("https://anything.example"));
+    }
+
+    #[test]
+    fn hosts_are_checked_when_listed() {
+        assert!(HostPolicy::parse("").allows("anything.example"));
+        let p = HostPolicy::parse("mcp.example.com, api.example.com:8443");
+        assert!(p.allows("mcp.example.com"));
+        assert!(p.allows("MCP.example.com:443"));
+        assert!(p.allows("api.example.com:8443"));
+        assert!(p.allows("localhost:8787"));
+        assert!(p.allows("[::1]:8787"));
+        assert!(!p.allows("evil.example.com"));
+        assert!(!p.allows("api.example.com:9999"));
     }
 }

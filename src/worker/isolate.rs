@@ -4,12 +4,12 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use worker::Env;
+use worker::{Delay, Env};
 
 use super::documents_kv::KvDocuments;
-use crate::config::Settings;
+use crate::config::{FixtureSet, Settings};
 use crate::handler::Server;
-use crate::toolset;
+use crate::toolset::{self, Fixtures};
 
 thread_local! {
     static SETTINGS: OnceCell<Result<Rc<Settings>, String>> = const { OnceCell::new() };
@@ -37,7 +37,13 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
     SERVER.with(|cell| {
         cell.get_or_init(|| {
             let documents = Rc::new(KvDocuments::new(env.clone()));
-            Rc::new(toolset::server(documents, settings.page_size))
+            let fixtures = match settings.fixtures {
+                FixtureSet::None => Fixtures::None,
+                FixtureSet::Conformance => Fixtures::Conformance {
+                    sleep: Rc::new(|d| Box::pin(Delay::from(d))),
+                },
+            };
+            Rc::new(toolset::server(documents, settings.page_size, fixtures))
         })
         .clone()
     })

@@ -5,6 +5,7 @@ mod documents_kv;
 mod http;
 mod isolate;
 mod session_object;
+mod streams;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, Url};
 
@@ -66,9 +67,12 @@ async fn route(
         return Err(HttpError::NotFound(path.to_string()));
     }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
-    let own_origin = url.origin().ascii_serialization();
+    let host = http::header(&req, "Host").unwrap_or_else(|| url.host_str().unwrap_or_default().to_string());
+    if !settings.hosts.allows(&host) {
+        return Err(HttpError::ForbiddenHost(host));
+    }
     if let Some(origin) = origin {
-        if !settings.origins.allows(origin, &own_origin) {
+        if !settings.origins.allows(origin) {
             return Err(HttpError::ForbiddenOrigin(origin.to_string()));
         }
         *cors_origin = Some(origin.to_string());

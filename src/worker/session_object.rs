@@ -2,32 +2,34 @@
 //!
 //! Its state ([`SessionState`]) lives in Durable Object storage under [`STATE_KEY`], so the session survives
 //! isolate restarts and eviction; memory only caches it. An alarm ends the session once it has been idle for
-//! the configured time. The standalone GET stream is held here, so later requests can write to it.
+//! the configured time. Streams and server-to-client requests live in the [`Outbox`].
+//!
+//! A POST is answered with one JSON body when its requests finish without sending anything else; as soon as
+//! a handler sends a message first (progress, a log, a request to the client), the answer becomes an SSE
+//! stream (`MCP_RESPONSE_MODE=sse` always streams).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_channel::mpsc::{unbounded, UnboundedSender};
-use futures_util::StreamExt;
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
 use worker::{
     durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
 };
 
+use super::streams::{OutStream, Outbox, StreamPeer};
 use super::{http, isolate};
 use crate::config::Settings;
 use crate::error::HttpError;
-use crate::handler::{NoPeer, Server};
-use crate::model::{Message, Payload};
+use crate::handler::Server;
+use crate::model::{Message, Payload, RequestId};
 use crate::session::{Session, SessionState};
-use crate::transport::sse;
 use crate::transport::streamable_http::{self as shttp, PostOutcome, ResponseMode, SESSION_HEADER};
 
 const STATE_KEY: &str = "state";
 /// The internal path the Worker uses to create a session.
 const INITIALIZE_PATH: &str = "/__initialize";
-/// Idle SSE streams get a comment this often, so proxies and the edge keep them open.
-const KEEPALIVE: Duration = Duration::from_secs(25);
 
 #[durable_object]
 pub struct McpSession {
@@ -35,8 +37,7 @@ pub struct McpSession {
     env: Env,
     /// The session, once loaded from storage; `None` before that or after it ended.
     session: RefCell<Option<Rc<Session>>>,
-    /// The standalone GET stream, while one is open.
-    get_stream: RefCell<Option<UnboundedSender<Vec<u8>>>>,
+    outbox: Rc<Outbox>,
 }
 
 /// The request the Worker sends to a fresh object to create session `id` from an `initialize` POST.
@@ -56,11 +57,12 @@ pub fn initialize_request(id: &str, original: &Request, body: Vec<u8>) -> Result
 
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
+        let outbox = Rc::new(Outbox::new(state.storage()));
         Self {
             state,
             env,
             session: RefCell::new(None),
-            get_stream: RefCell::new(None),
+            outbox,
         }
     }
 
@@ -73,12 +75,13 @@ impl DurableObject for McpSession {
         match self.load().await {
             Ok(Some(session)) => {
                 let expires = session.state().expires_at_ms(settings.session_ttl_ms);
-                if Date::now().as_millis() >= expires {
+                let now = Date::now().as_millis();
+                if now >= expires {
                     self.end().await?;
                 } else {
                     self.state
                         .storage()
-                        .set_alarm(Duration::from_millis(expires - Date::now().as_millis()))
+                        .set_alarm(Duration::from_millis(expires - now))
                         .await?;
                 }
             }
@@ -100,7 +103,7 @@ impl McpSession {
                 .map_err(|e| http::internal("reading the body", e))?;
             return self.initialize(&server, &settings, &req, &body).await;
         }
-        let response = match req.method() {
+        match req.method() {
             Method::Post => {
                 let body = req
                     .bytes()
@@ -117,36 +120,121 @@ impl McpSession {
                     return Err(HttpError::AlreadyInitialized);
                 }
                 let session = self.active_session(&settings).await?;
-                let outcome =
-                    shttp::handle_post(&server, &session, payload, Rc::new(NoPeer), &|_| {}).await?;
-                self.persist(&session).await?;
-                match outcome {
-                    PostOutcome::Accepted => http::respond(202, &[], String::new()),
-                    PostOutcome::Responses { responses, batch } => match settings.response_mode {
-                        ResponseMode::Json => http::json(200, shttp::json_body(&responses, batch)),
-                        ResponseMode::Sse => sse_response(shttp::sse_body(&responses, &stream_id())),
-                    },
-                }
+                self.post(server, settings, session, payload).await
             }
             Method::Get => {
                 let session = self.active_session(&settings).await?;
-                self.persist(&session).await?;
-                self.open_get_stream()?
+                persist(&self.outbox, &session).await?;
+                match http::header(&req, "Last-Event-ID") {
+                    Some(last) => self.outbox.resume(&last).await,
+                    None => self.outbox.open_standalone(),
+                }
             }
             Method::Delete => {
                 self.active_session(&settings).await?;
                 self.end()
                     .await
                     .map_err(|e| http::internal("ending the session", e))?;
-                http::respond(204, &[], String::new())
+                Ok(http::respond(204, &[], String::new()))
             }
-            _ => {
-                return Err(HttpError::MethodNotAllowed {
-                    allow: "GET, POST, DELETE, OPTIONS",
-                })
+            _ => Err(HttpError::MethodNotAllowed {
+                allow: "GET, POST, DELETE, OPTIONS",
+            }),
+        }
+    }
+
+    /// Runs the POST's messages in a task of their own, then answers with JSON if they finished without
+    /// sending anything else first, or with the stream they write to.
+    async fn post(
+        &self,
+        server: Rc<Server>,
+        settings: Rc<Settings>,
+        session: Rc<Session>,
+        payload: Payload,
+    ) -> Result<Response, HttpError> {
+        let request_ids: Vec<RequestId> = payload
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                Ok(Message::Request(r)) => Some(r.id.clone()),
+                _ => None,
+            })
+            .collect();
+        let stream = self.outbox.open();
+        let first_message = stream.on_first_message();
+        let (done_tx, done_rx) = oneshot::channel();
+        let peer = Rc::new(StreamPeer {
+            outbox: self.outbox.clone(),
+            stream: stream.clone(),
+            timeout_ms: settings.client_request_timeout_ms,
+        });
+        let outbox = self.outbox.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let deliver = |response| outbox.deliver(response);
+            let outcome = shttp::handle_post(&server, &session, payload, peer, &deliver).await;
+            let outcome = match (outcome, persist(&outbox, &session).await) {
+                (Ok(outcome), Err(e)) if outcome != PostOutcome::Accepted => Err(e),
+                (outcome, _) => outcome,
+            };
+            let _ = done_tx.send(outcome);
+        });
+
+        let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
+        let done_rx = if streaming {
+            done_rx
+        } else {
+            match select(done_rx, first_message).await {
+                Either::Left((outcome, _)) => {
+                    let outcome =
+                        outcome.map_err(|_| HttpError::Internal("the request task ended".into()))?;
+                    return self.answer(&stream, &request_ids, outcome).await;
+                }
+                Either::Right((_, done_rx)) => done_rx,
             }
         };
+        // Something was sent before the answer, or SSE was asked for: stream from here on.
+        self.outbox.persist(&stream, &request_ids).await?;
+        let response = self.outbox.stream_response(&stream)?;
+        let outbox = self.outbox.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let responses = match done_rx.await {
+                Ok(Ok(PostOutcome::Responses { responses, .. })) => responses,
+                Ok(Ok(PostOutcome::Accepted)) => Vec::new(),
+                Ok(Err(err)) => failed(&request_ids, err.to_error_object()),
+                Err(_) => failed(
+                    &request_ids,
+                    HttpError::Internal("the request task ended".into()).to_error_object(),
+                ),
+            };
+            outbox.finish(&stream, &responses);
+        });
         Ok(response)
+    }
+
+    /// The answer of a POST whose requests all finished (or failed as a whole).
+    async fn answer(
+        &self,
+        stream: &Rc<OutStream>,
+        request_ids: &[RequestId],
+        outcome: Result<PostOutcome, HttpError>,
+    ) -> Result<Response, HttpError> {
+        let quiet = !stream.has_events();
+        if quiet {
+            self.outbox.discard(stream);
+        }
+        match outcome? {
+            PostOutcome::Accepted => Ok(http::respond(202, &[], String::new())),
+            PostOutcome::Responses { responses, batch } if quiet => {
+                Ok(http::json(200, shttp::json_body(&responses, batch)))
+            }
+            // Messages went out first (a race lost to the final answer): keep them, as a finished stream.
+            PostOutcome::Responses { responses, .. } => {
+                self.outbox.persist(stream, request_ids).await?;
+                let response = self.outbox.stream_response(stream)?;
+                self.outbox.finish(stream, &responses);
+                Ok(response)
+            }
+        }
     }
 
     async fn initialize(
@@ -179,10 +267,14 @@ impl McpSession {
             .await
             .map_err(|e| http::internal("scheduling session expiry", e))?;
         *self.session.borrow_mut() = Some(Rc::new(Session::new(state)));
-        let body = response.to_value().to_string();
         let mut resp = match settings.response_mode {
-            ResponseMode::Json => http::json(200, body),
-            ResponseMode::Sse => sse_response(shttp::sse_body(&[response], &stream_id())),
+            ResponseMode::Json => http::json(200, response.to_value().to_string()),
+            ResponseMode::Sse => {
+                let stream = self.outbox.open();
+                let resp = self.outbox.stream_response(&stream)?;
+                self.outbox.finish(&stream, &[response]);
+                resp
+            }
         };
         let _ = resp.headers_mut().set(SESSION_HEADER, &id);
         Ok(resp)
@@ -222,70 +314,32 @@ impl McpSession {
         ))
     }
 
-    /// Writes the state back if a request changed it.
-    async fn persist(&self, session: &Session) -> Result<(), HttpError> {
-        if session.take_dirty() {
-            let snapshot = session.snapshot();
-            self.state
-                .storage()
-                .put(STATE_KEY, &snapshot)
-                .await
-                .map_err(|e| http::internal("saving the session", e))?;
-        }
-        Ok(())
-    }
-
-    /// Ends the session: storage, alarm and open streams.
+    /// Ends the session: storage, alarm, streams and waiting requests.
     async fn end(&self) -> worker::Result<()> {
         *self.session.borrow_mut() = None;
-        if let Some(stream) = self.get_stream.borrow_mut().take() {
-            // Closes the channel for every sender (the keepalive task's too), which ends the response.
-            stream.close_channel();
-        }
+        self.outbox.close_all();
         let storage = self.state.storage();
         storage.delete_alarm().await?;
         storage.delete_all().await
     }
+}
 
-    /// The standalone server-to-client stream (one per session; a second one is 409).
-    fn open_get_stream(&self) -> Result<Response, HttpError> {
-        let mut slot = self.get_stream.borrow_mut();
-        if slot.as_ref().is_some_and(|tx| !tx.is_closed()) {
-            return Err(HttpError::StreamConflict);
-        }
-        let (tx, rx) = unbounded::<Vec<u8>>();
-        let priming = sse::Event {
-            id: Some(&format!("{}-0", stream_id())),
-            ..Default::default()
-        }
-        .encode();
-        let _ = tx.unbounded_send(priming.into_bytes());
-        *slot = Some(tx.clone());
-        wasm_bindgen_futures::spawn_local(keepalive(tx));
-        let response = Response::from_stream(rx.map(Ok::<Vec<u8>, worker::Error>))
-            .map_err(|e| http::internal("opening the stream", e))?;
-        http::sse_headers(response.headers());
-        Ok(response)
+/// The same error as the answer to each request.
+fn failed(ids: &[RequestId], error: crate::model::ErrorObject) -> Vec<crate::model::Response> {
+    ids.iter()
+        .map(|id| crate::model::Response::error(Some(id.clone()), error.clone()))
+        .collect()
+}
+
+/// Writes the session state back if a request changed it.
+async fn persist(outbox: &Outbox, session: &Session) -> Result<(), HttpError> {
+    if session.take_dirty() {
+        let snapshot = session.snapshot();
+        outbox
+            .storage()
+            .put(STATE_KEY, &snapshot)
+            .await
+            .map_err(|e| http::internal("saving the session", e))?;
     }
-}
-
-/// Sends `: keepalive` until the stream's reader goes away.
-async fn keepalive(tx: UnboundedSender<Vec<u8>>) {
-    loop {
-        worker::Delay::from(KEEPALIVE).await;
-        if tx.unbounded_send(sse::comment("keepalive").into_bytes()).is_err() {
-            break;
-        }
-    }
-}
-
-fn sse_response(body: String) -> Response {
-    let response = http::respond(200, &[], body);
-    http::sse_headers(response.headers());
-    response
-}
-
-/// A random id for one SSE stream; event ids are `<stream>-<n>`.
-fn stream_id() -> String {
-    crate::session::id::generate()[..16].to_string()
+    Ok(())
 }

@@ -13,7 +13,21 @@ use mcp_worker::transport::streamable_http::{handle_post, PostOutcome};
 use serde_json::{json, Value};
 
 pub fn server(page_size: usize) -> Server {
-    mcp_worker::toolset::server(Rc::new(StaticDocuments(Rc::new(Corpus::bundled()))), page_size)
+    mcp_worker::toolset::server(
+        Rc::new(StaticDocuments(Rc::new(Corpus::bundled()))),
+        page_size,
+        mcp_worker::toolset::Fixtures::None,
+    )
+}
+
+/// The server with the conformance fixtures; pauses return at once.
+pub fn fixture_server() -> Server {
+    let sleep: mcp_worker::toolset::conformance::Sleep = Rc::new(|_| Box::pin(async {}));
+    mcp_worker::toolset::server(
+        Rc::new(StaticDocuments(Rc::new(Corpus::bundled()))),
+        50,
+        mcp_worker::toolset::Fixtures::Conformance { sleep },
+    )
 }
 
 pub fn corpus() -> Corpus {
