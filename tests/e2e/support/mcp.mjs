@@ -133,10 +133,10 @@ export function notification(method, params) {
   return msg;
 }
 
-export function initializeRequest(protocolVersion = LATEST_VERSION, id = nextId++) {
+export function initializeRequest(protocolVersion = LATEST_VERSION, id = nextId++, capabilities = {}) {
   return request('initialize', {
     protocolVersion,
-    capabilities: {},
+    capabilities,
     clientInfo: { name: 'e2e-raw-client', version: '1.0.0' },
   }, id);
 }
@@ -145,8 +145,8 @@ export function initializeRequest(protocolVersion = LATEST_VERSION, id = nextId+
  * Opens a session: initialize, then notifications/initialized. Fails unless both succeed.
  * @returns {Promise<{session: string, version: string, result: any, answer: any}>}
  */
-export async function openSession(url, { protocolVersion = LATEST_VERSION, headers } = {}) {
-  const answer = await post(url, initializeRequest(protocolVersion), { headers });
+export async function openSession(url, { protocolVersion = LATEST_VERSION, headers, capabilities = {} } = {}) {
+  const answer = await post(url, initializeRequest(protocolVersion, nextId++, capabilities), { headers });
   if (answer.status !== 200) throw new Error(`initialize answered ${answer.status}: ${answer.text}`);
   const session = answer.headers.get('mcp-session-id');
   if (!session) throw new Error(`initialize answered without Mcp-Session-Id: ${answer.text}`);

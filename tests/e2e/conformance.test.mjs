@@ -1,0 +1,57 @@
+// The official MCP conformance suite (@modelcontextprotocol/conformance, pinned in package.json) against the
+// worker under wrangler dev with MCP_FIXTURES=conformance: every scenario the 2025-11-25 revision requires,
+// with the expected-failures list in tests/conformance (empty).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWorker, ROOT } from './support/worker.mjs';
+
+const SUITE = join(ROOT, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+
+/** Runs the suite; resolves with its exit code and output. */
+function runSuite(args, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SUITE, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`conformance suite timed out:\n${output}`)); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
+  });
+}
+
+describe('official conformance suite, --requirements 2025-11-25', { timeout: 900_000 }, () => {
+  let worker;
+  const results = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+  before(async () => {
+    worker = await startWorker({ vars: { MCP_FIXTURES: 'conformance' } });
+  }, { timeout: 150_000 });
+  after(async () => {
+    await worker?.stop();
+    rmSync(results, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  it('passes every scored scenario with an empty expected-failures list', { timeout: 600_000 }, async () => {
+    const url = `http://localhost:${worker.port}/mcp`;
+    const { code, output } = await runSuite([
+      'server', '--url', url, '--requirements', '2025-11-25',
+      '--expected-failures', join(ROOT, 'tests', 'conformance', 'expected-failures-2025-11-25.yml'),
+      '--output-dir', results,
+    ], 540_000);
+    const summary = output.slice(output.indexOf('=== SUMMARY ==='));
+    assert.equal(code, 0, summary || output);
+    const total = summary.match(/Total: (\d+) passed, (\d+) failed/);
+    assert.ok(total, `no summary line:\n${summary}`);
+    assert.equal(Number(total[2]), 0, summary);
+    assert.ok(Number(total[1]) >= 60, `suspiciously few checks passed:\n${summary}`);
+    for (const scenario of ['tools-call-sampling', 'tools-call-elicitation', 'tools-call-with-progress', 'dns-rebinding-protection', 'server-sse-multiple-streams']) {
+      assert.match(summary, new RegExp(`✓ ${scenario}:`), `${scenario} did not pass:\n${summary}`);
+    }
+    // Not scored for 2025-11-25, but passing them is part of the bar (SSE polling, JSON Schema 2020-12).
+    assert.match(summary, /✓ server-sse-polling:/, summary);
+    assert.match(summary, /✓ json-schema-2020-12:/, summary);
+  });
+});
