@@ -16,6 +16,9 @@ pub struct Settings {
     pub access: AccessPolicy,
     /// `MCP_FIXTURES`: extra tool sets (the conformance suite's fixtures).
     pub fixtures: FixtureSet,
+    /// Paths of the 2024-11-05 HTTP+SSE transport.
+    pub sse_path: String,
+    pub messages_path: String,
     /// How long a server-to-client request (sampling, elicitation, roots) waits for the client's answer.
     pub client_request_timeout_ms: u64,
 }
@@ -44,6 +47,8 @@ impl Default for Settings {
             access: AccessPolicy::default(),
             fixtures: FixtureSet::None,
             client_request_timeout_ms: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS * 1000,
+            sse_path: "/sse".into(),
+            messages_path: "/messages".into(),
         }
     }
 }
@@ -76,16 +81,21 @@ impl Settings {
             settings.fixtures = match set.to_ascii_lowercase().as_str() {
                 "none" | "off" => FixtureSet::None,
                 "conformance" => FixtureSet::Conformance,
-                _ => {
-                    return Err(format!(
-                        "MCP_FIXTURES must be \"conformance\" or \"none\", not {set:?}"
-                    ))
-                }
+                _ => return Err(format!("MCP_FIXTURES must be \"conformance\" or \"none\", not {set:?}")),
             };
         }
         if let Some(secs) = get("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS") {
             settings.client_request_timeout_ms =
                 positive(&secs, "MCP_CLIENT_REQUEST_TIMEOUT_SECONDS")? * 1000;
+        }
+        if let Some(path) = get("MCP_SSE_PATH") {
+            settings.sse_path = route_path(&path, "MCP_SSE_PATH")?;
+        }
+        if let Some(path) = get("MCP_MESSAGES_PATH") {
+            settings.messages_path = route_path(&path, "MCP_MESSAGES_PATH")?;
+        }
+        if settings.sse_path == settings.messages_path {
+            return Err("MCP_SSE_PATH and MCP_MESSAGES_PATH must differ".into());
         }
         if let Some(keys) = get("MCP_API_KEYS") {
             settings.access.api_keys = ApiKeys::parse(&keys);
@@ -98,6 +108,20 @@ impl Settings {
             };
         }
         Ok(settings)
+    }
+}
+
+/// A path the worker serves besides `/mcp` and `/`.
+fn route_path(text: &str, name: &str) -> Result<String, String> {
+    let ok = text.starts_with('/')
+        && text.len() > 1
+        && text != "/mcp"
+        && !text.contains(['?', '#', ' '])
+        && !text.starts_with("/__");
+    if ok {
+        Ok(text.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("{name} must be a path such as /sse (not / or /mcp), not {text:?}"))
     }
 }
 
@@ -114,10 +138,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -139,6 +161,8 @@ mod tests {
             ("MCP_ALLOWED_ORIGINS", "https://x.example"),
             ("MCP_FIXTURES", "conformance"),
             ("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS", "5"),
+            ("MCP_SSE_PATH", "/legacy/sse"),
+            ("MCP_MESSAGES_PATH", "/legacy/messages/"),
         ])
         .unwrap();
         assert_eq!(s.response_mode, ResponseMode::Sse);
@@ -150,6 +174,8 @@ mod tests {
         assert!(s.origins.allows("https://x.example"));
         assert_eq!(s.fixtures, FixtureSet::Conformance);
         assert_eq!(s.client_request_timeout_ms, 5_000);
+        assert_eq!(s.sse_path, "/legacy/sse");
+        assert_eq!(s.messages_path, "/legacy/messages");
     }
 
     #[test]
@@ -162,6 +188,8 @@ mod tests {
             ("MCP_ALLOW_ANONYMOUS", "maybe"),
             ("MCP_FIXTURES", "everything"),
             ("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
+            ("MCP_SSE_PATH", "sse"),
+            ("MCP_MESSAGES_PATH", "/mcp"),
         ] {
             let err = from(&[(k, v)]).unwrap_err();
             assert!(err.contains(k), "{err}");

@@ -68,10 +68,7 @@ pub enum HttpError {
     /// 400: a query parameter or header that is missing or malformed.
     BadRequest(String),
     /// 401: no or wrong credentials; `www_authenticate` is sent back.
-    Unauthorized {
-        message: String,
-        www_authenticate: String,
-    },
+    Unauthorized { message: String, www_authenticate: String },
     /// 403: an `Origin` that is not allowed (DNS-rebinding protection).
     ForbiddenOrigin(String),
     /// 403: a `Host` that is not allowed (`MCP_ALLOWED_HOSTS`).
@@ -86,8 +83,6 @@ pub enum HttpError {
     MethodNotAllowed { allow: &'static str },
     /// 406: `Accept` lacks a media type the transport needs.
     NotAcceptable(&'static str),
-    /// 409: a second standalone GET stream for one session.
-    StreamConflict,
     /// 413: the body is over the configured limit.
     PayloadTooLarge { limit: usize },
     /// 415: the body is not `application/json`.
@@ -113,7 +108,6 @@ impl HttpError {
             Self::SessionNotFound | Self::NotFound(_) | Self::UnknownEvent(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::NotAcceptable(_) => 406,
-            Self::StreamConflict => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotConfigured(_) => 503,
@@ -163,9 +157,6 @@ impl HttpError {
                 server(format!("Method Not Allowed: use one of {allow}"))
             }
             Self::NotAcceptable(needs) => server(format!("Not Acceptable: the Accept header must include {needs}")),
-            Self::StreamConflict => server(
-                "Conflict: this session already has an open GET stream; close it before opening another".into(),
-            ),
             Self::PayloadTooLarge { limit } => {
                 server(format!("Payload Too Large: the body is over {limit} bytes"))
             }
@@ -213,18 +204,11 @@ mod tests {
         let cases = [
             (HttpError::SessionRequired, 400, code::SERVER_ERROR),
             (HttpError::SessionNotFound, 404, SESSION_NOT_FOUND),
-            (
-                HttpError::NotAcceptable("text/event-stream"),
-                406,
-                code::SERVER_ERROR,
-            ),
+            (HttpError::NotAcceptable("text/event-stream"), 406, code::SERVER_ERROR),
             (HttpError::UnsupportedMediaType, 415, code::SERVER_ERROR),
             (HttpError::PayloadTooLarge { limit: 10 }, 413, code::SERVER_ERROR),
             (
-                HttpError::InvalidRequest {
-                    id: Some(RequestId::Number(3)),
-                    message: "x".into(),
-                },
+                HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() },
                 400,
                 code::INVALID_REQUEST,
             ),
@@ -236,11 +220,7 @@ mod tests {
             assert_eq!(body["jsonrpc"], "2.0");
         }
         let body: serde_json::Value = serde_json::from_str(
-            &HttpError::InvalidRequest {
-                id: Some(RequestId::Number(3)),
-                message: "x".into(),
-            }
-            .to_body(),
+            &HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() }.to_body(),
         )
         .unwrap();
         assert_eq!(body["id"], 3);

@@ -18,10 +18,7 @@ fn every_supported_revision_is_echoed() {
 #[test]
 fn an_unknown_revision_gets_the_latest() {
     let (result, session) = initialize(&server(50), "2030-01-01");
-    assert_eq!(
-        result["result"]["protocolVersion"],
-        ProtocolVersion::LATEST.as_str()
-    );
+    assert_eq!(result["result"]["protocolVersion"], ProtocolVersion::LATEST.as_str());
     assert_eq!(session.protocol_version(), ProtocolVersion::LATEST);
 }
 
@@ -36,10 +33,7 @@ fn capabilities_and_server_info_are_declared() {
     assert!(caps["logging"].is_object());
     assert!(caps["completions"].is_object());
     assert_eq!(result["result"]["serverInfo"]["name"], "mcp-worker");
-    assert!(result["result"]["instructions"]
-        .as_str()
-        .unwrap()
-        .contains("search"));
+    assert!(result["result"]["instructions"].as_str().unwrap().contains("search"));
     assert_eq!(session.state().client_info.name, "test-client");
     assert!(session.state().client_supports("sampling"));
 }

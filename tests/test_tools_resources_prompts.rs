@@ -6,9 +6,7 @@ use common::{call, corpus, initialize, server};
 use serde_json::{json, Value};
 
 fn text_of(result: &Value) -> &str {
-    result["result"]["content"][0]["text"]
-        .as_str()
-        .expect("a text item")
+    result["result"]["content"][0]["text"].as_str().expect("a text item")
 }
 
 #[test]
@@ -30,10 +28,7 @@ fn tools_list_has_schemas_annotations_and_pages() {
     assert_eq!(names, ["echo", "fetch", "search"]);
     for tool in tools {
         assert_eq!(tool["inputSchema"]["type"], "object");
-        assert_eq!(
-            tool["inputSchema"]["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
+        assert_eq!(tool["inputSchema"]["$schema"], "https://json-schema.org/draft/2020-12/schema");
         assert_eq!(tool["annotations"]["readOnlyHint"], true);
     }
     let bad = call(&server, &session, "tools/list", json!({"cursor": "nonsense"}));
@@ -68,12 +63,8 @@ fn search_returns_chatgpt_shaped_results() {
     let first = &parsed["results"][0];
     let doc = corpus().get("claude-desktop").unwrap().clone();
     assert_eq!(first, &json!({"id": doc.id, "title": doc.title, "url": doc.url}));
-    let none = call(
-        &server,
-        &session,
-        "tools/call",
-        json!({"name": "search", "arguments": {"query": "qqqxxyz"}}),
-    );
+    let none =
+        call(&server, &session, "tools/call", json!({"name": "search", "arguments": {"query": "qqqxxyz"}}));
     assert_eq!(none["result"]["structuredContent"], json!({"results": []}));
 }
 
@@ -82,21 +73,12 @@ fn fetch_returns_the_whole_document() {
     let server = server(50);
     let (_, session) = initialize(&server, "2025-11-25");
     let doc = corpus().documents()[0].clone();
-    let result = call(
-        &server,
-        &session,
-        "tools/call",
-        json!({"name": "fetch", "arguments": {"id": doc.id}}),
-    );
+    let result = call(&server, &session, "tools/call", json!({"name": "fetch", "arguments": {"id": doc.id}}));
     let parsed: Value = serde_json::from_str(text_of(&result)).unwrap();
     assert_eq!(parsed, serde_json::to_value(&doc).unwrap());
     assert_eq!(parsed, result["result"]["structuredContent"]);
-    let missing = call(
-        &server,
-        &session,
-        "tools/call",
-        json!({"name": "fetch", "arguments": {"id": "nope"}}),
-    );
+    let missing =
+        call(&server, &session, "tools/call", json!({"name": "fetch", "arguments": {"id": "nope"}}));
     assert_eq!(missing["result"]["isError"], true);
     assert!(text_of(&missing).contains("nope"));
 }
@@ -105,31 +87,17 @@ fn fetch_returns_the_whole_document() {
 fn argument_errors_are_tool_results_and_unknown_tools_are_protocol_errors() {
     let server = server(50);
     let (_, session) = initialize(&server, "2025-11-25");
-    let bad = call(
-        &server,
-        &session,
-        "tools/call",
-        json!({"name": "echo", "arguments": {"message": 5}}),
-    );
+    let bad = call(&server, &session, "tools/call", json!({"name": "echo", "arguments": {"message": 5}}));
     assert_eq!(bad["result"]["isError"], true);
     assert!(text_of(&bad).contains("/message: expected string"));
     let missing = call(&server, &session, "tools/call", json!({"name": "echo"}));
     assert_eq!(missing["result"]["isError"], true);
-    let unknown = call(
-        &server,
-        &session,
-        "tools/call",
-        json!({"name": "nope", "arguments": {}}),
-    );
+    let unknown = call(&server, &session, "tools/call", json!({"name": "nope", "arguments": {}}));
     assert_eq!(unknown["error"]["code"], -32602);
     let no_name = call(&server, &session, "tools/call", json!({}));
     assert_eq!(no_name["error"]["code"], -32602);
-    let echo = call(
-        &server,
-        &session,
-        "tools/call",
-        json!({"name": "echo", "arguments": {"message": "héllo"}}),
-    );
+    let echo =
+        call(&server, &session, "tools/call", json!({"name": "echo", "arguments": {"message": "héllo"}}));
     assert_eq!(text_of(&echo), "héllo");
 }
 
@@ -142,17 +110,12 @@ fn documents_are_resources() {
     assert_eq!(resources.len(), corpus().documents().len());
     let doc = corpus().documents()[1].clone();
     let uri = format!("docs://{}", doc.id);
-    assert!(resources
-        .iter()
-        .any(|r| r["uri"] == uri && r["title"] == doc.title.as_str()));
+    assert!(resources.iter().any(|r| r["uri"] == uri && r["title"] == doc.title.as_str()));
     let read = call(&server, &session, "resources/read", json!({"uri": uri}));
     assert_eq!(read["result"]["contents"][0]["text"], doc.text.as_str());
     assert_eq!(read["result"]["contents"][0]["uri"], uri);
     let templates = call(&server, &session, "resources/templates/list", json!({}));
-    assert_eq!(
-        templates["result"]["resourceTemplates"][0]["uriTemplate"],
-        "docs://{id}"
-    );
+    assert_eq!(templates["result"]["resourceTemplates"][0]["uriTemplate"], "docs://{id}");
     for missing in ["docs://nope", "file:///etc/passwd"] {
         let err = call(&server, &session, "resources/read", json!({"uri": missing}));
         assert_eq!(err["error"]["code"], -32002, "{missing}");
@@ -172,10 +135,7 @@ fn prompts_fill_in_their_arguments() {
         json!({"name": "answer_from_docs", "arguments": {"question": "How do I deploy?"}}),
     );
     assert_eq!(got["result"]["messages"][0]["role"], "user");
-    assert!(got["result"]["messages"][0]["content"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("How do I deploy?"));
+    assert!(got["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("How do I deploy?"));
     let doc = corpus().documents()[2].clone();
     let summary = call(
         &server,
@@ -183,10 +143,7 @@ fn prompts_fill_in_their_arguments() {
         "prompts/get",
         json!({"name": "summarize_document", "arguments": {"id": doc.id}}),
     );
-    assert!(summary["result"]["messages"][0]["content"]["text"]
-        .as_str()
-        .unwrap()
-        .contains(&doc.text));
+    assert!(summary["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains(&doc.text));
     for params in [
         json!({"name": "answer_from_docs"}),
         json!({"name": "nope"}),
@@ -205,19 +162,13 @@ fn lifecycle_methods() {
     let server = server(50);
     let (_, session) = initialize(&server, "2025-11-25");
     assert_eq!(call(&server, &session, "ping", json!({}))["result"], json!({}));
-    assert_eq!(
-        call(&server, &session, "logging/setLevel", json!({"level": "debug"}))["result"],
-        json!({})
-    );
+    assert_eq!(call(&server, &session, "logging/setLevel", json!({"level": "debug"}))["result"], json!({}));
     assert!(session.take_dirty(), "the level change must be persisted");
     assert_eq!(
         call(&server, &session, "logging/setLevel", json!({"level": "loud"}))["error"]["code"],
         -32602
     );
-    assert_eq!(
-        call(&server, &session, "no/such/method", json!({}))["error"]["code"],
-        -32601
-    );
+    assert_eq!(call(&server, &session, "no/such/method", json!({}))["error"]["code"], -32601);
 }
 
 #[test]
@@ -245,10 +196,7 @@ fn completions_for_prompt_arguments_and_template_variables() {
             "ref": {"type": "ref/resource", "uri": "docs://{id}"}, "argument": {"name": "id", "value": ""}
         }),
     );
-    assert_eq!(
-        by_template["result"]["completion"]["total"],
-        corpus().documents().len()
-    );
+    assert_eq!(by_template["result"]["completion"]["total"], corpus().documents().len());
     for bad in [
         json!({"ref": {"type": "ref/prompt", "name": "nope"}, "argument": {"name": "id", "value": ""}}),
         json!({"ref": {"type": "ref/prompt", "name": "summarize_document"}, "argument": {"name": "zzz", "value": ""}}),
@@ -268,19 +216,10 @@ fn subscriptions_are_recorded_in_the_session() {
     let server = server(50);
     let (_, session) = initialize(&server, "2025-11-25");
     let uri = "docs://settings";
-    assert_eq!(
-        call(&server, &session, "resources/subscribe", json!({"uri": uri}))["result"],
-        json!({})
-    );
+    assert_eq!(call(&server, &session, "resources/subscribe", json!({"uri": uri}))["result"], json!({}));
     assert!(session.state().subscriptions.contains(uri));
     assert!(session.take_dirty());
-    assert_eq!(
-        call(&server, &session, "resources/unsubscribe", json!({"uri": uri}))["result"],
-        json!({})
-    );
+    assert_eq!(call(&server, &session, "resources/unsubscribe", json!({"uri": uri}))["result"], json!({}));
     assert!(session.state().subscriptions.is_empty());
-    assert_eq!(
-        call(&server, &session, "resources/subscribe", json!({}))["error"]["code"],
-        -32602
-    );
+    assert_eq!(call(&server, &session, "resources/subscribe", json!({}))["error"]["code"], -32602);
 }

@@ -36,10 +36,7 @@ impl AccessPolicy {
                     .find(token)
                     .map(Principal::ApiKey)
                     .ok_or_else(|| unauthorized("the bearer token is not valid", Some("invalid_token"))),
-                None => Err(unauthorized(
-                    "send an API key as `Authorization: Bearer <key>`",
-                    None,
-                )),
+                None => Err(unauthorized("send an API key as `Authorization: Bearer <key>`", None)),
             };
         }
         if self.allow_anonymous || local {
@@ -67,10 +64,7 @@ fn unauthorized(message: &str, error: Option<&str>) -> HttpError {
     if let Some(error) = error {
         challenge.push_str(&format!(", error=\"{error}\", error_description=\"{message}\""));
     }
-    HttpError::Unauthorized {
-        message: message.into(),
-        www_authenticate: challenge,
-    }
+    HttpError::Unauthorized { message: message.into(), www_authenticate: challenge }
 }
 
 #[cfg(test)]
@@ -78,33 +72,21 @@ mod tests {
     use super::*;
 
     fn with_keys(keys: &str) -> AccessPolicy {
-        AccessPolicy {
-            api_keys: ApiKeys::parse(keys),
-            allow_anonymous: false,
-        }
+        AccessPolicy { api_keys: ApiKeys::parse(keys), allow_anonymous: false }
     }
 
     #[test]
     fn keys_are_required_once_configured_even_locally() {
         let p = with_keys("alpha-key-0001, beta-key-0002");
-        assert_eq!(
-            p.admit(Some("Bearer beta-key-0002"), true),
-            Ok(Principal::ApiKey(1))
-        );
-        assert_eq!(
-            p.admit(Some("bearer alpha-key-0001"), false),
-            Ok(Principal::ApiKey(0))
-        );
+        assert_eq!(p.admit(Some("Bearer beta-key-0002"), true), Ok(Principal::ApiKey(1)));
+        assert_eq!(p.admit(Some("bearer alpha-key-0001"), false), Ok(Principal::ApiKey(0)));
         let missing = p.admit(None, true).unwrap_err();
         assert_eq!(missing.status(), 401);
         let wrong = p.admit(Some("Bearer nope"), false).unwrap_err();
         assert!(
             matches!(&wrong, HttpError::Unauthorized { www_authenticate, .. } if www_authenticate.contains("invalid_token"))
         );
-        assert_eq!(
-            p.admit(Some("Basic alpha-key-0001"), false).unwrap_err().status(),
-            401
-        );
+        assert_eq!(p.admit(Some("Basic alpha-key-0001"), false).unwrap_err().status(), 401);
     }
 
     #[test]
@@ -114,10 +96,7 @@ mod tests {
         let refused = p.admit(None, false).unwrap_err();
         assert_eq!(refused.status(), 503);
         assert!(refused.to_error_object().message.contains("MCP_API_KEYS"));
-        let open = AccessPolicy {
-            allow_anonymous: true,
-            ..Default::default()
-        };
+        let open = AccessPolicy { allow_anonymous: true, ..Default::default() };
         assert_eq!(open.admit(None, false), Ok(Principal::Anonymous));
     }
 

@@ -107,25 +107,19 @@ impl Corpus {
             })
             .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        scored
-            .into_iter()
-            .take(limit)
-            .map(|(_, _, i)| &self.documents[i])
-            .collect()
+        scored.into_iter().take(limit).map(|(_, _, i)| &self.documents[i]).collect()
     }
 }
 
 /// Lowercase words of letters and digits, with a plural `s` dropped so "objects" finds "object".
 fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let w = w.to_lowercase();
-            match w.strip_suffix('s') {
-                Some(stem) if stem.len() > 2 && !stem.ends_with('s') => stem.to_string(),
-                _ => w,
-            }
-        })
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
+        let w = w.to_lowercase();
+        match w.strip_suffix('s') {
+            Some(stem) if stem.len() > 2 && !stem.ends_with('s') => stem.to_string(),
+            _ => w,
+        }
+    })
 }
 
 fn count(words: &[String], word: &str) -> usize {

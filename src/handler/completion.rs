@@ -39,10 +39,8 @@ pub struct CompleteParams {
 /// The `completion` result: candidates starting with `typed` (case-insensitive), at most [`MAX_VALUES`].
 pub fn result(candidates: Vec<String>, typed: &str) -> Value {
     let typed = typed.to_lowercase();
-    let matching: Vec<String> = candidates
-        .into_iter()
-        .filter(|c| c.to_lowercase().starts_with(&typed))
-        .collect();
+    let matching: Vec<String> =
+        candidates.into_iter().filter(|c| c.to_lowercase().starts_with(&typed)).collect();
     let total = matching.len();
     let values: Vec<String> = matching.into_iter().take(MAX_VALUES).collect();
     json!({ "completion": { "values": values, "total": total, "hasMore": total > MAX_VALUES } })
@@ -55,10 +53,7 @@ mod tests {
     #[test]
     fn filters_by_prefix_and_caps() {
         let r = result(vec!["Alpha".into(), "beta".into(), "alps".into()], "al");
-        assert_eq!(
-            r,
-            json!({"completion": {"values": ["Alpha", "alps"], "total": 2, "hasMore": false}})
-        );
+        assert_eq!(r, json!({"completion": {"values": ["Alpha", "alps"], "total": 2, "hasMore": false}}));
         let many: Vec<String> = (0..150).map(|i| format!("v{i}")).collect();
         let r = result(many, "v");
         assert_eq!(r["completion"]["values"].as_array().unwrap().len(), MAX_VALUES);

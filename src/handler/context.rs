@@ -53,11 +53,7 @@ impl Peer for NoPeer {
     fn notify(&self, _method: &str, _params: Value) {}
 
     fn request(&self, _method: &str, _params: Value) -> LocalFuture<'_, Result<Value, PeerError>> {
-        Box::pin(async {
-            Err(PeerError::Closed(
-                "this request has no stream to the client".into(),
-            ))
-        })
+        Box::pin(async { Err(PeerError::Closed("this request has no stream to the client".into())) })
     }
 }
 
@@ -117,11 +113,7 @@ impl ToolContext {
         method: &str,
         params: Value,
     ) -> Result<Value, PeerError> {
-        if self
-            .client_capabilities
-            .get(capability)
-            .is_none_or(Value::is_null)
-        {
+        if self.client_capabilities.get(capability).is_none_or(Value::is_null) {
             return Err(PeerError::Unsupported(capability));
         }
         self.peer.request(method, params).await
@@ -163,12 +155,7 @@ mod tests {
     }
 
     fn context(peer: Rc<Recorder>, token: Option<Value>, caps: Value) -> ToolContext {
-        ToolContext {
-            progress_token: token,
-            log_level: LogLevel::Warning,
-            client_capabilities: caps,
-            peer,
-        }
+        ToolContext { progress_token: token, log_level: LogLevel::Warning, client_capabilities: caps, peer }
     }
 
     #[test]
@@ -194,25 +181,16 @@ mod tests {
         cx.log(LogLevel::Error, Some("db"), json!("loud"));
         let sent = peer.0.borrow();
         assert_eq!(sent.len(), 1);
-        assert_eq!(
-            sent[0].1,
-            json!({"level": "error", "logger": "db", "data": "loud"})
-        );
+        assert_eq!(sent[0].1, json!({"level": "error", "logger": "db", "data": "loud"}));
     }
 
     #[test]
     fn client_requests_need_the_capability() {
         let peer = Rc::new(Recorder::default());
         let without = context(peer.clone(), None, json!({}));
-        assert_eq!(
-            block_on(without.create_message(json!({}))),
-            Err(PeerError::Unsupported("sampling"))
-        );
+        assert_eq!(block_on(without.create_message(json!({}))), Err(PeerError::Unsupported("sampling")));
         let with = context(peer.clone(), None, json!({"sampling": {}, "elicitation": {}}));
-        assert_eq!(
-            block_on(with.elicit(json!({"message": "?"}))),
-            Ok(json!({"ok": true}))
-        );
+        assert_eq!(block_on(with.elicit(json!({"message": "?"}))), Ok(json!({"ok": true})));
         assert_eq!(peer.0.borrow()[0].0, "elicitation/create");
         assert!(block_on(ToolContext::default().list_roots()).is_err());
     }

@@ -87,10 +87,8 @@ impl Server {
     pub fn capabilities(&self) -> ServerCapabilities {
         ServerCapabilities {
             tools: (!self.tools.is_empty()).then_some(ListChanged { list_changed: false }),
-            resources: (!self.resources.is_empty()).then_some(ResourcesCapability {
-                subscribe: true,
-                list_changed: false,
-            }),
+            resources: (!self.resources.is_empty())
+                .then_some(ResourcesCapability { subscribe: true, list_changed: false }),
             prompts: (!self.prompts.is_empty()).then_some(ListChanged { list_changed: false }),
             logging: Some(json!({})),
             completions: (!self.prompts.is_empty() || !self.resources.is_empty()).then(|| json!({})),
@@ -107,13 +105,7 @@ impl Server {
         let params: InitializeParams =
             parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
         let version = ProtocolVersion::negotiate(&params.protocol_version);
-        let state = SessionState::new(
-            session_id,
-            version,
-            params.client_info,
-            params.capabilities,
-            now_ms,
-        );
+        let state = SessionState::new(session_id, version, params.client_info, params.capabilities, now_ms);
         let result = InitializeResult {
             protocol_version: version.as_str().into(),
             capabilities: self.capabilities(),
@@ -141,9 +133,7 @@ impl Server {
     ) -> Result<Value, McpError> {
         let page_size = self.page_size;
         match request.method.as_str() {
-            "initialize" => Err(McpError::InvalidRequest(
-                "the session is already initialized".into(),
-            )),
+            "initialize" => Err(McpError::InvalidRequest("the session is already initialized".into())),
             "ping" => Ok(json!({})),
             "logging/setLevel" => {
                 let params: SetLevelParams = parse_params(request.params)?;
@@ -191,10 +181,7 @@ impl Server {
             "resources/templates/list" => {
                 let params: PaginatedParams = parse_params(request.params)?;
                 let page = self.resources.templates(params.cursor.as_deref(), page_size)?;
-                Ok(with_cursor(
-                    json!({ "resourceTemplates": page.items }),
-                    page.next_cursor,
-                ))
+                Ok(with_cursor(json!({ "resourceTemplates": page.items }), page.next_cursor))
             }
             "resources/read" => {
                 let params: ReadResourceParams = parse_params(request.params)?;

@@ -102,9 +102,7 @@ impl PromptRegistry {
             .find(|p| p.prompt.name == name)
             .ok_or_else(|| McpError::InvalidParams(format!("Unknown prompt: {name}")))?;
         if !def.prompt.arguments.iter().any(|a| a.name == argument) {
-            return Err(McpError::InvalidParams(format!(
-                "Prompt {name} has no argument {argument:?}"
-            )));
+            return Err(McpError::InvalidParams(format!("Prompt {name} has no argument {argument:?}")));
         }
         let candidates = match &def.completer {
             Some(complete) => complete(argument.to_string(), value.to_string()).await,
@@ -131,9 +129,7 @@ impl PromptRegistry {
                     args.insert(key, s);
                 }
                 _ => {
-                    return Err(McpError::InvalidParams(format!(
-                        "Prompt argument {key:?} must be a string"
-                    )))
+                    return Err(McpError::InvalidParams(format!("Prompt argument {key:?} must be a string")))
                 }
             }
         }
@@ -177,18 +173,9 @@ mod tests {
         let args = serde_json::json!({"name": "Ada"}).as_object().cloned();
         let result = block_on(reg.get("greet", args)).unwrap();
         assert_eq!(result.messages[0].content, Content::text("Hello Ada"));
-        assert!(matches!(
-            block_on(reg.get("greet", None)),
-            Err(McpError::InvalidParams(_))
-        ));
+        assert!(matches!(block_on(reg.get("greet", None)), Err(McpError::InvalidParams(_))));
         let bad = serde_json::json!({"name": 3}).as_object().cloned();
-        assert!(matches!(
-            block_on(reg.get("greet", bad)),
-            Err(McpError::InvalidParams(_))
-        ));
-        assert!(matches!(
-            block_on(reg.get("nope", None)),
-            Err(McpError::InvalidParams(_))
-        ));
+        assert!(matches!(block_on(reg.get("greet", bad)), Err(McpError::InvalidParams(_))));
+        assert!(matches!(block_on(reg.get("nope", None)), Err(McpError::InvalidParams(_))));
     }
 }

@@ -71,16 +71,10 @@ impl ResourceRegistry {
                 return Ok(completion::result(candidates.await, value));
             }
         }
-        if self
-            .providers
-            .iter()
-            .any(|p| p.templates().iter().any(|t| t.uri_template == template))
-        {
+        if self.providers.iter().any(|p| p.templates().iter().any(|t| t.uri_template == template)) {
             return Ok(completion::result(Vec::new(), value));
         }
-        Err(McpError::InvalidParams(format!(
-            "Unknown resource template: {template}"
-        )))
+        Err(McpError::InvalidParams(format!("Unknown resource template: {template}")))
     }
 
     pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, McpError> {

@@ -187,9 +187,7 @@ impl ToolRegistry {
                 problems.join("; ")
             )));
         }
-        Ok((def.handler)(args, cx)
-            .await
-            .unwrap_or_else(|e| CallToolResult::error(e.0)))
+        Ok((def.handler)(args, cx).await.unwrap_or_else(|e| CallToolResult::error(e.0)))
     }
 }
 
@@ -215,18 +213,13 @@ mod tests {
                 })
                 .read_only(),
             )
-            .with(ToolDef::new(
-                "fail",
-                "Always fails.",
-                |_: Map<String, Value>, _| async move { Err(ToolError::from("it broke")) },
-            ))
+            .with(ToolDef::new("fail", "Always fails.", |_: Map<String, Value>, _| async move {
+                Err(ToolError::from("it broke"))
+            }))
     }
 
     fn call(name: &str, args: Value) -> Result<CallToolResult, McpError> {
-        let params = CallToolParams {
-            name: name.into(),
-            arguments: args.as_object().cloned(),
-        };
+        let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
         block_on(registry().call(params, ToolContext::default()))
     }
 
@@ -241,9 +234,7 @@ mod tests {
     fn invalid_arguments_and_failures_are_error_results() {
         let result = call("add", serde_json::json!({"a": "two"})).unwrap();
         assert!(result.is_error);
-        let Content::Text { text } = &result.content[0] else {
-            panic!()
-        };
+        let Content::Text { text } = &result.content[0] else { panic!() };
         assert!(text.contains("/a: expected integer, got string"), "{text}");
         assert!(text.contains("missing required property \"b\""), "{text}");
         let result = call("fail", serde_json::json!({})).unwrap();
@@ -262,10 +253,7 @@ mod tests {
         let reg = registry();
         let page = reg.list(None, 10).unwrap();
         assert_eq!(page.items.len(), 2);
-        assert_eq!(
-            page.items[0].annotations.as_ref().unwrap().read_only_hint,
-            Some(true)
-        );
+        assert_eq!(page.items[0].annotations.as_ref().unwrap().read_only_hint, Some(true));
         assert_eq!(page.items[0].input_schema["type"], "object");
         assert!(page.next_cursor.is_none());
     }

@@ -49,11 +49,7 @@ pub struct ErrorObject {
 
 impl ErrorObject {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: None,
-        }
+        Self { code, message: message.into(), data: None }
     }
 
     pub fn with_data(mut self, data: Value) -> Self {
@@ -84,17 +80,11 @@ pub struct Response {
 
 impl Response {
     pub fn result(id: RequestId, result: Value) -> Self {
-        Self {
-            id: Some(id),
-            outcome: Ok(result),
-        }
+        Self { id: Some(id), outcome: Ok(result) }
     }
 
     pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
-        Self {
-            id,
-            outcome: Err(error),
-        }
+        Self { id, outcome: Err(error) }
     }
 
     pub fn to_value(&self) -> Value {
@@ -102,9 +92,7 @@ impl Response {
         map.insert("jsonrpc".into(), Value::from("2.0"));
         map.insert(
             "id".into(),
-            self.id
-                .as_ref()
-                .map_or(Value::Null, |id| serde_json::to_value(id).unwrap_or(Value::Null)),
+            self.id.as_ref().map_or(Value::Null, |id| serde_json::to_value(id).unwrap_or(Value::Null)),
         );
         match &self.outcome {
             Ok(result) => map.insert("result".into(), result.clone()),
@@ -235,22 +223,14 @@ pub fn classify(value: Value) -> Result<Message, Malformed> {
     let result = map.remove("result");
     let error = map.remove("error");
     let Some(id_value) = raw_id else {
-        return Err(invalid(
-            None,
-            "a message needs \"method\", or \"id\" with \"result\" or \"error\"",
-        ));
+        return Err(invalid(None, "a message needs \"method\", or \"id\" with \"result\" or \"error\""));
     };
     let id = RequestId::from_value(&id_value);
     let outcome = match (result, error) {
         (Some(result), None) => Ok(result),
         (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
             .map_err(|_| invalid(id.clone(), "\"error\" must have an integer code and a message"))?),
-        _ => {
-            return Err(invalid(
-                id,
-                "a response needs exactly one of \"result\" and \"error\"",
-            ))
-        }
+        _ => return Err(invalid(id, "a response needs exactly one of \"result\" and \"error\"")),
     };
     if id.is_none() && !id_value.is_null() {
         return Err(invalid(None, "\"id\" must be a string or an integer"));
@@ -259,10 +239,7 @@ pub fn classify(value: Value) -> Result<Message, Malformed> {
 }
 
 fn invalid(id: Option<RequestId>, why: &str) -> Malformed {
-    Malformed {
-        id,
-        error: ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {why}")),
-    }
+    Malformed { id, error: ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {why}")) }
 }
 
 #[cfg(test)]
@@ -282,11 +259,7 @@ mod tests {
         let req = single(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#).unwrap();
         assert_eq!(
             req,
-            Message::Request(Request {
-                id: RequestId::Number(7),
-                method: "ping".into(),
-                params: None
-            })
+            Message::Request(Request { id: RequestId::Number(7), method: "ping".into(), params: None })
         );
         let note = single(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert!(matches!(note, Message::Notification(n) if n.method == "notifications/initialized"));
@@ -307,18 +280,9 @@ mod tests {
     fn wrong_shapes_are_invalid_requests_keeping_the_id() {
         for (text, id) in [
             (r#"{"id":1,"method":"ping"}"#, Some(RequestId::Number(1))),
-            (
-                r#"{"jsonrpc":"1.0","id":"x","method":"ping"}"#,
-                Some(RequestId::String("x".into())),
-            ),
-            (
-                r#"{"jsonrpc":"2.0","id":2,"method":5}"#,
-                Some(RequestId::Number(2)),
-            ),
-            (
-                r#"{"jsonrpc":"2.0","id":3,"method":"a","params":"str"}"#,
-                Some(RequestId::Number(3)),
-            ),
+            (r#"{"jsonrpc":"1.0","id":"x","method":"ping"}"#, Some(RequestId::String("x".into()))),
+            (r#"{"jsonrpc":"2.0","id":2,"method":5}"#, Some(RequestId::Number(2))),
+            (r#"{"jsonrpc":"2.0","id":3,"method":"a","params":"str"}"#, Some(RequestId::Number(3))),
             (r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":4}"#, Some(RequestId::Number(4))),
@@ -341,19 +305,13 @@ mod tests {
                 .unwrap();
         assert!(batch.is_batch());
         assert_eq!(batch.items().len(), 2);
-        assert_eq!(
-            Payload::parse(b"[]").unwrap_err().error.code,
-            code::INVALID_REQUEST
-        );
+        assert_eq!(Payload::parse(b"[]").unwrap_err().error.code, code::INVALID_REQUEST);
     }
 
     #[test]
     fn responses_serialize_with_null_id_when_unknown() {
         let r = Response::error(None, ErrorObject::new(code::PARSE_ERROR, "bad"));
-        assert_eq!(
-            r.to_value(),
-            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})
-        );
+        assert_eq!(r.to_value(), json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}));
         let ok = Response::result(RequestId::String("q".into()), json!({}));
         assert_eq!(ok.to_value(), json!({"jsonrpc":"2.0","id":"q","result":{}}));
     }

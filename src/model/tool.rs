@@ -57,11 +57,7 @@ pub struct CallToolResult {
 
 impl CallToolResult {
     pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            content: vec![Content::text(text)],
-            structured_content: None,
-            is_error: false,
-        }
+        Self { content: vec![Content::text(text)], structured_content: None, is_error: false }
     }
 
     /// One text item holding `value` as JSON, and the same value as `structuredContent`: the shape
@@ -75,10 +71,6 @@ impl CallToolResult {
     }
 
     pub fn error(message: impl Into<String>) -> Self {
-        Self {
-            content: vec![Content::text(message)],
-            structured_content: None,
-            is_error: true,
-        }
+        Self { content: vec![Content::text(message)], structured_content: None, is_error: true }
     }
 }

@@ -17,12 +17,8 @@ pub enum ProtocolVersion {
 
 impl ProtocolVersion {
     /// Oldest first.
-    pub const ALL: [ProtocolVersion; 4] = [
-        Self::V2024_11_05,
-        Self::V2025_03_26,
-        Self::V2025_06_18,
-        Self::V2025_11_25,
-    ];
+    pub const ALL: [ProtocolVersion; 4] =
+        [Self::V2024_11_05, Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25];
     pub const LATEST: ProtocolVersion = Self::V2025_11_25;
     /// What a Streamable HTTP request without an `MCP-Protocol-Version` header is taken to speak.
     pub const HTTP_DEFAULT: ProtocolVersion = Self::V2025_03_26;

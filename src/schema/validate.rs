@@ -55,11 +55,7 @@ fn check(value: &Value, schema: &Value, root: &Value, path: &str, errors: &mut V
     }
     if let Some(Value::Array(options)) = schema.get("enum") {
         if !options.contains(value) {
-            errors.push(format!(
-                "{}: must be one of {}",
-                display(path),
-                Value::Array(options.clone())
-            ));
+            errors.push(format!("{}: must be one of {}", display(path), Value::Array(options.clone())));
         }
     }
     if let Some(constant) = schema.get("const") {
@@ -197,10 +193,8 @@ fn check_combinators(
     if let Some(Value::Array(one)) = schema.get("oneOf") {
         let matched = one.iter().filter(|s| passes(s)).count();
         if matched != 1 {
-            errors.push(format!(
-                "{}: must match exactly one allowed form (matched {matched})",
-                display(path)
-            ));
+            errors
+                .push(format!("{}: must match exactly one allowed form (matched {matched})", display(path)));
         }
     }
     if let Some(not) = schema.get("not") {
@@ -258,11 +252,7 @@ fn type_name(value: &Value) -> &'static str {
 fn describe_type(expected: &Value) -> String {
     match expected {
         Value::String(s) => s.clone(),
-        Value::Array(names) => names
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" or "),
+        Value::Array(names) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" or "),
         other => other.to_string(),
     }
 }
@@ -298,10 +288,7 @@ mod tests {
             validate(&json!({"limit": 0.5, "tags": ["a", 2, "c"], "extra": 1}), &schema).unwrap_err();
         let text = errors.join("\n");
         assert!(text.contains("missing required property \"query\""), "{text}");
-        assert!(
-            text.contains("/limit: expected integer or null, got number"),
-            "{text}"
-        );
+        assert!(text.contains("/limit: expected integer or null, got number"), "{text}");
         assert!(text.contains("/tags: allows at most 2 items"), "{text}");
         assert!(text.contains("/tags/1: expected string, got number"), "{text}");
         assert!(text.contains("unknown property \"extra\""), "{text}");

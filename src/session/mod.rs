@@ -70,6 +70,14 @@ impl SessionState {
         }
     }
 
+    /// A session of the 2024-11-05 HTTP+SSE transport: it exists from `GET /sse` on, before `initialize`.
+    pub fn legacy(id: String, now_ms: u64) -> Self {
+        let mut state =
+            Self::new(id, ProtocolVersion::V2024_11_05, Implementation::default(), Value::Null, now_ms);
+        state.transport = TransportKind::LegacySse;
+        state
+    }
+
     /// When the session ends if nothing else reaches it.
     pub fn expires_at_ms(&self, ttl_ms: u64) -> u64 {
         self.last_seen_ms.saturating_add(ttl_ms)
@@ -87,9 +95,7 @@ impl SessionState {
 
     /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
     pub fn client_supports(&self, capability: &str) -> bool {
-        self.client_capabilities
-            .get(capability)
-            .is_some_and(|v| !v.is_null())
+        self.client_capabilities.get(capability).is_some_and(|v| !v.is_null())
     }
 }
 
@@ -102,10 +108,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(state: SessionState) -> Self {
-        Self {
-            state: RefCell::new(state),
-            dirty: Cell::new(false),
-        }
+        Self { state: RefCell::new(state), dirty: Cell::new(false) }
     }
 
     pub fn state(&self) -> Ref<'_, SessionState> {
@@ -143,10 +146,7 @@ pub mod id {
 
     /// Whether `id` could be one of ours. Anything else cannot name a session (404 without a lookup).
     pub fn is_well_formed(id: &str) -> bool {
-        id.len() == 32
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 
     /// The spec allows only visible ASCII (0x21 to 0x7E) in a session id; anything else is a bad request.
@@ -163,11 +163,7 @@ mod tests {
         SessionState::new(
             id::generate(),
             ProtocolVersion::LATEST,
-            Implementation {
-                name: "c".into(),
-                version: "1".into(),
-                title: None,
-            },
+            Implementation { name: "c".into(), version: "1".into(), title: None },
             serde_json::json!({"sampling": {}}),
             now,
         )

@@ -29,16 +29,11 @@ pub type Sleep = Rc<dyn Fn(Duration) -> LocalFuture<'static, ()>>;
 type Args = Map<String, Value>;
 
 fn image() -> Content {
-    Content::Image {
-        data: PNG.into(),
-        mime_type: "image/png".into(),
-    }
+    Content::Image { data: PNG.into(), mime_type: "image/png".into() }
 }
 
 fn embedded(uri: &str, mime: &str, text: &str) -> Content {
-    Content::Resource {
-        resource: ResourceContents::text(uri, mime, text),
-    }
+    Content::Resource { resource: ResourceContents::text(uri, mime, text) }
 }
 
 fn fixed(name: &str, description: &str, result: CallToolResult) -> ToolDef {
@@ -49,10 +44,7 @@ fn fixed(name: &str, description: &str, result: CallToolResult) -> ToolDef {
 }
 
 fn text_arg(args: &Args, name: &str) -> String {
-    args.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    args.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 /// Turns a client's answer into the tool's text, or a tool error.
@@ -75,20 +67,13 @@ pub fn tools(sleep: Sleep) -> ToolRegistry {
     reg.add(fixed(
         "test_image_content",
         "Returns an image.",
-        CallToolResult {
-            content: vec![image()],
-            structured_content: None,
-            is_error: false,
-        },
+        CallToolResult { content: vec![image()], structured_content: None, is_error: false },
     ));
     reg.add(fixed(
         "test_audio_content",
         "Returns audio.",
         CallToolResult {
-            content: vec![Content::Audio {
-                data: WAV.into(),
-                mime_type: "audio/wav".into(),
-            }],
+            content: vec![Content::Audio { data: WAV.into(), mime_type: "audio/wav".into() }],
             structured_content: None,
             is_error: false,
         },
@@ -135,13 +120,10 @@ pub fn tools(sleep: Sleep) -> ToolRegistry {
         move |_: Args, cx: ToolContext| {
             let pause = pause.clone();
             async move {
-                for (i, text) in [
-                    "Tool execution started",
-                    "Tool processing data",
-                    "Tool execution completed",
-                ]
-                .into_iter()
-                .enumerate()
+                for (i, text) in
+                    ["Tool execution started", "Tool processing data", "Tool execution completed"]
+                        .into_iter()
+                        .enumerate()
                 {
                     if i > 0 {
                         pause(Duration::from_millis(50)).await;
@@ -316,18 +298,8 @@ impl ResourceProvider for FixtureResources {
         };
         let list = vec![
             resource(STATIC_TEXT, "static-text", "A static text resource", "text/plain"),
-            resource(
-                STATIC_BINARY,
-                "static-binary",
-                "A static binary resource (PNG)",
-                "image/png",
-            ),
-            resource(
-                WATCHED,
-                "watched-resource",
-                "A resource to subscribe to",
-                "text/plain",
-            ),
+            resource(STATIC_BINARY, "static-binary", "A static binary resource (PNG)", "image/png"),
+            resource(WATCHED, "watched-resource", "A resource to subscribe to", "text/plain"),
         ];
         Box::pin(async move { Ok(list) })
     }
@@ -344,11 +316,9 @@ impl ResourceProvider for FixtureResources {
 
     fn read<'a>(&'a self, uri: &'a str) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>> {
         let contents = match uri {
-            STATIC_TEXT => ResourceContents::text(
-                uri,
-                "text/plain",
-                "This is the content of the static text resource.",
-            ),
+            STATIC_TEXT => {
+                ResourceContents::text(uri, "text/plain", "This is the content of the static text resource.")
+            }
             STATIC_BINARY => ResourceContents {
                 uri: uri.into(),
                 mime_type: Some("image/png".into()),
@@ -366,11 +336,7 @@ impl ResourceProvider for FixtureResources {
                 ResourceContents::text(uri, "application/json", body.to_string())
             }
         };
-        Some(Box::pin(async move {
-            Ok(ReadResourceResult {
-                contents: vec![contents],
-            })
-        }))
+        Some(Box::pin(async move { Ok(ReadResourceResult { contents: vec![contents] }) }))
     }
 
     fn complete<'a>(&'a self, template: &'a str, argument: &'a str) -> Option<LocalFuture<'a, Vec<String>>> {
@@ -387,34 +353,22 @@ fn message(role: Role, content: Content) -> PromptMessage {
 }
 
 fn prompt_result(messages: Vec<PromptMessage>) -> Result<GetPromptResult, McpError> {
-    Ok(GetPromptResult {
-        description: None,
-        messages,
-    })
+    Ok(GetPromptResult { description: None, messages })
 }
 
 /// The conformance prompts.
 pub fn prompts() -> PromptRegistry {
     PromptRegistry::default()
-        .with(PromptDef::new(
-            "test_simple_prompt",
-            "A simple prompt without arguments.",
-            |_| async {
-                prompt_result(vec![message(
-                    Role::User,
-                    Content::text("This is a simple prompt for testing."),
-                )])
-            },
-        ))
+        .with(PromptDef::new("test_simple_prompt", "A simple prompt without arguments.", |_| async {
+            prompt_result(vec![message(Role::User, Content::text("This is a simple prompt for testing."))])
+        }))
         .with(
             PromptDef::new(
                 "test_prompt_with_arguments",
                 "A prompt with two required arguments.",
                 |args| async move {
-                    let text = format!(
-                        "Prompt with arguments: arg1='{}', arg2='{}'",
-                        args["arg1"], args["arg2"]
-                    );
+                    let text =
+                        format!("Prompt with arguments: arg1='{}', arg2='{}'", args["arg1"], args["arg2"]);
                     prompt_result(vec![message(Role::User, Content::text(text))])
                 },
             )
@@ -441,23 +395,16 @@ pub fn prompts() -> PromptRegistry {
                                 "Embedded resource content for testing.",
                             ),
                         ),
-                        message(
-                            Role::User,
-                            Content::text("Please process the embedded resource above."),
-                        ),
+                        message(Role::User, Content::text("Please process the embedded resource above.")),
                     ])
                 },
             )
             .argument("resourceUri", "URI of the resource to embed", true),
         )
-        .with(PromptDef::new(
-            "test_prompt_with_image",
-            "A prompt with an image.",
-            |_| async {
-                prompt_result(vec![
-                    message(Role::User, image()),
-                    message(Role::User, Content::text("Please analyze the image above.")),
-                ])
-            },
-        ))
+        .with(PromptDef::new("test_prompt_with_image", "A prompt with an image.", |_| async {
+            prompt_result(vec![
+                message(Role::User, image()),
+                message(Role::User, Content::text("Please analyze the image above.")),
+            ])
+        }))
 }

@@ -132,12 +132,8 @@ impl ResourceProvider for DocumentResources {
         let id = uri.strip_prefix(URI_PREFIX)?;
         Some(Box::pin(async move {
             let corpus = self.source.corpus().await.map_err(McpError::Internal)?;
-            let doc = corpus
-                .get(id)
-                .ok_or_else(|| McpError::ResourceNotFound(uri.to_string()))?;
-            Ok(ReadResourceResult {
-                contents: vec![ResourceContents::text(uri, MIME, doc.text.clone())],
-            })
+            let doc = corpus.get(id).ok_or_else(|| McpError::ResourceNotFound(uri.to_string()))?;
+            Ok(ReadResourceResult { contents: vec![ResourceContents::text(uri, MIME, doc.text.clone())] })
         }))
     }
 
@@ -169,26 +165,22 @@ pub fn answer_prompt() -> PromptDef {
 
 pub fn summarize_prompt(source: Rc<dyn DocumentSource>) -> PromptDef {
     let ids_source = source.clone();
-    PromptDef::new(
-        "summarize_document",
-        "Summarize one document of the collection.",
-        move |args| {
-            let source = source.clone();
-            async move {
-                let corpus = source.corpus().await.map_err(McpError::Internal)?;
-                let id = &args["id"];
-                let doc = corpus
-                    .get(id)
-                    .ok_or_else(|| McpError::InvalidParams(format!("No document has the id {id:?}")))?;
-                let mut result = user_prompt(format!(
-                    "Summarize the document \"{}\" ({}) in three sentences:\n\n{}",
-                    doc.title, doc.id, doc.text
-                ));
-                result.description = Some(format!("Summary of {}", doc.title));
-                Ok(result)
-            }
-        },
-    )
+    PromptDef::new("summarize_document", "Summarize one document of the collection.", move |args| {
+        let source = source.clone();
+        async move {
+            let corpus = source.corpus().await.map_err(McpError::Internal)?;
+            let id = &args["id"];
+            let doc = corpus
+                .get(id)
+                .ok_or_else(|| McpError::InvalidParams(format!("No document has the id {id:?}")))?;
+            let mut result = user_prompt(format!(
+                "Summarize the document \"{}\" ({}) in three sentences:\n\n{}",
+                doc.title, doc.id, doc.text
+            ));
+            result.description = Some(format!("Summary of {}", doc.title));
+            Ok(result)
+        }
+    })
     .title("Summarize a document")
     .argument("id", "The id of the document", true)
     .completion(move |_argument, _typed| {
@@ -208,9 +200,6 @@ async fn document_ids(source: &dyn DocumentSource) -> Vec<String> {
 fn user_prompt(text: String) -> GetPromptResult {
     GetPromptResult {
         description: None,
-        messages: vec![PromptMessage {
-            role: Role::User,
-            content: Content::text(text),
-        }],
+        messages: vec![PromptMessage { role: Role::User, content: Content::text(text) }],
     }
 }

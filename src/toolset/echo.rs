@@ -13,11 +13,9 @@ pub struct EchoArgs {
 }
 
 pub fn tool() -> ToolDef {
-    ToolDef::new(
-        "echo",
-        "Returns the given message unchanged.",
-        |args: EchoArgs, _cx| async move { Ok(CallToolResult::text(args.message)) },
-    )
+    ToolDef::new("echo", "Returns the given message unchanged.", |args: EchoArgs, _cx| async move {
+        Ok(CallToolResult::text(args.message))
+    })
     .title("Echo")
     .read_only()
     .open_world(false)

@@ -1,6 +1,7 @@
 //! Transports: how MCP messages travel over HTTP. Rules only; the worker shell applies them.
 
 pub mod cors;
+pub mod legacy_sse;
 pub mod origin;
 pub mod sse;
 pub mod streamable_http;

@@ -21,9 +21,7 @@ impl OriginPolicy {
             if item == "*" {
                 policy.any = true;
             } else {
-                policy
-                    .allowed
-                    .push(item.trim_end_matches('/').to_ascii_lowercase());
+                policy.allowed.push(item.trim_end_matches('/').to_ascii_lowercase());
             }
         }
         policy
@@ -69,10 +67,7 @@ impl HostPolicy {
 
 /// `http(s)://localhost`, `127.0.0.1` or `[::1]`, on any port.
 pub fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
+    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
         return false;
     };
     is_loopback_host(rest)
@@ -95,20 +90,12 @@ mod tests {
     #[test]
     fn loopback_origins_pass_by_default() {
         let p = OriginPolicy::parse("");
-        for o in [
-            "http://localhost:6274",
-            "http://127.0.0.1:8787",
-            "https://localhost",
-            "http://[::1]:3000",
-        ] {
+        for o in ["http://localhost:6274", "http://127.0.0.1:8787", "https://localhost", "http://[::1]:3000"]
+        {
             assert!(p.allows(o), "{o}");
         }
-        for o in [
-            "https://evil.example",
-            "http://localhost.evil.example",
-            "null",
-            "http://127.0.0.1.nip.io",
-        ] {
+        for o in ["https://evil.example", "http://localhost.evil.example", "null", "http://127.0.0.1.nip.io"]
+        {
             assert!(!p.allows(o), "{o}");
         }
     }

@@ -37,13 +37,7 @@ impl Event<'_> {
 
 /// A JSON-RPC message as an MCP SSE event.
 pub fn message(id: Option<&str>, json: &str) -> String {
-    Event {
-        id,
-        event: Some("message"),
-        data: json,
-        retry_ms: None,
-    }
-    .encode()
+    Event { id, event: Some("message"), data: json, retry_ms: None }.encode()
 }
 
 /// A comment line: ignored by clients, keeps proxies from closing an idle stream.
@@ -57,36 +51,14 @@ mod tests {
 
     #[test]
     fn encodes_fields_in_order() {
-        let e = Event {
-            id: Some("s-1"),
-            event: Some("message"),
-            data: "{\"a\":1}",
-            retry_ms: Some(500),
-        };
-        assert_eq!(
-            e.encode(),
-            "id: s-1\nevent: message\nretry: 500\ndata: {\"a\":1}\n\n"
-        );
+        let e = Event { id: Some("s-1"), event: Some("message"), data: "{\"a\":1}", retry_ms: Some(500) };
+        assert_eq!(e.encode(), "id: s-1\nevent: message\nretry: 500\ndata: {\"a\":1}\n\n");
     }
 
     #[test]
     fn multiline_and_empty_data() {
-        assert_eq!(
-            Event {
-                data: "a\nb",
-                ..Default::default()
-            }
-            .encode(),
-            "data: a\ndata: b\n\n"
-        );
-        assert_eq!(
-            Event {
-                id: Some("0"),
-                ..Default::default()
-            }
-            .encode(),
-            "id: 0\ndata: \n\n"
-        );
+        assert_eq!(Event { data: "a\nb", ..Default::default() }.encode(), "data: a\ndata: b\n\n");
+        assert_eq!(Event { id: Some("0"), ..Default::default() }.encode(), "id: 0\ndata: \n\n");
         assert_eq!(comment("keepalive"), ": keepalive\n\n");
     }
 }

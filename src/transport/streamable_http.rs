@@ -48,9 +48,7 @@ pub fn check_post_accept(accept: Option<&str>) -> Result<(), HttpError> {
     if accepts(accept, "application/json") && accepts(accept, "text/event-stream") {
         Ok(())
     } else {
-        Err(HttpError::NotAcceptable(
-            "both application/json and text/event-stream",
-        ))
+        Err(HttpError::NotAcceptable("both application/json and text/event-stream"))
     }
 }
 
@@ -134,11 +132,7 @@ pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget
     if let Payload::Single(Err(malformed)) = payload {
         return Err(HttpError::InvalidRequest {
             id: malformed.id.clone(),
-            message: malformed
-                .error
-                .message
-                .trim_start_matches("Invalid Request: ")
-                .to_string(),
+            message: malformed.error.message.trim_start_matches("Invalid Request: ").to_string(),
         });
     }
     match session {
@@ -196,20 +190,12 @@ pub async fn handle_post(
             Err(malformed) => {
                 return Err(HttpError::InvalidRequest {
                     id: malformed.id,
-                    message: malformed
-                        .error
-                        .message
-                        .trim_start_matches("Invalid Request: ")
-                        .to_string(),
+                    message: malformed.error.message.trim_start_matches("Invalid Request: ").to_string(),
                 })
             }
         }
     }
-    Ok(if saw_request {
-        PostOutcome::Responses { responses, batch }
-    } else {
-        PostOutcome::Accepted
-    })
+    Ok(if saw_request { PostOutcome::Responses { responses, batch } } else { PostOutcome::Accepted })
 }
 
 /// The `application/json` body for `responses`.
@@ -217,21 +203,14 @@ pub fn json_body(responses: &[Response], batch: bool) -> String {
     if batch {
         serde_json::Value::Array(responses.iter().map(Response::to_value).collect()).to_string()
     } else {
-        responses
-            .first()
-            .map(|r| r.to_value().to_string())
-            .unwrap_or_default()
+        responses.first().map(|r| r.to_value().to_string()).unwrap_or_default()
     }
 }
 
 /// The `text/event-stream` body for `responses`: a priming event (id, empty data) so the client has an
 /// id to resume from, then one `message` event per response.
 pub fn sse_body(responses: &[Response], stream_id: &str) -> String {
-    let mut out = sse::Event {
-        id: Some(&format!("{stream_id}-0")),
-        ..Default::default()
-    }
-    .encode();
+    let mut out = sse::Event { id: Some(&format!("{stream_id}-0")), ..Default::default() }.encode();
     for (i, response) in responses.iter().enumerate() {
         out.push_str(&sse::message(
             Some(&format!("{stream_id}-{}", i + 1)),

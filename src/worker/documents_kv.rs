@@ -20,11 +20,7 @@ pub struct KvDocuments {
 
 impl KvDocuments {
     pub fn new(env: Env) -> Self {
-        Self {
-            env,
-            bundled: Rc::new(Corpus::bundled()),
-            cache: RefCell::new(None),
-        }
+        Self { env, bundled: Rc::new(Corpus::bundled()), cache: RefCell::new(None) }
     }
 
     async fn load(&self) -> Result<Rc<Corpus>, String> {

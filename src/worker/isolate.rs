@@ -21,10 +21,7 @@ pub fn settings(env: &Env) -> Result<Rc<Settings>, String> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
             Settings::from_lookup(|name| {
-                env.var(name)
-                    .map(|v| v.to_string())
-                    .or_else(|_| env.secret(name).map(|s| s.to_string()))
-                    .ok()
+                env.var(name).map(|v| v.to_string()).or_else(|_| env.secret(name).map(|s| s.to_string())).ok()
             })
             .map(Rc::new)
         })
@@ -39,9 +36,9 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
             let documents = Rc::new(KvDocuments::new(env.clone()));
             let fixtures = match settings.fixtures {
                 FixtureSet::None => Fixtures::None,
-                FixtureSet::Conformance => Fixtures::Conformance {
-                    sleep: Rc::new(|d| Box::pin(Delay::from(d))),
-                },
+                FixtureSet::Conformance => {
+                    Fixtures::Conformance { sleep: Rc::new(|d| Box::pin(Delay::from(d))) }
+                }
             };
             Rc::new(toolset::server(documents, settings.page_size, fixtures))
         })

@@ -4,16 +4,17 @@
 mod documents_kv;
 mod http;
 mod isolate;
+mod legacy_endpoint;
+mod mcp_endpoint;
 mod session_object;
 mod streams;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, Url};
 
 use crate::error::HttpError;
-use crate::model::{Payload, ProtocolVersion};
+use crate::model::ProtocolVersion;
+use crate::transport::cors;
 use crate::transport::origin::is_loopback_host;
-use crate::transport::streamable_http::{self as shttp, PostTarget, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
-use crate::transport::{cors, streamable_http};
 
 #[allow(unused_imports)]
 pub use session_object::McpSession;
@@ -63,10 +64,16 @@ async fn route(
     if path == "/" && req.method() == Method::Get {
         return Ok(info());
     }
-    if path != MCP_PATH {
-        return Err(HttpError::NotFound(path.to_string()));
-    }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
+    let endpoint = if path == MCP_PATH {
+        Endpoint::Mcp
+    } else if path == settings.sse_path {
+        Endpoint::Sse
+    } else if path == settings.messages_path {
+        Endpoint::Messages
+    } else {
+        return Err(HttpError::NotFound(path.to_string()));
+    };
     let host = http::header(&req, "Host").unwrap_or_else(|| url.host_str().unwrap_or_default().to_string());
     if !settings.hosts.allows(&host) {
         return Err(HttpError::ForbiddenHost(host));
@@ -81,65 +88,23 @@ async fn route(
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
         return Ok(http::respond(204, &headers, String::new()));
     }
-    let local = url
-        .host_str()
-        .is_some_and(|h| is_loopback_host(h) || h == "[::1]");
+    let local = url.host_str().is_some_and(is_loopback_host);
     let authorization = http::header(&req, "Authorization");
     settings.access.admit(authorization.as_deref(), local)?;
-
-    streamable_http::check_protocol_version(http::header(&req, PROTOCOL_VERSION_HEADER).as_deref())?;
-    let session_header = http::header(&req, SESSION_HEADER);
-    let session = shttp::check_session_header(session_header.as_deref())?.map(str::to_string);
-    match req.method() {
-        Method::Post => post(req, env, &settings, session).await,
-        Method::Get => {
-            shttp::check_get_accept(http::header(&req, "Accept").as_deref())?;
-            forward(req, env, &session.ok_or(HttpError::SessionRequired)?).await
-        }
-        Method::Delete => forward(req, env, &session.ok_or(HttpError::SessionRequired)?).await,
-        _ => Err(HttpError::MethodNotAllowed {
-            allow: "GET, POST, DELETE, OPTIONS",
-        }),
+    match endpoint {
+        Endpoint::Mcp => mcp_endpoint::handle(req, env, &settings).await,
+        Endpoint::Sse => legacy_endpoint::open(req, env).await,
+        Endpoint::Messages => legacy_endpoint::message(req, env, &settings, url).await,
     }
 }
 
-async fn post(
-    mut req: Request,
-    env: &Env,
-    settings: &crate::config::Settings,
-    session: Option<String>,
-) -> Result<Response, HttpError> {
-    shttp::check_post_accept(http::header(&req, "Accept").as_deref())?;
-    shttp::check_content_type(http::header(&req, "Content-Type").as_deref())?;
-    shttp::check_content_length(
-        http::header(&req, "Content-Length").as_deref(),
-        settings.max_body_bytes,
-    )?;
-    if let Some(id) = session {
-        // The session's object parses the body: one parse per request.
-        return forward(req, env, &id).await;
-    }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > settings.max_body_bytes {
-        return Err(HttpError::PayloadTooLarge {
-            limit: settings.max_body_bytes,
-        });
-    }
-    let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
-    match shttp::route_post(&payload, None)? {
-        PostTarget::NewSession(_) => {
-            let id = crate::session::id::generate();
-            let stub = stub(env, &id)?;
-            let inner = session_object::initialize_request(&id, &req, body)?;
-            stub.fetch_with_request(inner)
-                .await
-                .map_err(|e| http::internal("session object", e))
-        }
-        PostTarget::Session(_) => Err(HttpError::SessionRequired),
-    }
+enum Endpoint {
+    /// Streamable HTTP.
+    Mcp,
+    /// HTTP+SSE (2024-11-05): the stream.
+    Sse,
+    /// HTTP+SSE (2024-11-05): the POSTs.
+    Messages,
 }
 
 /// Hands a request for session `id` to its Durable Object, unchanged.
@@ -147,10 +112,7 @@ async fn forward(req: Request, env: &Env, id: &str) -> Result<Response, HttpErro
     if !crate::session::id::is_well_formed(id) {
         return Err(HttpError::SessionNotFound);
     }
-    stub(env, id)?
-        .fetch_with_request(req)
-        .await
-        .map_err(|e| http::internal("session object", e))
+    stub(env, id)?.fetch_with_request(req).await.map_err(|e| http::internal("session object", e))
 }
 
 fn stub(env: &Env, id: &str) -> Result<worker::Stub, HttpError> {
@@ -165,6 +127,7 @@ fn info() -> Response {
         "name": env!("CARGO_PKG_NAME"),
         "version": env!("CARGO_PKG_VERSION"),
         "mcp": { "endpoint": MCP_PATH, "transport": "streamable-http" },
+        "legacySse": "GET the SSE path (default /sse), then POST to the endpoint it names",
         "protocolVersions": ProtocolVersion::ALL.map(ProtocolVersion::as_str),
     });
     http::json(200, body.to_string())

@@ -24,12 +24,15 @@ use crate::config::Settings;
 use crate::error::HttpError;
 use crate::handler::Server;
 use crate::model::{Message, Payload, RequestId};
-use crate::session::{Session, SessionState};
+use crate::session::{Session, SessionState, TransportKind};
+use crate::transport::legacy_sse;
 use crate::transport::streamable_http::{self as shttp, PostOutcome, ResponseMode, SESSION_HEADER};
 
 const STATE_KEY: &str = "state";
-/// The internal path the Worker uses to create a session.
-const INITIALIZE_PATH: &str = "/__initialize";
+/// Internal paths the Worker uses: create a session from `initialize`; open a legacy SSE session; feed it.
+pub const INITIALIZE_PATH: &str = "/__initialize";
+pub const LEGACY_OPEN_PATH: &str = "/__sse";
+pub const LEGACY_MESSAGE_PATH: &str = "/__messages";
 
 #[durable_object]
 pub struct McpSession {
@@ -40,30 +43,32 @@ pub struct McpSession {
     outbox: Rc<Outbox>,
 }
 
-/// The request the Worker sends to a fresh object to create session `id` from an `initialize` POST.
-pub fn initialize_request(id: &str, original: &Request, body: Vec<u8>) -> Result<Request, HttpError> {
+/// A request from the Worker to the object of session `id`, on one of the internal paths.
+pub fn internal_request(
+    path: &str,
+    method: Method,
+    id: &str,
+    accept: Option<String>,
+    body: Option<Vec<u8>>,
+) -> Result<Request, HttpError> {
     let headers = Headers::new();
     let _ = headers.set(SESSION_HEADER, id);
-    if let Some(accept) = http::header(original, "Accept") {
+    if let Some(accept) = accept {
         let _ = headers.set("Accept", &accept);
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    Request::new_with_init(&format!("https://session{INITIALIZE_PATH}"), &init)
+    init.with_method(method).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    Request::new_with_init(&format!("https://session{path}"), &init)
         .map_err(|e| http::internal("building the session request", e))
 }
 
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
         let outbox = Rc::new(Outbox::new(state.storage()));
-        Self {
-            state,
-            env,
-            session: RefCell::new(None),
-            outbox,
-        }
+        Self { state, env, session: RefCell::new(None), outbox }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -79,10 +84,7 @@ impl DurableObject for McpSession {
                 if now >= expires {
                     self.end().await?;
                 } else {
-                    self.state
-                        .storage()
-                        .set_alarm(Duration::from_millis(expires - now))
-                        .await?;
+                    self.state.storage().set_alarm(Duration::from_millis(expires - now)).await?;
                 }
             }
             Ok(None) => self.end().await?,
@@ -96,23 +98,21 @@ impl McpSession {
     async fn serve(&self, mut req: Request) -> Result<Response, HttpError> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings);
-        if req.path() == INITIALIZE_PATH {
-            let body = req
-                .bytes()
-                .await
-                .map_err(|e| http::internal("reading the body", e))?;
-            return self.initialize(&server, &settings, &req, &body).await;
+        match req.path().as_str() {
+            INITIALIZE_PATH => {
+                let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                return self.initialize(&server, &settings, &req, &body).await;
+            }
+            LEGACY_OPEN_PATH => return self.open_legacy(&settings, &req).await,
+            LEGACY_MESSAGE_PATH => return self.legacy_message(req, server, settings).await,
+            _ => {}
         }
         match req.method() {
             Method::Post => {
-                let body = req
-                    .bytes()
-                    .await
-                    .map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+                let body =
+                    req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
                 if body.len() > settings.max_body_bytes {
-                    return Err(HttpError::PayloadTooLarge {
-                        limit: settings.max_body_bytes,
-                    });
+                    return Err(HttpError::PayloadTooLarge { limit: settings.max_body_bytes });
                 }
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
                 // `initialize` carrying a session id is refused whether or not that session exists.
@@ -120,10 +120,12 @@ impl McpSession {
                     return Err(HttpError::AlreadyInitialized);
                 }
                 let session = self.active_session(&settings).await?;
+                require_transport(&session, TransportKind::StreamableHttp)?;
                 self.post(server, settings, session, payload).await
             }
             Method::Get => {
                 let session = self.active_session(&settings).await?;
+                require_transport(&session, TransportKind::StreamableHttp)?;
                 persist(&self.outbox, &session).await?;
                 match http::header(&req, "Last-Event-ID") {
                     Some(last) => self.outbox.resume(&last).await,
@@ -131,15 +133,12 @@ impl McpSession {
                 }
             }
             Method::Delete => {
-                self.active_session(&settings).await?;
-                self.end()
-                    .await
-                    .map_err(|e| http::internal("ending the session", e))?;
+                let session = self.active_session(&settings).await?;
+                require_transport(&session, TransportKind::StreamableHttp)?;
+                self.end().await.map_err(|e| http::internal("ending the session", e))?;
                 Ok(http::respond(204, &[], String::new()))
             }
-            _ => Err(HttpError::MethodNotAllowed {
-                allow: "GET, POST, DELETE, OPTIONS",
-            }),
+            _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }),
         }
     }
 
@@ -247,9 +246,7 @@ impl McpSession {
         let id =
             http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
         let Ok(Payload::Single(Ok(Message::Request(request)))) = Payload::parse(body) else {
-            return Err(HttpError::Internal(
-                "the Worker forwarded something other than initialize".into(),
-            ));
+            return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
         };
         let now = Date::now().as_millis();
         let (response, state) = match server.initialize(&request, id.clone(), now) {
@@ -258,10 +255,7 @@ impl McpSession {
             Err(error) => return Ok(http::json(400, error.to_value().to_string())),
         };
         let storage = self.state.storage();
-        storage
-            .put(STATE_KEY, &state)
-            .await
-            .map_err(|e| http::internal("saving the session", e))?;
+        storage.put(STATE_KEY, &state).await.map_err(|e| http::internal("saving the session", e))?;
         storage
             .set_alarm(Duration::from_millis(settings.session_ttl_ms))
             .await
@@ -280,14 +274,64 @@ impl McpSession {
         Ok(resp)
     }
 
+    /// `GET /sse`: a new 2024-11-05 session, whose stream starts with the `endpoint` event.
+    async fn open_legacy(&self, settings: &Settings, req: &Request) -> Result<Response, HttpError> {
+        let id =
+            http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
+        let state = SessionState::legacy(id.clone(), Date::now().as_millis());
+        let storage = self.state.storage();
+        storage.put(STATE_KEY, &state).await.map_err(|e| http::internal("saving the session", e))?;
+        storage
+            .set_alarm(Duration::from_millis(settings.session_ttl_ms))
+            .await
+            .map_err(|e| http::internal("scheduling session expiry", e))?;
+        *self.session.borrow_mut() = Some(Rc::new(Session::new(state)));
+        self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, &id))
+    }
+
+    /// `POST /messages`: 202 at once; the replies go out on the session's stream when ready (a tool may wait
+    /// for the client, whose answer comes as another POST).
+    async fn legacy_message(
+        &self,
+        mut req: Request,
+        server: Rc<Server>,
+        settings: Rc<Settings>,
+    ) -> Result<Response, HttpError> {
+        let session = self.active_session(&settings).await?;
+        require_transport(&session, TransportKind::LegacySse)?;
+        let Some(stream) = self.outbox.legacy_stream() else {
+            // The stream closed, and with it the session: this transport cannot resume it.
+            self.end().await.map_err(|e| http::internal("ending the session", e))?;
+            return Err(HttpError::SessionNotFound);
+        };
+        let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+        let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
+        let peer = Rc::new(StreamPeer {
+            outbox: self.outbox.clone(),
+            stream: stream.clone(),
+            timeout_ms: settings.client_request_timeout_ms,
+        });
+        let outbox = self.outbox.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let deliver = |response| outbox.deliver(response);
+            let now = Date::now().as_millis();
+            let replies = legacy_sse::handle_message(&server, &session, payload, peer, &deliver, now).await;
+            if let Err(err) = persist(&outbox, &session).await {
+                worker::console_error!("legacy session: {err}");
+            }
+            if let Some(json) = legacy_sse::replies_json(&replies) {
+                outbox.push(&stream, json);
+            }
+        });
+        Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
+    }
+
     /// The session if it exists and has not expired; 404 otherwise.
     async fn active_session(&self, settings: &Settings) -> Result<Rc<Session>, HttpError> {
         let session = self.load().await?.ok_or(HttpError::SessionNotFound)?;
         let now = Date::now().as_millis();
         if session.state().is_expired(now, settings.session_ttl_ms) {
-            self.end()
-                .await
-                .map_err(|e| http::internal("ending the session", e))?;
+            self.end().await.map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         }
         if session.state().needs_touch(now, settings.session_ttl_ms) {
@@ -309,9 +353,7 @@ impl McpSession {
         let Some(state) = stored else { return Ok(None) };
         // A request that arrived while storage was read may have loaded it already; keep that one.
         let mut slot = self.session.borrow_mut();
-        Ok(Some(
-            slot.get_or_insert_with(|| Rc::new(Session::new(state))).clone(),
-        ))
+        Ok(Some(slot.get_or_insert_with(|| Rc::new(Session::new(state))).clone()))
     }
 
     /// Ends the session: storage, alarm, streams and waiting requests.
@@ -324,11 +366,18 @@ impl McpSession {
     }
 }
 
+/// Sessions of one transport cannot be used through the other.
+fn require_transport(session: &Session, kind: TransportKind) -> Result<(), HttpError> {
+    if session.state().transport == kind {
+        Ok(())
+    } else {
+        Err(HttpError::SessionNotFound)
+    }
+}
+
 /// The same error as the answer to each request.
 fn failed(ids: &[RequestId], error: crate::model::ErrorObject) -> Vec<crate::model::Response> {
-    ids.iter()
-        .map(|id| crate::model::Response::error(Some(id.clone()), error.clone()))
-        .collect()
+    ids.iter().map(|id| crate::model::Response::error(Some(id.clone()), error.clone())).collect()
 }
 
 /// Writes the session state back if a request changed it.

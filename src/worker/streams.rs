@@ -102,12 +102,7 @@ impl OutStream {
     /// Sends a fresh reader the priming event: an id to resume from and the reconnection delay.
     fn prime(&self, sink: &UnboundedSender<Vec<u8>>) {
         let id = format!("{}-0", self.id);
-        let priming = sse::Event {
-            id: Some(&id),
-            retry_ms: Some(RETRY_MS),
-            ..Default::default()
-        }
-        .encode();
+        let priming = sse::Event { id: Some(&id), retry_ms: Some(RETRY_MS), ..Default::default() }.encode();
         let _ = sink.unbounded_send(priming.into_bytes());
     }
 
@@ -158,11 +153,7 @@ impl OutStream {
 async fn keepalive(sink: UnboundedSender<Vec<u8>>) {
     loop {
         Delay::from(KEEPALIVE).await;
-        if sink.is_closed()
-            || sink
-                .unbounded_send(sse::comment("keepalive").into_bytes())
-                .is_err()
-        {
+        if sink.is_closed() || sink.unbounded_send(sse::comment("keepalive").into_bytes()).is_err() {
             break;
         }
     }
@@ -198,18 +189,13 @@ impl Outbox {
     /// A new stream for one POST.
     pub fn open(&self) -> Rc<OutStream> {
         let stream = Rc::new(OutStream::new(new_stream_id()));
-        self.streams
-            .borrow_mut()
-            .insert(stream.id.clone(), stream.clone());
+        self.streams.borrow_mut().insert(stream.id.clone(), stream.clone());
         let mut order = self.order.borrow_mut();
         order.push_back(stream.id.clone());
         if order.len() > MAX_STREAMS_IN_MEMORY {
             let mut streams = self.streams.borrow_mut();
             // Evict the oldest finished stream; live ones stay.
-            if let Some(pos) = order
-                .iter()
-                .position(|id| streams.get(id).is_none_or(|s| s.is_finished()))
-            {
+            if let Some(pos) = order.iter().position(|id| streams.get(id).is_none_or(|s| s.is_finished())) {
                 let id = order.remove(pos).unwrap_or_default();
                 streams.remove(&id);
             }
@@ -285,12 +271,7 @@ impl Outbox {
             .put(&meta_key(&stream.id), request_ids)
             .await
             .map_err(|e| http::internal("storing the stream", e))?;
-        let mut list: Vec<String> = storage
-            .get(STREAM_LIST_KEY)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let mut list: Vec<String> = storage.get(STREAM_LIST_KEY).await.ok().flatten().unwrap_or_default();
         list.push(stream.id.clone());
         while list.len() > MAX_STREAMS_STORED {
             let old = list.remove(0);
@@ -310,16 +291,8 @@ impl Outbox {
 
     async fn delete_stored_stream(&self, id: &str) {
         let prefix = format!("ev:{id}:");
-        if let Ok(map) = self
-            .storage
-            .list_with_options(ListOptions::new().prefix(&prefix))
-            .await
-        {
-            let keys: Vec<String> = map
-                .keys()
-                .into_iter()
-                .filter_map(|k| k.ok()?.as_string())
-                .collect();
+        if let Ok(map) = self.storage.list_with_options(ListOptions::new().prefix(&prefix)).await {
+            let keys: Vec<String> = map.keys().into_iter().filter_map(|k| k.ok()?.as_string()).collect();
             if !keys.is_empty() {
                 let _ = self.storage.delete_multiple(keys).await;
             }
@@ -347,14 +320,32 @@ impl Outbox {
         sse_body(rx)
     }
 
-    /// `GET` without `Last-Event-ID`: the standalone stream for messages not tied to a request.
+    /// `GET` without `Last-Event-ID`: the standalone stream for messages not tied to a request. A new one
+    /// replaces (and ends) the previous one rather than being refused: a client that lost its connection
+    /// must be able to open another even when the disconnect has not reached us, and no message may go out
+    /// on two streams.
     pub fn open_standalone(&self) -> Result<Response, HttpError> {
-        if self.standalone.borrow().as_ref().is_some_and(|s| s.is_attached()) {
-            return Err(HttpError::StreamConflict);
+        if let Some(previous) = self.standalone.borrow_mut().take() {
+            previous.finish();
         }
         let stream = self.open();
         *self.standalone.borrow_mut() = Some(stream.clone());
         self.stream_response(&stream)
+    }
+
+    /// The stream of a 2024-11-05 session: `first_event` (the endpoint), then every message of the session.
+    pub fn open_legacy(&self, first_event: String) -> Result<Response, HttpError> {
+        let stream = self.open();
+        *self.standalone.borrow_mut() = Some(stream.clone());
+        let (tx, rx) = unbounded::<Vec<u8>>();
+        let _ = tx.unbounded_send(first_event.into_bytes());
+        stream.attach(tx, None);
+        sse_body(rx)
+    }
+
+    /// The legacy session's stream, while its reader is connected.
+    pub fn legacy_stream(&self) -> Option<Rc<OutStream>> {
+        self.standalone.borrow().as_ref().filter(|s| s.is_attached()).cloned()
     }
 
     /// `GET` with `Last-Event-ID`: the events after it, then (if the stream still runs) what comes next.
@@ -436,11 +427,8 @@ impl Outbox {
         let id = RequestId::String(format!("srv-{}-{n}", stream.id));
         let (tx, rx) = oneshot::channel();
         self.pending.borrow_mut().insert(id.clone(), tx);
-        let request = Message::Request(Request {
-            id: id.clone(),
-            method: method.into(),
-            params: Some(params),
-        });
+        let request =
+            Message::Request(Request { id: id.clone(), method: method.into(), params: Some(params) });
         self.push(stream, request.to_json());
         let timer = Delay::from(Duration::from_millis(timeout_ms));
         match select(rx, timer).await {
@@ -448,19 +436,14 @@ impl Outbox {
             Either::Left((Err(_), _)) => Err(PeerError::Closed("the session ended".into())),
             Either::Right(_) => {
                 self.pending.borrow_mut().remove(&id);
-                Err(PeerError::Timeout {
-                    seconds: timeout_ms / 1000,
-                })
+                Err(PeerError::Timeout { seconds: timeout_ms / 1000 })
             }
         }
     }
 
     /// Routes a client's response to the request waiting for it.
     pub fn deliver(&self, response: RpcResponse) {
-        let waiting = response
-            .id
-            .as_ref()
-            .and_then(|id| self.pending.borrow_mut().remove(id));
+        let waiting = response.id.as_ref().and_then(|id| self.pending.borrow_mut().remove(id));
         match waiting {
             Some(tx) => {
                 let _ = tx.send(response.outcome);
@@ -500,20 +483,13 @@ pub struct StreamPeer {
 
 impl Peer for StreamPeer {
     fn notify(&self, method: &str, params: Value) {
-        let message = Message::Notification(Notification {
-            method: method.into(),
-            params: Some(params),
-        });
+        let message = Message::Notification(Notification { method: method.into(), params: Some(params) });
         self.outbox.push(&self.stream, message.to_json());
     }
 
     fn request(&self, method: &str, params: Value) -> LocalFuture<'_, Result<Value, PeerError>> {
         let method = method.to_string();
-        Box::pin(async move {
-            self.outbox
-                .request(&self.stream, &method, params, self.timeout_ms)
-                .await
-        })
+        Box::pin(async move { self.outbox.request(&self.stream, &method, params, self.timeout_ms).await })
     }
 
     fn close_stream(&self) {

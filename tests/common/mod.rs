@@ -44,9 +44,8 @@ pub fn initialize(server: &Server, version: &str) -> (Value, Session) {
             "clientInfo": {"name": "test-client", "version": "1.0"}
         })),
     };
-    let (response, state): (Response, SessionState) = server
-        .initialize(&request, "0123456789abcdef0123456789abcdef".into(), 1_000)
-        .expect("initialize");
+    let (response, state): (Response, SessionState) =
+        server.initialize(&request, "0123456789abcdef0123456789abcdef".into(), 1_000).expect("initialize");
     (response.to_value(), Session::new(state))
 }
 
@@ -62,11 +61,7 @@ pub fn post(
 
 /// Sends one request and returns the JSON of its response.
 pub fn call(server: &Server, session: &Session, method: &str, params: Value) -> Value {
-    match post(
-        server,
-        session,
-        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
-    ) {
+    match post(server, session, json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})) {
         Ok(PostOutcome::Responses { responses, .. }) => responses[0].to_value(),
         other => panic!("expected a response, got {other:?}"),
     }

@@ -326,7 +326,7 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
   });
 
   describe('GET, DELETE and other methods', () => {
-    it('GET stream: 200 text/event-stream, a second concurrent stream → 409', T, async () => {
+    it('GET stream: 200 text/event-stream; a second GET replaces the first, which ends', T, async () => {
       const s = await open();
       const first = new AbortController();
       const timer = setTimeout(() => first.abort(), 20_000);
@@ -337,8 +337,16 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
         });
         assert.equal(res.status, 200);
         assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/i);
-        const second = await send(url, 'GET', { session: s.session, accept: 'text/event-stream', headers: { 'mcp-protocol-version': s.version } });
-        assertRpcError(await readAnswer(second), 409);
+        const second = new AbortController();
+        const replacement = await fetch(`${url}/mcp`, {
+          headers: { accept: 'text/event-stream', 'mcp-session-id': s.session, 'mcp-protocol-version': s.version },
+          signal: second.signal,
+        });
+        assert.equal(replacement.status, 200);
+        // The first stream ends (its body completes) once the second one is open.
+        const text = await res.text();
+        assert.match(text, /^id: [0-9a-f]{16}-0\nretry: \d+\ndata: \n\n/, 'the first stream carried only its priming event');
+        second.abort();
         // The open stream does not block ordinary requests in the same session.
         const p = await call(url, s, 'ping');
         assert.equal(p.answer.status, 200);

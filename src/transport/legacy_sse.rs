@@ -1,0 +1,109 @@
+//! The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a stream whose first event, `endpoint`, names the URL
+//! for POSTs (`/messages?sessionId=<id>`); each POST is answered 202 and its replies go out on the stream.
+//!
+//! The session is created with the stream (before `initialize`, which arrives as the first POST) and ends when
+//! the stream closes: this transport has no way to resume a stream, so a POST for a session whose stream is
+//! gone is answered 404 and the client connects again.
+
+use std::rc::Rc;
+
+use crate::error::HttpError;
+use crate::handler::{Peer, Server};
+use crate::model::{Message, Payload, Response};
+use crate::session::{id as session_id, Session, TransportKind};
+
+/// The stream's first event: where to POST messages.
+pub fn endpoint_event(messages_path: &str, session: &str) -> String {
+    format!("event: endpoint\ndata: {messages_path}?sessionId={session}\n\n")
+}
+
+/// The `sessionId` query parameter of a POST.
+pub fn session_from_query(query: Option<&str>) -> Result<String, HttpError> {
+    let value = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("sessionId="))
+        .ok_or_else(|| HttpError::BadRequest("the sessionId query parameter is required".into()))?;
+    if session_id::is_well_formed(value) {
+        Ok(value.to_string())
+    } else if value.is_empty() || !session_id::is_valid_header(value) {
+        Err(HttpError::BadRequest(format!("malformed sessionId {value:?}")))
+    } else {
+        Err(HttpError::SessionNotFound)
+    }
+}
+
+/// What one POST's messages produced: the replies to send on the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replies {
+    pub responses: Vec<Response>,
+    pub batch: bool,
+}
+
+/// Answers one POST's messages inside a legacy session. `initialize` (re)defines the session's negotiated
+/// version and client; everything else goes to the server as on Streamable HTTP.
+pub async fn handle_message(
+    server: &Server,
+    session: &Session,
+    payload: Payload,
+    peer: Rc<dyn Peer>,
+    on_client_response: &dyn Fn(Response),
+    now_ms: u64,
+) -> Replies {
+    let batch = payload.is_batch();
+    let mut responses = Vec::new();
+    for item in payload.into_items() {
+        match item {
+            Ok(Message::Request(request)) if request.method == "initialize" => {
+                let id = session.state().id.clone();
+                match server.initialize(&request, id, now_ms) {
+                    Ok((response, mut state)) => {
+                        state.transport = TransportKind::LegacySse;
+                        session.update(|s| *s = state);
+                        responses.push(response);
+                    }
+                    Err(response) => responses.push(response),
+                }
+            }
+            Ok(Message::Request(request)) => {
+                responses.push(server.handle_request(request, session, peer.clone()).await)
+            }
+            Ok(Message::Notification(notification)) => server.handle_notification(&notification, session),
+            Ok(Message::Response(response)) => on_client_response(response),
+            Err(malformed) => responses.push(malformed.into_response()),
+        }
+    }
+    Replies { responses, batch }
+}
+
+/// The text of one `message` event carrying `replies` (an array for a batch).
+pub fn replies_json(replies: &Replies) -> Option<String> {
+    if replies.responses.is_empty() {
+        None
+    } else if replies.batch {
+        Some(serde_json::Value::Array(replies.responses.iter().map(Response::to_value).collect()).to_string())
+    } else {
+        Some(replies.responses[0].to_value().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_event_names_the_post_url() {
+        assert_eq!(endpoint_event("/messages", "abc"), "event: endpoint\ndata: /messages?sessionId=abc\n\n");
+    }
+
+    #[test]
+    fn session_ids_from_the_query() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(session_from_query(Some(&format!("sessionId={id}"))).unwrap(), id);
+        assert_eq!(session_from_query(Some(&format!("x=1&sessionId={id}"))).unwrap(), id);
+        assert_eq!(session_from_query(None).unwrap_err().status(), 400);
+        assert_eq!(session_from_query(Some("sessionId=")).unwrap_err().status(), 400);
+        assert_eq!(session_from_query(Some("sessionId=a%20b")).unwrap_err().status(), 404);
+        assert_eq!(session_from_query(Some("sessionId=nothex")).unwrap_err(), HttpError::SessionNotFound);
+    }
+}
