@@ -21,7 +21,7 @@ use crate::model::lifecycle::{
 };
 use crate::model::resource::{GetPromptParams, PaginatedParams, ReadResourceParams};
 use crate::model::tool::CallToolParams;
-use crate::model::{Notification, ProtocolVersion, Request, Response};
+use crate::model::{Message, Notification, ProtocolVersion, Request, Response};
 use crate::session::{Session, SessionState};
 use completion::{CompleteParams, Reference};
 
@@ -217,6 +217,28 @@ impl Server {
                 Ok(to_value(self.prompts.get(&params.name, params.arguments).await?))
             }
             other => Err(McpError::MethodNotFound(other.to_string())),
+        }
+    }
+
+    /// Takes in one well-formed message: a request is answered, a notification taken in, a response (to a
+    /// server-to-client request) handed to `on_client_response`.
+    pub async fn handle_message(
+        &self,
+        message: Message,
+        session: &Session,
+        peer: Rc<dyn Peer>,
+        on_client_response: &dyn Fn(Response),
+    ) -> Option<Response> {
+        match message {
+            Message::Request(request) => Some(self.handle_request(request, session, peer).await),
+            Message::Notification(notification) => {
+                self.handle_notification(&notification, session);
+                None
+            }
+            Message::Response(response) => {
+                on_client_response(response);
+                None
+            }
         }
     }
 

@@ -65,11 +65,8 @@ pub async fn handle_message(
                     Err(response) => responses.push(response),
                 }
             }
-            Ok(Message::Request(request)) => {
-                responses.push(server.handle_request(request, session, peer.clone()).await)
-            }
-            Ok(Message::Notification(notification)) => server.handle_notification(&notification, session),
-            Ok(Message::Response(response)) => on_client_response(response),
+            Ok(message) => responses
+                .extend(server.handle_message(message, session, peer.clone(), on_client_response).await),
             Err(malformed) => responses.push(malformed.into_response()),
         }
     }

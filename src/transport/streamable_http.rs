@@ -177,12 +177,11 @@ pub async fn handle_post(
             Ok(Message::Request(request)) if request.method == "initialize" => {
                 return Err(HttpError::AlreadyInitialized);
             }
-            Ok(Message::Request(request)) => {
-                saw_request = true;
-                responses.push(server.handle_request(request, session, peer.clone()).await);
+            Ok(message) => {
+                saw_request |= matches!(message, Message::Request(_));
+                responses
+                    .extend(server.handle_message(message, session, peer.clone(), on_client_response).await);
             }
-            Ok(Message::Notification(notification)) => server.handle_notification(&notification, session),
-            Ok(Message::Response(response)) => on_client_response(response),
             Err(malformed) if batch => {
                 saw_request = true;
                 responses.push(malformed.into_response());

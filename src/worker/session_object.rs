@@ -18,7 +18,7 @@ use worker::{
     durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
 };
 
-use super::streams::{OutStream, Outbox, StreamPeer};
+use super::streams::{OutStream, Outbox};
 use super::{http, isolate};
 use crate::config::Settings;
 use crate::error::HttpError;
@@ -162,11 +162,7 @@ impl McpSession {
         let stream = self.outbox.open();
         let first_message = stream.on_first_message();
         let (done_tx, done_rx) = oneshot::channel();
-        let peer = Rc::new(StreamPeer {
-            outbox: self.outbox.clone(),
-            stream: stream.clone(),
-            timeout_ms: settings.client_request_timeout_ms,
-        });
+        let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let deliver = |response| outbox.deliver(response);
@@ -306,11 +302,7 @@ impl McpSession {
         };
         let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
         let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
-        let peer = Rc::new(StreamPeer {
-            outbox: self.outbox.clone(),
-            stream: stream.clone(),
-            timeout_ms: settings.client_request_timeout_ms,
-        });
+        let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let deliver = |response| outbox.deliver(response);

@@ -186,6 +186,11 @@ impl Outbox {
         &self.storage
     }
 
+    /// The peer of requests answered on `stream`.
+    pub fn peer(self: &Rc<Self>, stream: &Rc<OutStream>, timeout_ms: u64) -> Rc<StreamPeer> {
+        Rc::new(StreamPeer { outbox: self.clone(), stream: stream.clone(), timeout_ms })
+    }
+
     /// A new stream for one POST.
     pub fn open(&self) -> Rc<OutStream> {
         let stream = Rc::new(OutStream::new(new_stream_id()));
