@@ -1,6 +1,7 @@
 //! What a handler can do besides computing its result: report progress, log, and ask the client things
 //! (sampling, elicitation, roots) while the request is open. The transport provides the [`Peer`].
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde_json::{json, Value};
@@ -16,6 +17,12 @@ pub trait Peer {
 
     /// Sends a request to the client on the request's stream and waits for its answer.
     fn request(&self, method: &str, params: Value) -> LocalFuture<'_, Result<Value, PeerError>>;
+
+    /// Sends a notification about the session rather than the request (such as
+    /// `notifications/resources/updated`): on the standalone stream when one is open.
+    fn notify_session(&self, method: &str, params: Value) {
+        self.notify(method, params);
+    }
 
     /// Ends the HTTP response carrying the request's stream while the request goes on (SSE polling): the
     /// client resumes with GET and `Last-Event-ID`. Transports without resumable streams ignore it.
@@ -66,6 +73,8 @@ pub struct ToolContext {
     pub log_level: LogLevel,
     /// What the client declared in `initialize`.
     pub client_capabilities: Value,
+    /// Resource URIs the session subscribed to.
+    pub subscriptions: BTreeSet<String>,
     pub peer: Rc<dyn Peer>,
 }
 
@@ -75,6 +84,7 @@ impl Default for ToolContext {
             progress_token: None,
             log_level: LogLevel::default(),
             client_capabilities: json!({}),
+            subscriptions: BTreeSet::new(),
             peer: Rc::new(NoPeer),
         }
     }
@@ -104,6 +114,13 @@ impl ToolContext {
             params["logger"] = json!(logger);
         }
         self.peer.notify("notifications/message", params);
+    }
+
+    /// Tells the client that resource `uri` changed, if the session subscribed to it.
+    pub fn resource_updated(&self, uri: &str) {
+        if self.subscriptions.contains(uri) {
+            self.peer.notify_session("notifications/resources/updated", json!({ "uri": uri }));
+        }
     }
 
     /// A server-to-client request that needs the client `capability`.
@@ -155,7 +172,24 @@ mod tests {
     }
 
     fn context(peer: Rc<Recorder>, token: Option<Value>, caps: Value) -> ToolContext {
-        ToolContext { progress_token: token, log_level: LogLevel::Warning, client_capabilities: caps, peer }
+        ToolContext {
+            progress_token: token,
+            log_level: LogLevel::Warning,
+            client_capabilities: caps,
+            subscriptions: BTreeSet::from(["test://watched".to_string()]),
+            peer,
+        }
+    }
+
+    #[test]
+    fn resource_updates_only_for_subscribed_uris() {
+        let peer = Rc::new(Recorder::default());
+        let cx = context(peer.clone(), None, json!({}));
+        cx.resource_updated("test://other");
+        cx.resource_updated("test://watched");
+        let sent = peer.0.borrow();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0], ("notifications/resources/updated".into(), json!({"uri": "test://watched"})));
     }
 
     #[test]

@@ -167,6 +167,7 @@ impl Server {
                         progress_token,
                         log_level: state.log_level,
                         client_capabilities: state.client_capabilities.clone(),
+                        subscriptions: state.subscriptions.clone(),
                         peer,
                     }
                 };

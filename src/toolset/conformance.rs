@@ -1,6 +1,7 @@
 //! The fixtures the official conformance suite (`@modelcontextprotocol/conformance`) calls, written here as
 //! one more tool set. Served only with `MCP_FIXTURES=conformance`.
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -56,9 +57,24 @@ fn answered(
     Ok(CallToolResult::text(format!("{prefix}: {value}")))
 }
 
-/// The conformance tools.
-pub fn tools(sleep: Sleep) -> ToolRegistry {
+/// The conformance tools; `watched_revision` is shared with [`FixtureResources`].
+pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     let mut reg = ToolRegistry::new();
+    reg.add(ToolDef::new(
+        "test_update_watched_resource",
+        "Changes test://watched-resource; subscribed sessions get notifications/resources/updated.",
+        move |_: Args, cx: ToolContext| {
+            let revision = watched_revision.clone();
+            async move {
+                revision.set(revision.get() + 1);
+                cx.resource_updated(WATCHED);
+                Ok(CallToolResult::text(format!(
+                    "test://watched-resource is now at revision {}",
+                    revision.get()
+                )))
+            }
+        },
+    ));
     reg.add(fixed(
         "test_simple_text",
         "Returns a simple text response.",
@@ -279,8 +295,11 @@ pub fn tools(sleep: Sleep) -> ToolRegistry {
     reg
 }
 
-/// The conformance resources.
-pub struct FixtureResources;
+/// The conformance resources. `test://watched-resource` changes when `test_update_watched_resource` runs
+/// (in this isolate), so subscriptions have something to report.
+pub struct FixtureResources {
+    pub watched_revision: Rc<Cell<u64>>,
+}
 
 const STATIC_TEXT: &str = "test://static-text";
 const STATIC_BINARY: &str = "test://static-binary";
@@ -326,7 +345,11 @@ impl ResourceProvider for FixtureResources {
                 blob: Some(PNG.into()),
                 meta: None,
             },
-            WATCHED => ResourceContents::text(uri, "text/plain", "This is a watched resource."),
+            WATCHED => ResourceContents::text(
+                uri,
+                "text/plain",
+                format!("This is a watched resource (revision {}).", self.watched_revision.get()),
+            ),
             _ => {
                 let id = uri.strip_prefix("test://template/")?.strip_suffix("/data")?;
                 if id.is_empty() || id.contains('/') {

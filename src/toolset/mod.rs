@@ -4,6 +4,7 @@ pub mod conformance;
 mod documents;
 mod echo;
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::documents::DocumentSource;
@@ -38,9 +39,10 @@ pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtur
         .with(documents::summarize_prompt(source.clone()));
     let mut resources = ResourceRegistry::default().with(Rc::new(DocumentResources::new(source)));
     if let Fixtures::Conformance { sleep } = fixtures {
-        tools.extend(conformance::tools(sleep));
+        let watched_revision = Rc::new(Cell::new(0));
+        tools.extend(conformance::tools(sleep, watched_revision.clone()));
         prompts = prompts.merge(conformance::prompts());
-        resources = resources.with(Rc::new(conformance::FixtureResources));
+        resources = resources.with(Rc::new(conformance::FixtureResources { watched_revision }));
     }
     Server::new(Implementation {
         name: env!("CARGO_PKG_NAME").into(),

@@ -497,6 +497,12 @@ impl Peer for StreamPeer {
         Box::pin(async move { self.outbox.request(&self.stream, &method, params, self.timeout_ms).await })
     }
 
+    fn notify_session(&self, method: &str, params: Value) {
+        let message = Message::Notification(Notification { method: method.into(), params: Some(params) });
+        let standalone = self.outbox.standalone.borrow().clone();
+        self.outbox.push(standalone.as_deref().unwrap_or(&self.stream), message.to_json());
+    }
+
     fn close_stream(&self) {
         self.stream.request_close();
     }

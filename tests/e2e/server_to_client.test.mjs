@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema,
+  CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { startWorker } from './support/worker.mjs';
 import { openSession, post, request, parseSse, ACCEPT_BOTH } from './support/mcp.mjs';
@@ -127,6 +127,27 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
     logs.length = 0;
     await client.callTool({ name: 'test_tool_with_logging', arguments: {} });
     assert.deepEqual(logs, [], 'info messages are filtered out at level error');
+    await client.close();
+  });
+
+  it('resources/subscribe: a change to a subscribed resource sends notifications/resources/updated, once unsubscribed none', T, async () => {
+    const client = await sdkClient(url, {});
+    const updates = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { updates.push(n.params.uri); });
+    const uri = 'test://watched-resource';
+    const before = (await client.readResource({ uri })).contents[0].text;
+    await client.subscribeResource({ uri });
+    const changed = await client.callTool({ name: 'test_update_watched_resource', arguments: {} });
+    const deadline = Date.now() + 5000;
+    while (updates.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(updates, [uri]);
+    const after = (await client.readResource({ uri })).contents[0].text;
+    assert.notEqual(after, before, 'the resource really changed');
+    assert.match(changed.content[0].text, /revision \d+/);
+    await client.unsubscribeResource({ uri });
+    await client.callTool({ name: 'test_update_watched_resource', arguments: {} });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(updates, [uri], 'no update after unsubscribing');
     await client.close();
   });
 
