@@ -245,8 +245,9 @@ impl Server {
 
     /// Takes in a client notification. Unknown notifications are ignored, as JSON-RPC requires.
     pub fn handle_notification(&self, notification: &Notification, session: &Session) {
+        // Informational only (requests are not refused before it), so it costs no storage write of its own.
         if notification.method == "notifications/initialized" && !session.state().initialized {
-            session.update(|s| s.initialized = true);
+            session.update_in_memory(|s| s.initialized = true);
         }
     }
 }

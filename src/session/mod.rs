@@ -121,6 +121,12 @@ impl Session {
         change(&mut self.state.borrow_mut())
     }
 
+    /// Changes the state in memory only; the change is written with the next real one. For facts that are
+    /// cheap to lose, so that they cost no storage write of their own.
+    pub fn update_in_memory<R>(&self, change: impl FnOnce(&mut SessionState) -> R) -> R {
+        change(&mut self.state.borrow_mut())
+    }
+
     /// Returns whether the state changed since the last call, and clears the mark.
     pub fn take_dirty(&self) -> bool {
         self.dirty.replace(false)

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
-use futures_util::future::{select, Either};
+use futures_util::future::{join, select, Either};
 use worker::{
     durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
 };
@@ -250,12 +250,7 @@ impl McpSession {
             // Invalid initialize params: no session is created.
             Err(error) => return Ok(http::json(400, error.to_value().to_string())),
         };
-        let storage = self.state.storage();
-        storage.put(STATE_KEY, &state).await.map_err(|e| http::internal("saving the session", e))?;
-        storage
-            .set_alarm(Duration::from_millis(settings.session_ttl_ms))
-            .await
-            .map_err(|e| http::internal("scheduling session expiry", e))?;
+        self.create(&state, settings).await?;
         *self.session.borrow_mut() = Some(Rc::new(Session::new(state)));
         let mut resp = match settings.response_mode {
             ResponseMode::Json => http::json(200, response.to_value().to_string()),
@@ -275,12 +270,7 @@ impl McpSession {
         let id =
             http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
         let state = SessionState::legacy(id.clone(), Date::now().as_millis());
-        let storage = self.state.storage();
-        storage.put(STATE_KEY, &state).await.map_err(|e| http::internal("saving the session", e))?;
-        storage
-            .set_alarm(Duration::from_millis(settings.session_ttl_ms))
-            .await
-            .map_err(|e| http::internal("scheduling session expiry", e))?;
+        self.create(&state, settings).await?;
         *self.session.borrow_mut() = Some(Rc::new(Session::new(state)));
         self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, &id))
     }
@@ -316,6 +306,18 @@ impl McpSession {
             }
         });
         Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
+    }
+
+    /// Stores a new session and schedules its expiry. Both writes are issued at once: one round trip.
+    async fn create(&self, state: &SessionState, settings: &Settings) -> Result<(), HttpError> {
+        let storage = self.state.storage();
+        let (saved, scheduled) = join(
+            storage.put(STATE_KEY, state),
+            storage.set_alarm(Duration::from_millis(settings.session_ttl_ms)),
+        )
+        .await;
+        saved.map_err(|e| http::internal("saving the session", e))?;
+        scheduled.map_err(|e| http::internal("scheduling session expiry", e))
     }
 
     /// The session if it exists and has not expired; 404 otherwise.
