@@ -16,6 +16,8 @@ pub struct Settings {
     pub access: AccessPolicy,
     /// `MCP_FIXTURES`: extra tool sets (the conformance suite's fixtures).
     pub fixtures: FixtureSet,
+    /// How often idle SSE streams get a `: keepalive` comment.
+    pub keepalive_ms: u64,
     /// Paths of the 2024-11-05 HTTP+SSE transport.
     pub sse_path: String,
     pub messages_path: String,
@@ -34,6 +36,8 @@ pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 86_400;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS: u64 = 120;
+/// What the official TypeScript implementation uses; proxies and the edge cut idle streams after minutes.
+pub const DEFAULT_KEEPALIVE_SECONDS: u64 = 25;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -47,6 +51,7 @@ impl Default for Settings {
             access: AccessPolicy::default(),
             fixtures: FixtureSet::None,
             client_request_timeout_ms: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS * 1000,
+            keepalive_ms: DEFAULT_KEEPALIVE_SECONDS * 1000,
             sse_path: "/sse".into(),
             messages_path: "/messages".into(),
         }
@@ -87,6 +92,9 @@ impl Settings {
         if let Some(secs) = get("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS") {
             settings.client_request_timeout_ms =
                 positive(&secs, "MCP_CLIENT_REQUEST_TIMEOUT_SECONDS")? * 1000;
+        }
+        if let Some(secs) = get("MCP_KEEPALIVE_SECONDS") {
+            settings.keepalive_ms = positive(&secs, "MCP_KEEPALIVE_SECONDS")? * 1000;
         }
         if let Some(path) = get("MCP_SSE_PATH") {
             settings.sse_path = route_path(&path, "MCP_SSE_PATH")?;

@@ -20,7 +20,7 @@ use worker::{
 
 use super::streams::{OutStream, Outbox};
 use super::{http, isolate};
-use crate::config::Settings;
+use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
 use crate::handler::Server;
 use crate::model::{Message, Payload, RequestId};
@@ -67,7 +67,8 @@ pub fn internal_request(
 
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
-        let outbox = Rc::new(Outbox::new(state.storage()));
+        let keepalive = isolate::settings(&env).map_or(DEFAULT_KEEPALIVE_SECONDS * 1000, |s| s.keepalive_ms);
+        let outbox = Rc::new(Outbox::new(state.storage(), Duration::from_millis(keepalive)));
         Self { state, env, session: RefCell::new(None), outbox }
     }
 

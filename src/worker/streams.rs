@@ -29,8 +29,6 @@ const MAX_EVENTS_PER_STREAM: u64 = 1000;
 const MAX_STREAMS_IN_MEMORY: usize = 32;
 /// Streams whose events stay in storage; older ones are deleted.
 const MAX_STREAMS_STORED: usize = 100;
-/// Idle SSE streams get a comment this often, so proxies and the edge keep them open.
-const KEEPALIVE: Duration = Duration::from_secs(25);
 /// The reconnection delay suggested to clients in the priming event.
 pub const RETRY_MS: u64 = 2000;
 const STREAM_LIST_KEY: &str = "streams";
@@ -106,8 +104,9 @@ impl OutStream {
         let _ = sink.unbounded_send(priming.into_bytes());
     }
 
-    /// Connects a reader, first replaying the events after `after` (all of them for `None`).
-    fn attach(&self, sink: UnboundedSender<Vec<u8>>, after: Option<u64>) {
+    /// Connects a reader, first replaying the events after `after` (all of them for `None`); the reader gets
+    /// a keepalive comment every `keepalive`.
+    fn attach(&self, sink: UnboundedSender<Vec<u8>>, after: Option<u64>, keepalive: Duration) {
         if let Some(after) = after {
             for (seq, json) in self.recent.borrow().iter() {
                 if *seq > after {
@@ -123,7 +122,7 @@ impl OutStream {
         if let Some(old) = self.sink.borrow_mut().replace(sink.clone()) {
             old.close_channel();
         }
-        wasm_bindgen_futures::spawn_local(keepalive(sink));
+        wasm_bindgen_futures::spawn_local(send_keepalives(sink, keepalive));
     }
 
     /// Ends the HTTP response now or, before there is one, right after its priming event; the stream goes
@@ -149,10 +148,10 @@ impl OutStream {
     }
 }
 
-/// Sends `: keepalive` until the reader goes away or the stream ends.
-async fn keepalive(sink: UnboundedSender<Vec<u8>>) {
+/// Sends `: keepalive` every `every` until the reader goes away or the stream ends.
+async fn send_keepalives(sink: UnboundedSender<Vec<u8>>, every: Duration) {
     loop {
-        Delay::from(KEEPALIVE).await;
+        Delay::from(every).await;
         if sink.is_closed() || sink.unbounded_send(sse::comment("keepalive").into_bytes()).is_err() {
             break;
         }
@@ -162,6 +161,7 @@ async fn keepalive(sink: UnboundedSender<Vec<u8>>) {
 /// All streams of a session, and the server-to-client requests awaiting answers.
 pub struct Outbox {
     storage: Storage,
+    keepalive: Duration,
     streams: RefCell<HashMap<String, Rc<OutStream>>>,
     /// Stream ids in creation order, for eviction.
     order: RefCell<VecDeque<String>>,
@@ -171,9 +171,10 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(storage: Storage) -> Self {
+    pub fn new(storage: Storage, keepalive: Duration) -> Self {
         Self {
             storage,
+            keepalive,
             streams: RefCell::new(HashMap::new()),
             order: RefCell::new(VecDeque::new()),
             standalone: RefCell::new(None),
@@ -318,7 +319,7 @@ impl Outbox {
     pub fn stream_response(&self, stream: &OutStream) -> Result<Response, HttpError> {
         let (tx, rx) = unbounded::<Vec<u8>>();
         stream.prime(&tx);
-        stream.attach(tx, Some(0));
+        stream.attach(tx, Some(0), self.keepalive);
         if stream.close_requested.get() {
             stream.detach();
         }
@@ -344,7 +345,7 @@ impl Outbox {
         *self.standalone.borrow_mut() = Some(stream.clone());
         let (tx, rx) = unbounded::<Vec<u8>>();
         let _ = tx.unbounded_send(first_event.into_bytes());
-        stream.attach(tx, None);
+        stream.attach(tx, None, self.keepalive);
         sse_body(rx)
     }
 
@@ -360,7 +361,7 @@ impl Outbox {
         let live = self.streams.borrow().get(stream_id).cloned();
         if let Some(stream) = live {
             let (tx, rx) = unbounded::<Vec<u8>>();
-            stream.attach(tx, Some(after));
+            stream.attach(tx, Some(after), self.keepalive);
             return sse_body(rx);
         }
         self.replay_stored(stream_id, after).await

@@ -1,0 +1,71 @@
+// Streams that outlive their connection: keepalive comments on idle streams (MCP_KEEPALIVE_SECONDS), and a stream
+// replayed from Durable Object storage after wrangler dev restarts (the object's memory is gone by then).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWorker } from './support/worker.mjs';
+import { openSession, parseSse, ACCEPT_BOTH } from './support/mcp.mjs';
+
+/** Reads a streaming body for `ms` milliseconds (or until it ends); returns the raw text. */
+async function readFor(res, ms) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const stop = Date.now() + ms;
+  try {
+    while (Date.now() < stop) {
+      const next = await Promise.race([reader.read(), new Promise((r) => setTimeout(() => r({ timeout: true }), stop - Date.now()))]);
+      if (next.timeout || next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text;
+}
+
+describe('stream durability', { timeout: 300_000 }, () => {
+  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-durable-'));
+  const vars = { MCP_FIXTURES: 'conformance', MCP_KEEPALIVE_SECONDS: '1', MCP_RESPONSE_MODE: 'sse' };
+  let worker;
+  before(async () => { worker = await startWorker({ persistTo, vars }); }, { timeout: 150_000 });
+  after(async () => {
+    await worker?.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  it('idle GET and /sse streams carry ": keepalive" comments', { timeout: 30_000 }, async () => {
+    const s = await openSession(worker.url);
+    const get = await fetch(`${worker.url}/mcp`, { headers: { Accept: 'text/event-stream', 'mcp-session-id': s.session, 'mcp-protocol-version': s.version } });
+    const text = await readFor(get, 2600);
+    assert.ok((text.match(/^: keepalive$/gm) ?? []).length >= 2, JSON.stringify(text));
+    const legacy = await fetch(`${worker.url}/sse`, { headers: { Accept: 'text/event-stream' } });
+    const legacyText = await readFor(legacy, 2600);
+    assert.match(legacyText, /^event: endpoint$/m);
+    assert.ok((legacyText.match(/^: keepalive$/gm) ?? []).length >= 2, JSON.stringify(legacyText));
+  });
+
+  it('a finished stream is replayed from storage after a restart, from any event id', { timeout: 240_000 }, async () => {
+    const s = await openSession(worker.url);
+    const headers = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'mcp-session-id': s.session, 'mcp-protocol-version': s.version };
+    const res = await fetch(`${worker.url}/mcp`, {
+      method: 'POST', headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'r1', method: 'tools/call', params: { name: 'test_tool_with_progress', arguments: {}, _meta: { progressToken: 7 } } }),
+    });
+    const original = parseSse(await res.text()).filter((e) => e.data);
+    assert.equal(original.length, 4, JSON.stringify(original));
+    // Give the object a moment to finish writing the events, then restart wrangler dev: memory is gone.
+    await new Promise((r) => setTimeout(r, 500));
+    await worker.stop();
+    worker = await startWorker({ persistTo, vars });
+
+    const replay = await fetch(`${worker.url}/mcp`, { headers: { ...headers, Accept: 'text/event-stream', 'Last-Event-ID': original[0].id } });
+    assert.equal(replay.status, 200);
+    const replayed = parseSse(await replay.text()).filter((e) => e.data);
+    assert.deepEqual(replayed.map((e) => e.id), original.slice(1).map((e) => e.id));
+    assert.deepEqual(replayed.map((e) => JSON.parse(e.data)), original.slice(1).map((e) => JSON.parse(e.data)));
+    assert.equal(JSON.parse(replayed.at(-1).data).id, 'r1');
+  });
+});
