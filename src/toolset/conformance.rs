@@ -57,6 +57,14 @@ fn answered(
     Ok(CallToolResult::text(format!("{prefix}: {value}")))
 }
 
+/// A tool that sends `elicitation/create` with the params `build` makes from its arguments, and reports the
+/// client's answer.
+fn elicitation_tool(name: &str, description: &str, build: fn(&Args) -> Value) -> ToolDef {
+    ToolDef::new(name, description, move |args: Args, cx: ToolContext| async move {
+        answered("Elicitation completed", cx.elicit(build(&args)).await)
+    })
+}
+
 /// The conformance tools; `watched_revision` is shared with [`FixtureResources`].
 pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     let mut reg = ToolRegistry::new();
@@ -179,12 +187,12 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
             answered("LLM response", cx.create_message(params).await)
         },
     ));
-    reg.add(ToolDef::new(
+    reg.add(elicitation_tool(
         "test_elicitation",
         "Asks the user for a username and email (elicitation/create).",
-        |args: Args, cx: ToolContext| async move {
-            let params = json!({
-                "message": text_arg(&args, "message"),
+        |args| {
+            json!({
+                "message": text_arg(args, "message"),
                 "requestedSchema": {
                     "type": "object",
                     "properties": {
@@ -193,15 +201,13 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
                     },
                     "required": ["username", "email"]
                 }
-            });
-            answered("User response", cx.elicit(params).await)
+            })
         },
     ));
-    reg.add(ToolDef::new(
+    reg.add(elicitation_tool(
         "test_elicitation_sep1034_defaults",
         "Elicits values with defaults of every primitive type (SEP-1034).",
-        |_: Args, cx: ToolContext| async move {
-            let params = json!({
+        |_| json!({
                 "message": "Please review and update the form fields with defaults",
                 "requestedSchema": {
                     "type": "object",
@@ -214,15 +220,12 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
                     },
                     "required": []
                 }
-            });
-            answered("Elicitation completed", cx.elicit(params).await)
-        },
+            }),
     ));
-    reg.add(ToolDef::new(
+    reg.add(elicitation_tool(
         "test_elicitation_sep1330_enums",
         "Elicits every enum form (SEP-1330).",
-        |_: Args, cx: ToolContext| async move {
-            let params = json!({
+        |_| json!({
                 "message": "Please select options from the enum fields",
                 "requestedSchema": {
                     "type": "object",
@@ -243,9 +246,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
                     },
                     "required": []
                 }
-            });
-            answered("Elicitation completed", cx.elicit(params).await)
-        },
+            }),
     ));
     reg.add(ToolDef::new(
         "test_list_roots",

@@ -27,19 +27,26 @@ const custom = [
   { id: 'okapi-notes', title: 'Okapi notes', url: 'https://docs.example.com/okapi', text: 'The okapi is related to the giraffe.' },
 ];
 
-describe('documents from the DOCUMENTS KV namespace', { timeout: 300_000 }, () => {
-  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-docs-'));
-  let worker;
-  before(async () => {
-    putDocuments(persistTo, JSON.stringify(custom));
-    worker = await startWorker({ persistTo });
-  }, { timeout: 180_000 });
-  after(async () => {
-    await worker?.stop();
-    rmSync(persistTo, { recursive: true, force: true });
-  }, { timeout: 30_000 });
+/** A suite against a worker whose DOCUMENTS namespace holds `collection` as documents.json. */
+function withCollection(title, collection, body) {
+  describe(title, { timeout: 300_000 }, () => {
+    const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-docs-'));
+    const ctx = { worker: null };
+    before(async () => {
+      putDocuments(persistTo, collection);
+      ctx.worker = await startWorker({ persistTo });
+    }, { timeout: 180_000 });
+    after(async () => {
+      await ctx.worker?.stop();
+      rmSync(persistTo, { recursive: true, force: true });
+    }, { timeout: 30_000 });
+    body(ctx);
+  });
+}
 
+withCollection('documents from the DOCUMENTS KV namespace', JSON.stringify(custom), (ctx) => {
   it('search, fetch and resources serve the KV collection instead of the bundled one', T, async () => {
+    const { worker } = ctx;
     const s = await openSession(worker.url);
     const { message: found } = await call(worker.url, s, 'tools/call', { name: 'search', arguments: { query: 'zebra stripes' } });
     assert.deepEqual(found.result.structuredContent.results[0], { id: 'zebra-handbook', title: custom[0].title, url: custom[0].url });
@@ -53,19 +60,9 @@ describe('documents from the DOCUMENTS KV namespace', { timeout: 300_000 }, () =
   });
 });
 
-describe('an invalid collection in KV', { timeout: 300_000 }, () => {
-  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-baddocs-'));
-  let worker;
-  before(async () => {
-    putDocuments(persistTo, JSON.stringify([custom[0], custom[0]]));
-    worker = await startWorker({ persistTo });
-  }, { timeout: 180_000 });
-  after(async () => {
-    await worker?.stop();
-    rmSync(persistTo, { recursive: true, force: true });
-  }, { timeout: 30_000 });
-
+withCollection('an invalid collection in KV', JSON.stringify([custom[0], custom[0]]), (ctx) => {
   it('makes search an error result naming the problem, and resources/list an internal error', T, async () => {
+    const { worker } = ctx;
     const s = await openSession(worker.url);
     const { answer, message } = await call(worker.url, s, 'tools/call', { name: 'search', arguments: { query: 'zebra' } });
     assert.equal(answer.status, 200);
