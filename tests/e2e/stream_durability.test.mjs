@@ -68,4 +68,23 @@ describe('stream durability', { timeout: 300_000 }, () => {
     assert.deepEqual(replayed.map((e) => JSON.parse(e.data)), original.slice(1).map((e) => JSON.parse(e.data)));
     assert.equal(JSON.parse(replayed.at(-1).data).id, 'r1');
   });
+
+  it('stored events are bounded: the oldest streams are dropped (404 on resume), recent ones kept', { timeout: 120_000 }, async () => {
+    const s = await openSession(worker.url);
+    const headers = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'mcp-session-id': s.session, 'mcp-protocol-version': s.version };
+    const firstIds = [];
+    // 101 SSE streams (MCP_RESPONSE_MODE=sse): one more than the object keeps.
+    for (let i = 0; i < 101; i++) {
+      const res = await fetch(`${worker.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: i, method: 'ping' }) });
+      const events = parseSse(await res.text());
+      firstIds.push(events[0].id);
+    }
+    const resume = (id) => fetch(`${worker.url}/mcp`, { headers: { ...headers, Accept: 'text/event-stream', 'Last-Event-ID': id } });
+    const oldest = await resume(firstIds[0]);
+    assert.equal(oldest.status, 404, await oldest.text());
+    const newest = await resume(firstIds[100]);
+    assert.equal(newest.status, 200);
+    const replayed = parseSse(await newest.text()).filter((e) => e.data);
+    assert.equal(JSON.parse(replayed[0].data).id, 100);
+  });
 });
