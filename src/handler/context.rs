@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::tools::LocalFuture;
 use crate::model::lifecycle::LogLevel;
-use crate::model::ErrorObject;
+use crate::model::{ErrorObject, RequestId};
 
 /// The client end of the request being answered.
 pub trait Peer {
@@ -23,6 +23,10 @@ pub trait Peer {
     fn notify_session(&self, method: &str, params: Value) {
         self.notify(method, params);
     }
+
+    /// The client cancelled request `id` of this session (`notifications/cancelled`): stop working on it and
+    /// send no response. Transports that cannot stop a request ignore it.
+    fn cancel(&self, _id: &RequestId) {}
 
     /// Ends the HTTP response carrying the request's stream while the request goes on (SSE polling): the
     /// client resumes with GET and `Last-Event-ID`. Transports without resumable streams ignore it.

@@ -21,7 +21,7 @@ use crate::model::lifecycle::{
 };
 use crate::model::resource::{GetPromptParams, PaginatedParams, ReadResourceParams};
 use crate::model::tool::CallToolParams;
-use crate::model::{Message, Notification, ProtocolVersion, Request, Response};
+use crate::model::{Message, Notification, ProtocolVersion, Request, RequestId, Response};
 use crate::session::{Session, SessionState};
 use completion::{CompleteParams, Reference};
 
@@ -233,7 +233,7 @@ impl Server {
         match message {
             Message::Request(request) => Some(self.handle_request(request, session, peer).await),
             Message::Notification(notification) => {
-                self.handle_notification(&notification, session);
+                self.handle_notification(&notification, session, peer.as_ref());
                 None
             }
             Message::Response(response) => {
@@ -244,10 +244,20 @@ impl Server {
     }
 
     /// Takes in a client notification. Unknown notifications are ignored, as JSON-RPC requires.
-    pub fn handle_notification(&self, notification: &Notification, session: &Session) {
-        // Informational only (requests are not refused before it), so it costs no storage write of its own.
-        if notification.method == "notifications/initialized" && !session.state().initialized {
-            session.update_in_memory(|s| s.initialized = true);
+    /// `notifications/cancelled` is passed to `peer`, which knows the requests in flight.
+    pub fn handle_notification(&self, notification: &Notification, session: &Session, peer: &dyn Peer) {
+        match notification.method.as_str() {
+            // Informational only (requests are not refused before it), so it costs no storage write of its own.
+            "notifications/initialized" if !session.state().initialized => {
+                session.update_in_memory(|s| s.initialized = true);
+            }
+            "notifications/cancelled" => {
+                let id = notification.params.as_ref().and_then(|p| p.get("requestId")).cloned();
+                if let Some(id) = id.and_then(|id| serde_json::from_value::<RequestId>(id).ok()) {
+                    peer.cancel(&id);
+                }
+            }
+            _ => {}
         }
     }
 }

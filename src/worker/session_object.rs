@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
-use futures_util::future::{join, select, Either};
+use futures_util::future::{abortable, join, select, Either};
 use worker::{
     durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
 };
@@ -152,20 +152,13 @@ impl McpSession {
         session: Rc<Session>,
         payload: Payload,
     ) -> Result<Response, HttpError> {
-        let request_ids: Vec<RequestId> = payload
-            .items()
-            .iter()
-            .filter_map(|item| match item {
-                Ok(Message::Request(r)) => Some(r.id.clone()),
-                _ => None,
-            })
-            .collect();
+        let request_ids = request_ids(&payload);
         let stream = self.outbox.open();
         let first_message = stream.on_first_message();
         let (done_tx, done_rx) = oneshot::channel();
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        let work = async move {
             let deliver = |response| outbox.deliver(response);
             let outcome = shttp::handle_post(&server, &session, payload, peer, &deliver).await;
             let outcome = match (outcome, persist(&outbox, &session).await) {
@@ -173,6 +166,16 @@ impl McpSession {
                 (outcome, _) => outcome,
             };
             let _ = done_tx.send(outcome);
+        };
+        // `notifications/cancelled` for one of these requests aborts the task; `done_rx` then reports
+        // `Canceled` and the POST ends without a response, as the spec asks.
+        let (work, handle) = abortable(work);
+        self.outbox.track(&request_ids, &handle);
+        let outbox = self.outbox.clone();
+        let ids = request_ids.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = work.await;
+            outbox.untrack(&ids);
         });
 
         let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
@@ -180,10 +183,12 @@ impl McpSession {
             done_rx
         } else {
             match select(done_rx, first_message).await {
-                Either::Left((outcome, _)) => {
-                    let outcome =
-                        outcome.map_err(|_| HttpError::Internal("the request task ended".into()))?;
-                    return self.answer(&stream, &request_ids, outcome).await;
+                Either::Left((Ok(outcome), _)) => return self.answer(&stream, &request_ids, outcome).await,
+                // Cancelled before anything was sent: a stream that ends without a response.
+                Either::Left((Err(_), _)) => {
+                    let response = self.outbox.stream_response(&stream)?;
+                    self.outbox.finish(&stream, &[]);
+                    return Ok(response);
                 }
                 Either::Right((_, done_rx)) => done_rx,
             }
@@ -197,10 +202,8 @@ impl McpSession {
                 Ok(Ok(PostOutcome::Responses { responses, .. })) => responses,
                 Ok(Ok(PostOutcome::Accepted)) => Vec::new(),
                 Ok(Err(err)) => failed(&request_ids, err.to_error_object()),
-                Err(_) => failed(
-                    &request_ids,
-                    HttpError::Internal("the request task ended".into()).to_error_object(),
-                ),
+                // Cancelled by the client (notifications/cancelled): no response.
+                Err(_) => Vec::new(),
             };
             outbox.finish(&stream, &responses);
         });
@@ -294,8 +297,9 @@ impl McpSession {
         let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
         let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
+        let ids = request_ids(&payload);
         let outbox = self.outbox.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        let (work, handle) = abortable(async move {
             let deliver = |response| outbox.deliver(response);
             let now = Date::now().as_millis();
             let replies = legacy_sse::handle_message(&server, &session, payload, peer, &deliver, now).await;
@@ -305,6 +309,13 @@ impl McpSession {
             if let Some(json) = legacy_sse::replies_json(&replies) {
                 outbox.push(&stream, json);
             }
+        });
+        self.outbox.track(&ids, &handle);
+        let outbox = self.outbox.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            // A cancelled request sends no reply.
+            let _ = work.await;
+            outbox.untrack(&ids);
         });
         Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
     }
@@ -359,6 +370,18 @@ impl McpSession {
         storage.delete_alarm().await?;
         storage.delete_all().await
     }
+}
+
+/// The ids of the requests in a POST.
+fn request_ids(payload: &Payload) -> Vec<RequestId> {
+    payload
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            Ok(Message::Request(r)) => Some(r.id.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Sessions of one transport cannot be used through the other.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_channel::oneshot;
-use futures_util::future::{select, Either};
+use futures_util::future::{select, AbortHandle, Either};
 use futures_util::StreamExt;
 use serde_json::Value;
 use worker::{Delay, ListOptions, Response, Storage};
@@ -168,6 +168,8 @@ pub struct Outbox {
     standalone: RefCell<Option<Rc<OutStream>>>,
     pending: RefCell<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>,
     next_request: Cell<u64>,
+    /// Client requests being worked on, so `notifications/cancelled` can stop them.
+    running: RefCell<HashMap<RequestId, AbortHandle>>,
 }
 
 impl Outbox {
@@ -180,6 +182,7 @@ impl Outbox {
             standalone: RefCell::new(None),
             pending: RefCell::new(HashMap::new()),
             next_request: Cell::new(0),
+            running: RefCell::new(HashMap::new()),
         }
     }
 
@@ -433,6 +436,8 @@ impl Outbox {
         let id = RequestId::String(format!("srv-{}-{n}", stream.id));
         let (tx, rx) = oneshot::channel();
         self.pending.borrow_mut().insert(id.clone(), tx);
+        // Forgets the entry however this future ends, answered, timed out or dropped (a cancelled call).
+        let _forget = Forget { outbox: self.clone(), id: id.clone() };
         let request =
             Message::Request(Request { id: id.clone(), method: method.into(), params: Some(params) });
         self.push(stream, request.to_json());
@@ -440,10 +445,29 @@ impl Outbox {
         match select(rx, timer).await {
             Either::Left((Ok(outcome), _)) => outcome.map_err(PeerError::Rejected),
             Either::Left((Err(_), _)) => Err(PeerError::Closed("the session ended".into())),
-            Either::Right(_) => {
-                self.pending.borrow_mut().remove(&id);
-                Err(PeerError::Timeout { seconds: timeout_ms / 1000 })
-            }
+            Either::Right(_) => Err(PeerError::Timeout { seconds: timeout_ms / 1000 }),
+        }
+    }
+
+    /// Records that the requests `ids` are being worked on by the task `handle` stops.
+    pub fn track(&self, ids: &[RequestId], handle: &AbortHandle) {
+        let mut running = self.running.borrow_mut();
+        for id in ids {
+            running.insert(id.clone(), handle.clone());
+        }
+    }
+
+    pub fn untrack(&self, ids: &[RequestId]) {
+        let mut running = self.running.borrow_mut();
+        for id in ids {
+            running.remove(id);
+        }
+    }
+
+    /// `notifications/cancelled`: stops the task working on `id`, if any.
+    pub fn cancel(&self, id: &RequestId) {
+        if let Some(handle) = self.running.borrow_mut().remove(id) {
+            handle.abort();
         }
     }
 
@@ -466,6 +490,21 @@ impl Outbox {
         self.order.borrow_mut().clear();
         self.standalone.borrow_mut().take();
         self.pending.borrow_mut().clear();
+        for (_, handle) in self.running.borrow_mut().drain() {
+            handle.abort();
+        }
+    }
+}
+
+/// Removes a server-to-client request from the waiting list when its future ends.
+struct Forget {
+    outbox: Rc<Outbox>,
+    id: RequestId,
+}
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        self.outbox.pending.borrow_mut().remove(&self.id);
     }
 }
 
@@ -506,5 +545,9 @@ impl Peer for StreamPeer {
 
     fn close_stream(&self) {
         self.stream.request_close();
+    }
+
+    fn cancel(&self, id: &RequestId) {
+        self.outbox.cancel(id);
     }
 }

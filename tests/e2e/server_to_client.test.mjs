@@ -112,6 +112,43 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
     assert.ok(Date.now() - started >= 1900, 'it waited for the time-out');
   });
 
+  it('notifications/cancelled stops a call waiting for the client: its stream ends without a response', T, async () => {
+    const s = await openSession(url, { capabilities: { elicitation: {} } });
+    const headers = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'mcp-session-id': s.session, 'mcp-protocol-version': s.version };
+    const started = Date.now();
+    const res = await fetch(`${url}/mcp`, {
+      method: 'POST', headers,
+      body: JSON.stringify(request('tools/call', { name: 'test_elicitation', arguments: { message: 'cancel me' } }, 'c1')),
+    });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('elicitation/create')) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the stream ended before the elicitation request: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    const elicitation = parseSse(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((e) => e.data).map((e) => JSON.parse(e.data)).find((m) => m.method === 'elicitation/create');
+    const cancel = await fetch(`${url}/mcp`, {
+      method: 'POST', headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1', reason: 'user stopped it' } }),
+    });
+    assert.equal(cancel.status, 202);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    assert.ok(Date.now() - started < 1900, 'the stream ended before the 2 s client time-out');
+    const messages = parseSse(text).filter((e) => e.data).map((e) => JSON.parse(e.data));
+    assert.equal(messages.filter((m) => m.id === 'c1').length, 0, `no response for the cancelled request: ${text}`);
+    // A late answer to the dropped elicitation is accepted and ignored.
+    const late = await fetch(`${url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: elicitation.id, result: { action: 'cancel' } }) });
+    assert.equal(late.status, 202);
+    const ping = await fetch(`${url}/mcp`, { method: 'POST', headers, body: JSON.stringify(request('ping', {}, 'p')) });
+    assert.equal(ping.status, 200, 'the session goes on');
+  });
+
   it('progress and log notifications arrive before the result, on the call\'s stream', T, async () => {
     const client = await sdkClient(url, {});
     const logs = [];
