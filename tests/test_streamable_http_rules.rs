@@ -5,6 +5,7 @@ mod common;
 use common::{initialize, post, server};
 use mcp_worker::error::HttpError;
 use mcp_worker::model::Payload;
+use mcp_worker::transport::sse;
 use mcp_worker::transport::streamable_http::*;
 use serde_json::json;
 
@@ -113,8 +114,15 @@ fn sse_bodies_prime_then_carry_each_response_with_an_id() {
     else {
         panic!()
     };
-    let body = sse_body(&responses, "abc");
-    assert!(body.starts_with("id: abc-0\ndata: \n\n"), "{body}");
+    // Framed as the session object frames a POST's stream.
+    let mut body = sse::priming("abc", 2000);
+    for (n, response) in responses.iter().enumerate() {
+        body.push_str(&sse::message(
+            Some(&sse::event_id("abc", n as u64 + 1)),
+            &response.to_value().to_string(),
+        ));
+    }
+    assert!(body.starts_with("id: abc-0\nretry: 2000\ndata: \n\n"), "{body}");
     assert!(body.contains("id: abc-1\nevent: message\ndata: {"), "{body}");
     let data = body.lines().find(|l| l.starts_with("data: {")).unwrap();
     let message: serde_json::Value = serde_json::from_str(&data[6..]).unwrap();

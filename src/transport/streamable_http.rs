@@ -9,8 +9,6 @@ use crate::model::jsonrpc::Malformed;
 use crate::model::{Message, Payload, ProtocolVersion, Request, Response};
 use crate::session::{id as session_id, Session};
 
-use super::sse;
-
 pub const SESSION_HEADER: &str = "mcp-session-id";
 pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
@@ -204,17 +202,4 @@ pub fn json_body(responses: &[Response], batch: bool) -> String {
     } else {
         responses.first().map(|r| r.to_value().to_string()).unwrap_or_default()
     }
-}
-
-/// The `text/event-stream` body for `responses`: a priming event (id, empty data) so the client has an
-/// id to resume from, then one `message` event per response.
-pub fn sse_body(responses: &[Response], stream_id: &str) -> String {
-    let mut out = sse::Event { id: Some(&format!("{stream_id}-0")), ..Default::default() }.encode();
-    for (i, response) in responses.iter().enumerate() {
-        out.push_str(&sse::message(
-            Some(&format!("{stream_id}-{}", i + 1)),
-            &response.to_value().to_string(),
-        ));
-    }
-    out
 }

@@ -41,12 +41,6 @@ fn meta_key(stream: &str) -> String {
     format!("st:{stream}")
 }
 
-/// Splits an event id `<stream>-<n>` into its parts.
-pub fn parse_event_id(id: &str) -> Option<(&str, u64)> {
-    let (stream, seq) = id.trim().rsplit_once('-')?;
-    Some((stream, seq.parse().ok()?))
-}
-
 /// One outgoing stream.
 pub struct OutStream {
     pub id: String,
@@ -99,9 +93,7 @@ impl OutStream {
 
     /// Sends a fresh reader the priming event: an id to resume from and the reconnection delay.
     fn prime(&self, sink: &UnboundedSender<Vec<u8>>) {
-        let id = format!("{}-0", self.id);
-        let priming = sse::Event { id: Some(&id), retry_ms: Some(RETRY_MS), ..Default::default() }.encode();
-        let _ = sink.unbounded_send(priming.into_bytes());
+        let _ = sink.unbounded_send(sse::priming(&self.id, RETRY_MS).into_bytes());
     }
 
     /// Connects a reader, first replaying the events after `after` (all of them for `None`); the reader gets
@@ -110,7 +102,7 @@ impl OutStream {
         if let Some(after) = after {
             for (seq, json) in self.recent.borrow().iter() {
                 if *seq > after {
-                    let encoded = sse::message(Some(&format!("{}-{seq}", self.id)), json);
+                    let encoded = sse::message(Some(&sse::event_id(&self.id, *seq)), json);
                     let _ = sink.unbounded_send(encoded.into_bytes());
                 }
             }
@@ -226,7 +218,7 @@ impl Outbox {
     pub fn push(self: &Rc<Self>, stream: &OutStream, json: String) {
         let seq = stream.seq.get() + 1;
         stream.seq.set(seq);
-        let id = format!("{}-{seq}", stream.id);
+        let id = sse::event_id(&stream.id, seq);
         let encoded = sse::message(Some(&id), &json);
         let json: Rc<str> = json.into();
         {
@@ -359,7 +351,7 @@ impl Outbox {
 
     /// `GET` with `Last-Event-ID`: the events after it, then (if the stream still runs) what comes next.
     pub async fn resume(&self, last_event_id: &str) -> Result<Response, HttpError> {
-        let (stream_id, after) = parse_event_id(last_event_id)
+        let (stream_id, after) = sse::parse_event_id(last_event_id)
             .ok_or_else(|| HttpError::BadRequest(format!("malformed Last-Event-ID {last_event_id:?}")))?;
         let live = self.streams.borrow().get(stream_id).cloned();
         if let Some(stream) = live {
@@ -406,7 +398,7 @@ impl Outbox {
             }
             last = last.max(seq);
             if seq > after {
-                body.push_str(&sse::message(Some(&format!("{stream_id}-{seq}")), &json));
+                body.push_str(&sse::message(Some(&sse::event_id(stream_id, seq)), &json));
             }
         }
         for id in requests.into_iter().filter(|id| !answered.contains(id)) {
@@ -416,7 +408,7 @@ impl Outbox {
                 "The server restarted before answering this request; send it again",
             );
             let json = RpcResponse::error(Some(id), error).to_value().to_string();
-            body.push_str(&sse::message(Some(&format!("{stream_id}-{last}")), &json));
+            body.push_str(&sse::message(Some(&sse::event_id(stream_id, last)), &json));
         }
         let response = http::respond(200, &[], body);
         http::sse_headers(response.headers());
