@@ -46,6 +46,17 @@ pub fn sse_headers(h: &Headers) {
     let _ = h.set("Cache-Control", "no-cache, no-transform");
 }
 
+/// Reads a request body of at most `limit` bytes: the declared length is checked before reading, the real
+/// one after (a chunked body declares none).
+pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, HttpError> {
+    crate::transport::streamable_http::check_content_length(header(req, "Content-Length").as_deref(), limit)?;
+    let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+    if body.len() > limit {
+        return Err(HttpError::PayloadTooLarge { limit });
+    }
+    Ok(body)
+}
+
 /// Logs a runtime failure and turns it into a 500 that says nothing internal.
 pub fn internal(context: &str, err: impl std::fmt::Display) -> HttpError {
     HttpError::Internal(format!("{context}: {err}"))

@@ -34,11 +34,7 @@ pub async fn message(
     // This transport predates the 415 rule of Streamable HTTP: a wrong type is a plain bad request.
     shttp::check_content_type(http::header(&req, "Content-Type").as_deref())
         .map_err(|_| HttpError::BadRequest("Content-Type must be application/json".into()))?;
-    shttp::check_content_length(http::header(&req, "Content-Length").as_deref(), settings.max_body_bytes)?;
-    let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > settings.max_body_bytes {
-        return Err(HttpError::PayloadTooLarge { limit: settings.max_body_bytes });
-    }
+    let body = http::read_body(&mut req, settings.max_body_bytes).await?;
     let inner = session_object::internal_request(
         session_object::LEGACY_MESSAGE_PATH,
         Method::Post,

@@ -32,15 +32,16 @@ async fn post(
 ) -> Result<Response, HttpError> {
     shttp::check_post_accept(http::header(&req, "Accept").as_deref())?;
     shttp::check_content_type(http::header(&req, "Content-Type").as_deref())?;
-    shttp::check_content_length(http::header(&req, "Content-Length").as_deref(), settings.max_body_bytes)?;
     if let Some(id) = session {
-        // The session's object parses the body: one parse per request.
+        // The session's object reads and parses the body (one parse per request); refuse a declared
+        // oversize body before forwarding it.
+        shttp::check_content_length(
+            http::header(&req, "Content-Length").as_deref(),
+            settings.max_body_bytes,
+        )?;
         return forward(req, env, &id).await;
     }
-    let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > settings.max_body_bytes {
-        return Err(HttpError::PayloadTooLarge { limit: settings.max_body_bytes });
-    }
+    let body = http::read_body(&mut req, settings.max_body_bytes).await?;
     let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
     match shttp::route_post(&payload, None)? {
         PostTarget::NewSession(_) => {

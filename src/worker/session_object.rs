@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
-use futures_util::future::{abortable, join, select, Either};
+use futures_util::future::{join, select, Either};
 use worker::{
     durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
 };
@@ -110,11 +110,7 @@ impl McpSession {
         }
         match req.method() {
             Method::Post => {
-                let body =
-                    req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
-                if body.len() > settings.max_body_bytes {
-                    return Err(HttpError::PayloadTooLarge { limit: settings.max_body_bytes });
-                }
+                let body = http::read_body(&mut req, settings.max_body_bytes).await?;
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
                 // `initialize` carrying a session id is refused whether or not that session exists.
                 if shttp::contains_initialize(&payload) {
@@ -169,14 +165,7 @@ impl McpSession {
         };
         // `notifications/cancelled` for one of these requests aborts the task; `done_rx` then reports
         // `Canceled` and the POST ends without a response, as the spec asks.
-        let (work, handle) = abortable(work);
-        self.outbox.track(&request_ids, &handle);
-        let outbox = self.outbox.clone();
-        let ids = request_ids.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = work.await;
-            outbox.untrack(&ids);
-        });
+        self.outbox.spawn_cancellable(request_ids.clone(), work);
 
         let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
         let done_rx = if streaming {
@@ -294,12 +283,13 @@ impl McpSession {
             self.end().await.map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         };
-        let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+        let body = http::read_body(&mut req, settings.max_body_bytes).await?;
         let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let ids = request_ids(&payload);
         let outbox = self.outbox.clone();
-        let (work, handle) = abortable(async move {
+        // A cancelled request sends no reply.
+        self.outbox.spawn_cancellable(ids, async move {
             let deliver = |response| outbox.deliver(response);
             let now = Date::now().as_millis();
             let replies = legacy_sse::handle_message(&server, &session, payload, peer, &deliver, now).await;
@@ -309,13 +299,6 @@ impl McpSession {
             if let Some(json) = legacy_sse::replies_json(&replies) {
                 outbox.push(&stream, json);
             }
-        });
-        self.outbox.track(&ids, &handle);
-        let outbox = self.outbox.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            // A cancelled request sends no reply.
-            let _ = work.await;
-            outbox.untrack(&ids);
         });
         Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
     }

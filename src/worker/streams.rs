@@ -7,12 +7,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_channel::oneshot;
-use futures_util::future::{select, AbortHandle, Either};
+use futures_util::future::{abortable, select, AbortHandle, Either};
 use futures_util::StreamExt;
 use serde_json::Value;
 use worker::{Delay, ListOptions, Response, Storage};
@@ -441,19 +442,24 @@ impl Outbox {
         }
     }
 
-    /// Records that the requests `ids` are being worked on by the task `handle` stops.
-    pub fn track(&self, ids: &[RequestId], handle: &AbortHandle) {
-        let mut running = self.running.borrow_mut();
-        for id in ids {
-            running.insert(id.clone(), handle.clone());
+    /// Runs `work` for the client requests `ids` as a task that `notifications/cancelled` for any of them
+    /// stops (the future is dropped where it waits).
+    pub fn spawn_cancellable(self: &Rc<Self>, ids: Vec<RequestId>, work: impl Future<Output = ()> + 'static) {
+        let (work, handle) = abortable(work);
+        {
+            let mut running = self.running.borrow_mut();
+            for id in &ids {
+                running.insert(id.clone(), handle.clone());
+            }
         }
-    }
-
-    pub fn untrack(&self, ids: &[RequestId]) {
-        let mut running = self.running.borrow_mut();
-        for id in ids {
-            running.remove(id);
-        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = work.await;
+            let mut running = me.running.borrow_mut();
+            for id in &ids {
+                running.remove(id);
+            }
+        });
     }
 
     /// `notifications/cancelled`: stops the task working on `id`, if any.
