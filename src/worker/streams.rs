@@ -161,6 +161,8 @@ pub struct Outbox {
     standalone: RefCell<Option<Rc<OutStream>>>,
     pending: RefCell<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>,
     next_request: Cell<u64>,
+    /// Ids of the streams whose events are stored, oldest first: the `streams` key, read once.
+    stored: RefCell<Option<VecDeque<String>>>,
     /// Client requests being worked on, so `notifications/cancelled` can stop them.
     running: RefCell<HashMap<RequestId, AbortHandle>>,
 }
@@ -175,6 +177,7 @@ impl Outbox {
             standalone: RefCell::new(None),
             pending: RefCell::new(HashMap::new()),
             next_request: Cell::new(0),
+            stored: RefCell::new(None),
             running: RefCell::new(HashMap::new()),
         }
     }
@@ -273,10 +276,20 @@ impl Outbox {
             .put(&meta_key(&stream.id), request_ids)
             .await
             .map_err(|e| http::internal("storing the stream", e))?;
-        let mut list: Vec<String> = storage.get(STREAM_LIST_KEY).await.ok().flatten().unwrap_or_default();
-        list.push(stream.id.clone());
-        while list.len() > MAX_STREAMS_STORED {
-            let old = list.remove(0);
+        if self.stored.borrow().is_none() {
+            let list: Vec<String> = storage.get(STREAM_LIST_KEY).await.ok().flatten().unwrap_or_default();
+            // Another request may have loaded it while this one waited; keep that copy.
+            self.stored.borrow_mut().get_or_insert_with(|| list.into());
+        }
+        let (list, dropped) = {
+            let mut stored = self.stored.borrow_mut();
+            let stored = stored.get_or_insert_with(VecDeque::new);
+            stored.push_back(stream.id.clone());
+            let excess = stored.len().saturating_sub(MAX_STREAMS_STORED);
+            let dropped: Vec<String> = stored.drain(..excess).collect();
+            (stored.iter().cloned().collect::<Vec<String>>(), dropped)
+        };
+        for old in dropped {
             self.delete_stored_stream(&old).await;
         }
         storage
@@ -488,6 +501,8 @@ impl Outbox {
         self.order.borrow_mut().clear();
         self.standalone.borrow_mut().take();
         self.pending.borrow_mut().clear();
+        // The session's storage is deleted with it.
+        *self.stored.borrow_mut() = Some(VecDeque::new());
         for (_, handle) in self.running.borrow_mut().drain() {
             handle.abort();
         }
