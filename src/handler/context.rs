@@ -134,7 +134,7 @@ impl ToolContext {
         method: &str,
         params: Value,
     ) -> Result<Value, PeerError> {
-        if self.client_capabilities.get(capability).is_none_or(Value::is_null) {
+        if !crate::session::declares(&self.client_capabilities, capability) {
             return Err(PeerError::Unsupported(capability));
         }
         self.peer.request(method, params).await

@@ -95,8 +95,13 @@ impl SessionState {
 
     /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
     pub fn client_supports(&self, capability: &str) -> bool {
-        self.client_capabilities.get(capability).is_some_and(|v| !v.is_null())
+        declares(&self.client_capabilities, capability)
     }
+}
+
+/// Whether a client's `capabilities` object declares `capability` (present and not null).
+pub fn declares(capabilities: &Value, capability: &str) -> bool {
+    capabilities.get(capability).is_some_and(|v| !v.is_null())
 }
 
 /// The live state of one session during a request: changes mark it dirty so the shell persists them.
