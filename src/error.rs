@@ -3,6 +3,7 @@
 //! [`McpError`] is an error answering one JSON-RPC request (HTTP 200 around it); [`HttpError`] rejects a
 //! whole HTTP request before or instead of any JSON-RPC processing.
 
+use crate::model::jsonrpc::Malformed;
 use crate::model::{code, ErrorObject, RequestId, Response};
 
 /// MCP SDKs answer an unknown or ended session with this code (and HTTP 404).
@@ -186,6 +187,14 @@ impl HttpError {
             }
             _ => Vec::new(),
         }
+    }
+}
+
+/// A message with the wrong JSON-RPC shape, refusing its whole POST (400 with `-32600` and its id).
+impl From<Malformed> for HttpError {
+    fn from(malformed: Malformed) -> Self {
+        let message = malformed.error.message.trim_start_matches("Invalid Request: ").to_string();
+        Self::InvalidRequest { id: malformed.id, message }
     }
 }
 

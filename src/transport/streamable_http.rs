@@ -128,10 +128,7 @@ pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget
         };
     }
     if let Payload::Single(Err(malformed)) = payload {
-        return Err(HttpError::InvalidRequest {
-            id: malformed.id.clone(),
-            message: malformed.error.message.trim_start_matches("Invalid Request: ").to_string(),
-        });
+        return Err(malformed.clone().into());
     }
     match session {
         Some(id) if session_id::is_well_formed(id) => Ok(PostTarget::Session(id.to_string())),
@@ -184,12 +181,7 @@ pub async fn handle_post(
                 saw_request = true;
                 responses.push(malformed.into_response());
             }
-            Err(malformed) => {
-                return Err(HttpError::InvalidRequest {
-                    id: malformed.id,
-                    message: malformed.error.message.trim_start_matches("Invalid Request: ").to_string(),
-                })
-            }
+            Err(malformed) => return Err(malformed.into()),
         }
     }
     Ok(if saw_request { PostOutcome::Responses { responses, batch } } else { PostOutcome::Accepted })
