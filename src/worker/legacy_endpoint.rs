@@ -3,7 +3,7 @@
 
 use worker::{Env, Method, Request, Response, Url};
 
-use super::{http, session_object, stub};
+use super::{http, send, session_object};
 use crate::config::Settings;
 use crate::error::HttpError;
 use crate::transport::legacy_sse;
@@ -17,7 +17,7 @@ pub async fn open(req: Request, env: &Env) -> Result<Response, HttpError> {
     let id = crate::session::id::generate();
     let inner =
         session_object::internal_request(session_object::LEGACY_OPEN_PATH, Method::Get, &id, None, None)?;
-    stub(env, &id)?.fetch_with_request(inner).await.map_err(|e| http::internal("session object", e))
+    send(env, &id, inner).await
 }
 
 /// `POST /messages?sessionId=<id>`: 202, the replies go out on the session's stream.
@@ -42,5 +42,5 @@ pub async fn message(
         None,
         Some(body),
     )?;
-    stub(env, &id)?.fetch_with_request(inner).await.map_err(|e| http::internal("session object", e))
+    send(env, &id, inner).await
 }

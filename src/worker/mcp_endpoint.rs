@@ -3,7 +3,7 @@
 
 use worker::{Env, Method, Request, Response};
 
-use super::{forward, http, session_object, stub};
+use super::{forward, http, send, session_object};
 use crate::config::Settings;
 use crate::error::HttpError;
 use crate::model::Payload;
@@ -53,7 +53,7 @@ async fn post(
                 http::header(&req, "Accept"),
                 Some(body),
             )?;
-            stub(env, &id)?.fetch_with_request(inner).await.map_err(|e| http::internal("session object", e))
+            send(env, &id, inner).await
         }
         PostTarget::Session(_) => Err(HttpError::SessionRequired),
     }

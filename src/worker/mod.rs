@@ -107,11 +107,17 @@ enum Endpoint {
     Messages,
 }
 
-/// Hands a request for session `id` to its Durable Object, unchanged.
+/// Hands a client's request for session `id` to its Durable Object, unchanged; an id we cannot have issued
+/// is a 404 without a lookup.
 async fn forward(req: Request, env: &Env, id: &str) -> Result<Response, HttpError> {
     if !crate::session::id::is_well_formed(id) {
         return Err(HttpError::SessionNotFound);
     }
+    send(env, id, req).await
+}
+
+/// Sends `req` to the Durable Object of session `id`.
+async fn send(env: &Env, id: &str, req: Request) -> Result<Response, HttpError> {
     stub(env, id)?.fetch_with_request(req).await.map_err(|e| http::internal("session object", e))
 }
 
