@@ -176,6 +176,22 @@ export const SCENARIOS = [
       await openSession(client, url);
     },
   },
+  {
+    // Opening a session creates no Durable Object (src/session/id.rs); its first request does. This row shows
+    // what a session costs once it is used.
+    id: 'first_call',
+    title: 'new session and its first tools/call',
+    unit: 'sessions/s',
+    setup: async () => null,
+    async iteration(client, url, _state, seq) {
+      const headers = await openSession(client, url);
+      const message = `first-${seq}`;
+      await call(client, url, headers, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } }, (result) => {
+        const text = result?.content?.[0]?.text;
+        return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
+      });
+    },
+  },
 ];
 
 function percentile(sorted, p) {

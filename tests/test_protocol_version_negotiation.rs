@@ -45,7 +45,7 @@ fn initialize_with_bad_params_is_invalid_params_and_creates_nothing() {
         method: "initialize".into(),
         params: Some(serde_json::json!({"protocolVersion": 5})),
     };
-    let err = server(50).initialize(&request, "x".into(), 0).unwrap_err();
+    let err = server(50).initialize(&request, 0).unwrap_err();
     assert_eq!(err.to_value()["error"]["code"], -32602);
     assert_eq!(err.to_value()["id"], 9);
 }

@@ -22,7 +22,7 @@ use crate::model::lifecycle::{
 use crate::model::resource::{GetPromptParams, PaginatedParams, ReadResourceParams};
 use crate::model::tool::CallToolParams;
 use crate::model::{Message, Notification, ProtocolVersion, Request, RequestId, Response};
-use crate::session::{Session, SessionState};
+use crate::session::{Opening, Session};
 use completion::{CompleteParams, Reference};
 
 pub use context::{NoPeer, Peer, PeerError, ToolContext};
@@ -95,24 +95,24 @@ impl Server {
         }
     }
 
-    /// Answers `initialize`, creating the state of the new session `session_id`.
-    pub fn initialize(
-        &self,
-        request: &Request,
-        session_id: String,
-        now_ms: u64,
-    ) -> Result<(Response, SessionState), Response> {
+    /// Answers `initialize` at `now_ms`, with what the new session keeps ([`Opening`]).
+    pub fn initialize(&self, request: &Request, now_ms: u64) -> Result<(Response, Opening), Response> {
         let params: InitializeParams =
             parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
         let version = ProtocolVersion::negotiate(&params.protocol_version);
-        let state = SessionState::new(session_id, version, params.client_info, params.capabilities, now_ms);
+        let opening = Opening {
+            protocol_version: version,
+            client_info: params.client_info,
+            client_capabilities: params.capabilities,
+            opened_at_ms: now_ms,
+        };
         let result = InitializeResult {
             protocol_version: version.as_str().into(),
             capabilities: self.capabilities(),
             server_info: self.info.clone(),
             instructions: self.instructions.clone(),
         };
-        Ok((Response::result(request.id.clone(), to_value(result)), state))
+        Ok((Response::result(request.id.clone(), to_value(result)), opening))
     }
 
     /// Answers one request inside an initialized session; `peer` carries what the handler sends the

@@ -12,6 +12,10 @@ use serde_json::Value;
 use crate::model::lifecycle::{Implementation, LogLevel};
 use crate::model::ProtocolVersion;
 
+pub mod id;
+
+pub use id::Opening;
+
 /// Which transport opened the session; the legacy HTTP+SSE one answers on its stream instead of the POST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,33 +53,32 @@ pub struct SessionState {
 pub const TOUCH_GRANULARITY_MS: u64 = 60_000;
 
 impl SessionState {
-    pub fn new(
-        id: String,
-        protocol_version: ProtocolVersion,
-        client_info: Implementation,
-        client_capabilities: Value,
-        now_ms: u64,
-    ) -> Self {
+    /// The state of session `id`, opened by `opening` and first used at `now_ms` (for a deferred session,
+    /// possibly long after it was opened).
+    pub fn new(id: String, opening: Opening, now_ms: u64) -> Self {
         Self {
             id,
-            protocol_version,
-            client_info,
-            client_capabilities,
+            protocol_version: opening.protocol_version,
+            client_info: opening.client_info,
+            client_capabilities: opening.client_capabilities,
             initialized: false,
             log_level: LogLevel::default(),
             subscriptions: BTreeSet::new(),
             transport: TransportKind::StreamableHttp,
-            created_at_ms: now_ms,
+            created_at_ms: opening.opened_at_ms,
             last_seen_ms: now_ms,
         }
     }
 
     /// A session of the 2024-11-05 HTTP+SSE transport: it exists from `GET /sse` on, before `initialize`.
     pub fn legacy(id: String, now_ms: u64) -> Self {
-        let mut state =
-            Self::new(id, ProtocolVersion::V2024_11_05, Implementation::default(), Value::Null, now_ms);
-        state.transport = TransportKind::LegacySse;
-        state
+        let opening = Opening {
+            protocol_version: ProtocolVersion::V2024_11_05,
+            client_info: Implementation::default(),
+            client_capabilities: Value::Null,
+            opened_at_ms: now_ms,
+        };
+        Self { transport: TransportKind::LegacySse, ..Self::new(id, opening, now_ms) }
     }
 
     /// When the session ends if nothing else reaches it.
@@ -146,51 +149,18 @@ impl Session {
     }
 }
 
-/// Session ids: 128 random bits as 32 lowercase hex characters.
-pub mod id {
-    /// A fresh, unguessable session id.
-    pub fn generate() -> String {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).expect("the platform has a random source");
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Whether `id` could be one of ours. Anything else cannot name a session (404 without a lookup).
-    pub fn is_well_formed(id: &str) -> bool {
-        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    }
-
-    /// The spec allows only visible ASCII (0x21 to 0x7E) in a session id; anything else is a bad request.
-    pub fn is_valid_header(id: &str) -> bool {
-        !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn state(now: u64) -> SessionState {
-        SessionState::new(
-            id::generate(),
-            ProtocolVersion::LATEST,
-            Implementation { name: "c".into(), version: "1".into(), title: None },
-            serde_json::json!({"sampling": {}}),
-            now,
-        )
-    }
-
-    #[test]
-    fn ids_are_random_hex_and_checked() {
-        let a = id::generate();
-        let b = id::generate();
-        assert_ne!(a, b);
-        assert!(id::is_well_formed(&a));
-        assert!(!id::is_well_formed("ABC"));
-        assert!(!id::is_well_formed(&a.to_uppercase()));
-        assert!(id::is_valid_header("abc-DEF_123"));
-        assert!(!id::is_valid_header("has space"));
-        assert!(!id::is_valid_header(""));
+        let opening = Opening {
+            protocol_version: ProtocolVersion::LATEST,
+            client_info: Implementation { name: "c".into(), version: "1".into(), title: None },
+            client_capabilities: serde_json::json!({"sampling": {}}),
+            opened_at_ms: now,
+        };
+        SessionState::new(id::generate(), opening, now)
     }
 
     #[test]

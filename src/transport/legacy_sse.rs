@@ -10,7 +10,7 @@ use std::rc::Rc;
 use crate::error::HttpError;
 use crate::handler::{Peer, Server};
 use crate::model::{Message, Payload, Response};
-use crate::session::{id as session_id, Session, TransportKind};
+use crate::session::{id as session_id, Session, SessionState, TransportKind};
 
 /// The stream's first event: where to POST messages.
 pub fn endpoint_event(messages_path: &str, session: &str) -> String {
@@ -24,7 +24,7 @@ pub fn session_from_query(query: Option<&str>) -> Result<String, HttpError> {
         .split('&')
         .find_map(|pair| pair.strip_prefix("sessionId="))
         .ok_or_else(|| HttpError::BadRequest("the sessionId query parameter is required".into()))?;
-    if session_id::is_well_formed(value) {
+    if session_id::is_plain(value) {
         Ok(value.to_string())
     } else if value.is_empty() || !session_id::is_valid_header(value) {
         Err(HttpError::BadRequest(format!("malformed sessionId {value:?}")))
@@ -55,11 +55,14 @@ pub async fn handle_message(
     for item in payload.into_items() {
         match item {
             Ok(Message::Request(request)) if request.method == "initialize" => {
-                let id = session.state().id.clone();
-                match server.initialize(&request, id, now_ms) {
-                    Ok((response, mut state)) => {
-                        state.transport = TransportKind::LegacySse;
-                        session.update(|s| *s = state);
+                match server.initialize(&request, now_ms) {
+                    Ok((response, opening)) => {
+                        session.update(|s| {
+                            *s = SessionState {
+                                transport: TransportKind::LegacySse,
+                                ..SessionState::new(s.id.clone(), opening, now_ms)
+                            }
+                        });
                         responses.push(response);
                     }
                     Err(response) => responses.push(response),

@@ -137,6 +137,17 @@ pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget
     }
 }
 
+/// Whether a POST holds nothing but `notifications/initialized`. The Worker acknowledges it for a deferred
+/// session (see [`crate::session::id`]) without creating the session's object: it changes nothing the object
+/// keeps.
+pub fn is_lone_initialized(payload: &Payload) -> bool {
+    matches!(payload, Payload::Single(Ok(Message::Notification(n))) if n.method == "notifications/initialized")
+}
+
+/// A body this short may be read by the Worker to look for a lone `notifications/initialized` (about 55
+/// bytes); longer ones go to the session's object unread.
+pub const PEEK_LIMIT: usize = 512;
+
 /// What a POST inside a session produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostOutcome {

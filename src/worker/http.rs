@@ -1,8 +1,10 @@
 //! Building `worker::Response`s from the core's answers, and reading headers.
 
-use worker::{Headers, Request, Response, ResponseBuilder};
+use worker::{Headers, Request, RequestInit, Response, ResponseBuilder};
 
 use crate::error::HttpError;
+use crate::transport::sse;
+use crate::transport::streamable_http::{ResponseMode, SESSION_HEADER};
 
 pub const JSON: &str = "application/json";
 pub const EVENT_STREAM: &str = "text/event-stream";
@@ -60,4 +62,28 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, HttpE
 /// Logs a runtime failure and turns it into a 500 that says nothing internal.
 pub fn internal(context: &str, err: impl std::fmt::Display) -> HttpError {
     HttpError::Internal(format!("{context}: {err}"))
+}
+
+/// The answer to `initialize`: its result as JSON or as a one-event stream, with the new session's id.
+pub fn opened(mode: ResponseMode, response: &crate::model::Response, session_id: &str) -> Response {
+    let json = response.to_value().to_string();
+    let (content_type, body) = match mode {
+        ResponseMode::Json => (JSON, json),
+        ResponseMode::Sse => (EVENT_STREAM, sse::message(None, &json)),
+    };
+    respond(
+        200,
+        &[("Content-Type", content_type), ("Cache-Control", "no-cache"), (SESSION_HEADER, session_id)],
+        body,
+    )
+}
+
+/// A copy of `req` carrying `body`, once the original body has been read.
+pub fn with_body(req: &Request, body: Vec<u8>) -> Result<Request, HttpError> {
+    let mut init = RequestInit::new();
+    init.with_method(req.method())
+        .with_headers(req.headers().clone())
+        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    let url = req.url().map_err(|e| internal("copying the request", e))?;
+    Request::new_with_init(url.as_str(), &init).map_err(|e| internal("copying the request", e))
 }

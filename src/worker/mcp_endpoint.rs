@@ -1,12 +1,13 @@
-//! `/mcp`: the Streamable HTTP endpoint. Header checks here; everything inside a session happens in the
-//! session's Durable Object.
+//! `/mcp`: the Streamable HTTP endpoint. Header checks and `initialize` here (opening a session creates no
+//! Durable Object, see [`crate::session::id`]); everything inside a session happens in the session's object.
 
-use worker::{Env, Method, Request, Response};
+use worker::{Date, Env, Method, Request, Response};
 
-use super::{forward, http, send, session_object};
+use super::{forward, http, isolate, send, session_object};
 use crate::config::Settings;
 use crate::error::HttpError;
 use crate::model::Payload;
+use crate::session::{self, id::Kind};
 use crate::transport::streamable_http::{self as shttp, PostTarget, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 
 pub async fn handle(req: Request, env: &Env, settings: &Settings) -> Result<Response, HttpError> {
@@ -33,19 +34,25 @@ async fn post(
     shttp::check_post_accept(http::header(&req, "Accept").as_deref())?;
     shttp::check_content_type(http::header(&req, "Content-Type").as_deref())?;
     if let Some(id) = session {
-        // The session's object reads and parses the body (one parse per request); refuse a declared
-        // oversize body before forwarding it.
-        shttp::check_content_length(
-            http::header(&req, "Content-Length").as_deref(),
-            settings.max_body_bytes,
-        )?;
-        return forward(req, env, &id).await;
+        return post_to_session(req, env, settings, &id).await;
     }
     let body = http::read_body(&mut req, settings.max_body_bytes).await?;
     let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
-    match shttp::route_post(&payload, None)? {
-        PostTarget::NewSession(_) => {
-            let id = crate::session::id::generate();
+    let PostTarget::NewSession(init) = shttp::route_post(&payload, None)? else {
+        return Err(HttpError::SessionRequired);
+    };
+    let server = isolate::server(env, settings);
+    let (response, opening) = match server.initialize(&init, Date::now().as_millis()) {
+        Ok(opened) => opened,
+        // Invalid initialize params: no session is created.
+        Err(error) => return Ok(http::json(400, error.to_value().to_string())),
+    };
+    match session::id::mint(&opening) {
+        // The session's object is created by its first request that needs it.
+        Some(id) => Ok(http::opened(settings.response_mode, &response, &id)),
+        // An opening too big to carry in an id: the object is created now, from the same request.
+        None => {
+            let id = session::id::generate();
             let inner = session_object::internal_request(
                 session_object::INITIALIZE_PATH,
                 Method::Post,
@@ -55,6 +62,36 @@ async fn post(
             )?;
             send(env, &id, inner).await
         }
-        PostTarget::Session(_) => Err(HttpError::SessionRequired),
     }
+}
+
+/// A POST inside a session goes to the session's object, which reads and parses the body (one parse per
+/// request), except a lone `notifications/initialized` for a deferred session that is not stale: the
+/// Worker acknowledges that one itself, so opening a session never creates an object.
+async fn post_to_session(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response, HttpError> {
+    let length = http::header(&req, "Content-Length");
+    shttp::check_content_length(length.as_deref(), settings.max_body_bytes)?;
+    let short = length.and_then(|v| v.trim().parse::<usize>().ok()).is_some_and(|n| n <= shttp::PEEK_LIMIT);
+    if !(short && session::id::is_deferred(id)) {
+        return forward(req, env, id).await;
+    }
+    let body = http::read_body(&mut req, settings.max_body_bytes).await?;
+    let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
+    if shttp::is_lone_initialized(&payload) {
+        match session::id::classify(id) {
+            Some(Kind::Deferred(opening))
+                if !opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) =>
+            {
+                return Ok(http::respond(202, &[], String::new()));
+            }
+            Some(_) => {}
+            None => return Err(HttpError::SessionNotFound),
+        }
+    }
+    forward(http::with_body(&req, body)?, env, id).await
 }

@@ -110,7 +110,7 @@ enum Endpoint {
 /// Hands a client's request for session `id` to its Durable Object, unchanged; an id we cannot have issued
 /// is a 404 without a lookup.
 async fn forward(req: Request, env: &Env, id: &str) -> Result<Response, HttpError> {
-    if !crate::session::id::is_well_formed(id) {
+    if crate::session::id::classify(id).is_none() {
         return Err(HttpError::SessionNotFound);
     }
     send(env, id, req).await

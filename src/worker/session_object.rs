@@ -1,8 +1,9 @@
 //! `McpSession`: the Durable Object holding one MCP session.
 //!
 //! Its state ([`SessionState`]) lives in Durable Object storage under [`STATE_KEY`], so the session survives
-//! isolate restarts and eviction; memory only caches it. An alarm ends the session once it has been idle for
-//! the configured time. Streams and server-to-client requests live in the [`Outbox`].
+//! isolate restarts and eviction; memory only caches it. A deferred session (see [`crate::session::id`]) is
+//! created here by its first request, from its id. An alarm ends the session once it has been idle for the
+//! configured time. Streams and server-to-client requests live in the [`Outbox`].
 //!
 //! A POST is answered with one JSON body when its requests finish without sending anything else; as soon as
 //! a handler sends a message first (progress, a log, a request to the client), the answer becomes an SSE
@@ -24,11 +25,13 @@ use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
 use crate::handler::Server;
 use crate::model::{Message, Payload, RequestId};
-use crate::session::{Session, SessionState, TransportKind};
+use crate::session::{self, id::Kind, Opening, Session, SessionState, TransportKind};
 use crate::transport::legacy_sse;
 use crate::transport::streamable_http::{self as shttp, PostOutcome, ResponseMode, SESSION_HEADER};
 
 const STATE_KEY: &str = "state";
+/// Marks a deferred session as ended until its id goes stale (until then the id could create it again).
+const ENDED_KEY: &str = "ended";
 /// Internal paths the Worker uses: create a session from `initialize`; open a legacy SSE session; feed it.
 pub const INITIALIZE_PATH: &str = "/__initialize";
 pub const LEGACY_OPEN_PATH: &str = "/__sse";
@@ -78,17 +81,19 @@ impl DurableObject for McpSession {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let settings = isolate::settings(&self.env).map_err(worker::Error::RustError)?;
-        match self.load().await {
+        let ttl = settings.session_ttl_ms;
+        match self.load(None, &settings).await {
             Ok(Some(session)) => {
-                let expires = session.state().expires_at_ms(settings.session_ttl_ms);
+                let expires = session.state().expires_at_ms(ttl);
                 let now = Date::now().as_millis();
                 if now >= expires {
-                    self.end().await?;
+                    self.end(ttl).await?;
                 } else {
                     self.state.storage().set_alarm(Duration::from_millis(expires - now)).await?;
                 }
             }
-            Ok(None) => self.end().await?,
+            // Nothing left but, perhaps, the marker of an ended session whose id is now stale.
+            Ok(None) => self.end(ttl).await?,
             Err(err) => worker::console_error!("session alarm: {err}"),
         }
         Response::empty()
@@ -99,13 +104,15 @@ impl McpSession {
     async fn serve(&self, mut req: Request) -> Result<Response, HttpError> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings);
+        let id =
+            http::header(&req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
         match req.path().as_str() {
             INITIALIZE_PATH => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
-                return self.initialize(&server, &settings, &req, &body).await;
+                return self.initialize(&server, &settings, id, &body).await;
             }
-            LEGACY_OPEN_PATH => return self.open_legacy(&settings, &req).await,
-            LEGACY_MESSAGE_PATH => return self.legacy_message(req, server, settings).await,
+            LEGACY_OPEN_PATH => return self.open_legacy(&settings, id).await,
+            LEGACY_MESSAGE_PATH => return self.legacy_message(req, &id, server, settings).await,
             _ => {}
         }
         match req.method() {
@@ -116,12 +123,12 @@ impl McpSession {
                 if shttp::contains_initialize(&payload) {
                     return Err(HttpError::AlreadyInitialized);
                 }
-                let session = self.active_session(&settings).await?;
+                let session = self.active_session(&id, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
                 self.post(server, settings, session, payload).await
             }
             Method::Get => {
-                let session = self.active_session(&settings).await?;
+                let session = self.active_session(&id, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
                 persist(&self.outbox, &session).await?;
                 match http::header(&req, "Last-Event-ID") {
@@ -130,9 +137,11 @@ impl McpSession {
                 }
             }
             Method::Delete => {
-                let session = self.active_session(&settings).await?;
+                let session = self.active_session(&id, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
-                self.end().await.map_err(|e| http::internal("ending the session", e))?;
+                self.end(settings.session_ttl_ms)
+                    .await
+                    .map_err(|e| http::internal("ending the session", e))?;
                 Ok(http::respond(204, &[], String::new()))
             }
             _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }),
@@ -225,46 +234,34 @@ impl McpSession {
         }
     }
 
+    /// `initialize` whose opening does not fit in a deferred id: the session is created now.
     async fn initialize(
         &self,
         server: &Server,
         settings: &Settings,
-        req: &Request,
+        id: String,
         body: &[u8],
     ) -> Result<Response, HttpError> {
-        let id =
-            http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
         let Ok(Payload::Single(Ok(Message::Request(request)))) = Payload::parse(body) else {
             return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
         };
         let now = Date::now().as_millis();
-        let (response, state) = match server.initialize(&request, id.clone(), now) {
-            Ok(created) => created,
+        let (response, opening) = match server.initialize(&request, now) {
+            Ok(opened) => opened,
             // Invalid initialize params: no session is created.
             Err(error) => return Ok(http::json(400, error.to_value().to_string())),
         };
+        let state = SessionState::new(id.clone(), opening, now);
+        self.keep(state.clone());
         self.create(&state, settings).await?;
-        *self.session.borrow_mut() = Some(Rc::new(Session::new(state)));
-        let mut resp = match settings.response_mode {
-            ResponseMode::Json => http::json(200, response.to_value().to_string()),
-            ResponseMode::Sse => {
-                let stream = self.outbox.open();
-                let resp = self.outbox.stream_response(&stream)?;
-                self.outbox.finish(&stream, &[response]);
-                resp
-            }
-        };
-        let _ = resp.headers_mut().set(SESSION_HEADER, &id);
-        Ok(resp)
+        Ok(http::opened(settings.response_mode, &response, &id))
     }
 
     /// `GET /sse`: a new 2024-11-05 session, whose stream starts with the `endpoint` event.
-    async fn open_legacy(&self, settings: &Settings, req: &Request) -> Result<Response, HttpError> {
-        let id =
-            http::header(req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
+    async fn open_legacy(&self, settings: &Settings, id: String) -> Result<Response, HttpError> {
         let state = SessionState::legacy(id.clone(), Date::now().as_millis());
+        self.keep(state.clone());
         self.create(&state, settings).await?;
-        *self.session.borrow_mut() = Some(Rc::new(Session::new(state)));
         self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, &id))
     }
 
@@ -273,14 +270,15 @@ impl McpSession {
     async fn legacy_message(
         &self,
         mut req: Request,
+        id: &str,
         server: Rc<Server>,
         settings: Rc<Settings>,
     ) -> Result<Response, HttpError> {
-        let session = self.active_session(&settings).await?;
+        let session = self.active_session(id, &settings).await?;
         require_transport(&session, TransportKind::LegacySse)?;
         let Some(stream) = self.outbox.legacy_stream() else {
             // The stream closed, and with it the session: this transport cannot resume it.
-            self.end().await.map_err(|e| http::internal("ending the session", e))?;
+            self.end(settings.session_ttl_ms).await.map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         };
         let body = http::read_body(&mut req, settings.max_body_bytes).await?;
@@ -315,12 +313,12 @@ impl McpSession {
         scheduled.map_err(|e| http::internal("scheduling session expiry", e))
     }
 
-    /// The session if it exists and has not expired; 404 otherwise.
-    async fn active_session(&self, settings: &Settings) -> Result<Rc<Session>, HttpError> {
-        let session = self.load().await?.ok_or(HttpError::SessionNotFound)?;
+    /// Session `id` if it exists (or, deferred, can be created now) and has not expired; 404 otherwise.
+    async fn active_session(&self, id: &str, settings: &Settings) -> Result<Rc<Session>, HttpError> {
+        let session = self.load(Some(id), settings).await?.ok_or(HttpError::SessionNotFound)?;
         let now = Date::now().as_millis();
         if session.state().is_expired(now, settings.session_ttl_ms) {
-            self.end().await.map_err(|e| http::internal("ending the session", e))?;
+            self.end(settings.session_ttl_ms).await.map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         }
         if session.state().needs_touch(now, settings.session_ttl_ms) {
@@ -329,9 +327,11 @@ impl McpSession {
         Ok(session)
     }
 
-    async fn load(&self) -> Result<Option<Rc<Session>>, HttpError> {
-        if let Some(session) = self.session.borrow().as_ref() {
-            return Ok(Some(session.clone()));
+    /// The session, from memory or storage; with `id` (a client's request), a deferred session's first
+    /// request creates it.
+    async fn load(&self, id: Option<&str>, settings: &Settings) -> Result<Option<Rc<Session>>, HttpError> {
+        if let Some(session) = self.cached() {
+            return Ok(Some(session));
         }
         let stored: Option<SessionState> = self
             .state
@@ -339,19 +339,72 @@ impl McpSession {
             .get(STATE_KEY)
             .await
             .map_err(|e| http::internal("loading the session", e))?;
-        let Some(state) = stored else { return Ok(None) };
-        // A request that arrived while storage was read may have loaded it already; keep that one.
-        let mut slot = self.session.borrow_mut();
-        Ok(Some(slot.get_or_insert_with(|| Rc::new(Session::new(state))).clone()))
+        if let Some(state) = stored {
+            // A request that arrived while storage was read may have loaded it already; keep that one.
+            return Ok(Some(self.cached().unwrap_or_else(|| self.keep(state))));
+        }
+        let Some((id, opening)) = self.first_use(id, settings).await? else { return Ok(None) };
+        if let Some(session) = self.cached() {
+            return Ok(Some(session));
+        }
+        let state = SessionState::new(id.to_string(), opening, Date::now().as_millis());
+        let session = self.keep(state.clone());
+        self.create(&state, settings).await?;
+        Ok(Some(session))
     }
 
-    /// Ends the session: storage, alarm, streams and waiting requests.
-    async fn end(&self) -> worker::Result<()> {
-        *self.session.borrow_mut() = None;
+    /// The opening of deferred session `id`, if this can be its first use: it has not ended and is not stale.
+    async fn first_use<'a>(
+        &self,
+        id: Option<&'a str>,
+        settings: &Settings,
+    ) -> Result<Option<(&'a str, Opening)>, HttpError> {
+        let Some(id) = id else { return Ok(None) };
+        let Some(Kind::Deferred(opening)) = session::id::classify(id) else { return Ok(None) };
+        if opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) {
+            return Ok(None);
+        }
+        let ended: Option<u64> = self
+            .state
+            .storage()
+            .get(ENDED_KEY)
+            .await
+            .map_err(|e| http::internal("loading the session", e))?;
+        Ok(ended.is_none().then_some((id, opening)))
+    }
+
+    fn cached(&self) -> Option<Rc<Session>> {
+        self.session.borrow().clone()
+    }
+
+    fn keep(&self, state: SessionState) -> Rc<Session> {
+        let session = Rc::new(Session::new(state));
+        *self.session.borrow_mut() = Some(session.clone());
+        session
+    }
+
+    /// Ends the session: storage, alarm, streams and waiting requests. A deferred session's id could create
+    /// it again until the id goes stale, so until then a marker stays.
+    async fn end(&self, ttl_ms: u64) -> worker::Result<()> {
+        let id = self.session.borrow_mut().take().map(|s| s.state().id.clone());
         self.outbox.close_all();
         let storage = self.state.storage();
         storage.delete_alarm().await?;
-        storage.delete_all().await
+        storage.delete_all().await?;
+        let now = Date::now().as_millis();
+        if let Some(Kind::Deferred(opening)) = id.as_deref().and_then(session::id::classify) {
+            if !opening.is_stale(now, ttl_ms) {
+                let until = opening.opened_at_ms.saturating_add(ttl_ms);
+                let (marked, scheduled) = join(
+                    storage.put(ENDED_KEY, until),
+                    storage.set_alarm(Duration::from_millis(until - now)),
+                )
+                .await;
+                marked?;
+                scheduled?;
+            }
+        }
+        Ok(())
     }
 }
 

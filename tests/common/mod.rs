@@ -8,7 +8,7 @@ use futures_executor::block_on;
 use mcp_worker::documents::{Corpus, StaticDocuments};
 use mcp_worker::handler::{NoPeer, Server};
 use mcp_worker::model::{Message, Payload, Request, RequestId, Response};
-use mcp_worker::session::{Session, SessionState};
+use mcp_worker::session::{Opening, Session, SessionState};
 use mcp_worker::transport::streamable_http::{handle_post, PostOutcome};
 use serde_json::{json, Value};
 
@@ -44,8 +44,8 @@ pub fn initialize(server: &Server, version: &str) -> (Value, Session) {
             "clientInfo": {"name": "test-client", "version": "1.0"}
         })),
     };
-    let (response, state): (Response, SessionState) =
-        server.initialize(&request, "0123456789abcdef0123456789abcdef".into(), 1_000).expect("initialize");
+    let (response, opening): (Response, Opening) = server.initialize(&request, 1_000).expect("initialize");
+    let state = SessionState::new("0123456789abcdef0123456789abcdef".into(), opening, 1_000);
     (response.to_value(), Session::new(state))
 }
 

@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { startWorker } from './support/worker.mjs';
-import { initializeRequest, post, ACCEPT_BOTH } from './support/mcp.mjs';
+import { initializeRequest, post, ACCEPT_BOTH, SESSION_ID_RE } from './support/mcp.mjs';
 
 const T = { timeout: 30_000 };
 
@@ -46,7 +46,7 @@ describe('a deployment without credentials', { timeout: 300_000 }, () => {
   it('serves localhost (wrangler dev) without credentials', T, async () => {
     const a = await postWithHost(worker.url, `localhost:${worker.port}`, initializeRequest());
     assert.equal(a.status, 200, a.text);
-    assert.match(a.headers['mcp-session-id'], /^[0-9a-f]{32}$/);
+    assert.match(a.headers['mcp-session-id'], SESSION_ID_RE);
   });
 });
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorker } from './support/worker.mjs';
 import {
-  openSession, call, post, send, request, readAnswer, closeSession, sleep, SESSION_ID_RE,
+  openSession, call, post, send, request, notification, readAnswer, closeSession, sleep, SESSION_ID_RE,
 } from './support/mcp.mjs';
 
 const T = { timeout: 30_000 };
@@ -142,6 +142,16 @@ describe('session lifecycle', { timeout: 600_000 }, () => {
       assert.equal(JSON.parse(gone.text).error?.code, -32001, gone.text);
       const g = await send(worker.url, 'GET', { session: s.session, accept: 'text/event-stream' });
       assert.equal((await readAnswer(g)).status, 404);
+    });
+
+    it('a session opened and never used goes stale after the idle time: 404 (-32001)', { timeout: 60_000 }, async () => {
+      const s = await openSession(worker.url);
+      await sleep(4_000);
+      const gone = await ping(worker.url, s);
+      assert.equal(gone.status, 404, `opened 4 s ago with a 3 s TTL, never used: ${gone.text}`);
+      assert.equal(JSON.parse(gone.text).error?.code, -32001, gone.text);
+      const late = await post(worker.url, notification('notifications/initialized'), { session: s.session, protocolVersion: s.version });
+      assert.equal(late.status, 404, `a late notifications/initialized: ${late.text}`);
     });
 
     it('a session in use does not expire; it expires once left idle', { timeout: 60_000 }, async () => {

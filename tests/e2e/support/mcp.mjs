@@ -8,7 +8,9 @@ export const LATEST_VERSION = '2025-11-25';
 export const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 export const ACCEPT_BOTH = 'application/json, text/event-stream';
 export const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
-export const SESSION_ID_RE = /^[0-9a-f]{32}$/;
+/** A deferred session id (nonce.opening, base64url), or a plain one (32 hex: legacy, or an opening too big). */
+export const SESSION_ID_RE = /^(?:[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+|[0-9a-f]{32})$/;
+export const DEFERRED_ID_RE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+$/;
 /** Time limit of one HTTP exchange with the worker. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 
