@@ -3,5 +3,6 @@
 pub mod cors;
 pub mod legacy_sse;
 pub mod origin;
+pub mod request_url;
 pub mod sse;
 pub mod streamable_http;

@@ -84,6 +84,5 @@ pub fn with_body(req: &Request, body: Vec<u8>) -> Result<Request, HttpError> {
     init.with_method(req.method())
         .with_headers(req.headers().clone())
         .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    let url = req.url().map_err(|e| internal("copying the request", e))?;
-    Request::new_with_init(url.as_str(), &init).map_err(|e| internal("copying the request", e))
+    Request::new_with_init(&req.inner().url(), &init).map_err(|e| internal("copying the request", e))
 }

@@ -1,7 +1,7 @@
 //! The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a session and its stream, `POST /messages?sessionId=`
 //! feeds it (paths set by `MCP_SSE_PATH` and `MCP_MESSAGES_PATH`). Both end in the session's Durable Object.
 
-use worker::{Env, Method, Request, Response, Url};
+use worker::{Env, Method, Request, Response};
 
 use super::{http, send, session_object};
 use crate::config::Settings;
@@ -25,12 +25,12 @@ pub async fn message(
     mut req: Request,
     env: &Env,
     settings: &Settings,
-    url: &Url,
+    query: Option<&str>,
 ) -> Result<Response, HttpError> {
     if req.method() != Method::Post {
         return Err(HttpError::MethodNotAllowed { allow: "POST, OPTIONS" });
     }
-    let id = legacy_sse::session_from_query(url.query())?;
+    let id = legacy_sse::session_from_query(query)?;
     // This transport predates the 415 rule of Streamable HTTP: a wrong type is a plain bad request.
     shttp::check_content_type(http::header(&req, "Content-Type").as_deref())
         .map_err(|_| HttpError::BadRequest("Content-Type must be application/json".into()))?;

@@ -9,12 +9,13 @@ mod mcp_endpoint;
 mod session_object;
 mod streams;
 
-use worker::{event, Context, Env, Headers, Method, Request, Response, Url};
+use worker::{event, Context, Env, Headers, Method, Request, Response};
 
 use crate::error::HttpError;
 use crate::model::ProtocolVersion;
 use crate::transport::cors;
 use crate::transport::origin::is_loopback_host;
+use crate::transport::request_url;
 
 #[allow(unused_imports)]
 pub use session_object::McpSession;
@@ -30,7 +31,7 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let url = req.url()?;
+    let url = req.inner().url();
     let origin = http::header(&req, "Origin");
     let mut cors_origin = None;
     let mut response = match route(req, &env, &url, origin.as_deref(), &mut cors_origin).await {
@@ -56,11 +57,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 async fn route(
     req: Request,
     env: &Env,
-    url: &Url,
+    url: &str,
     origin: Option<&str>,
     cors_origin: &mut Option<String>,
 ) -> Result<Response, HttpError> {
-    let path = url.path();
+    let path = req.path();
+    let path = path.as_str();
     if path == "/" && req.method() == Method::Get {
         return Ok(info());
     }
@@ -74,7 +76,7 @@ async fn route(
     } else {
         return Err(HttpError::NotFound(path.to_string()));
     };
-    let host = http::header(&req, "Host").unwrap_or_else(|| url.host_str().unwrap_or_default().to_string());
+    let host = http::header(&req, "Host").unwrap_or_else(|| request_url::authority(url).to_string());
     if !settings.hosts.allows(&host) {
         return Err(HttpError::ForbiddenHost(host));
     }
@@ -88,13 +90,13 @@ async fn route(
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
         return Ok(http::respond(204, &headers, String::new()));
     }
-    let local = url.host_str().is_some_and(is_loopback_host);
+    let local = is_loopback_host(request_url::authority(url));
     let authorization = http::header(&req, "Authorization");
     settings.access.admit(authorization.as_deref(), local)?;
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, env, &settings).await,
         Endpoint::Sse => legacy_endpoint::open(req, env).await,
-        Endpoint::Messages => legacy_endpoint::message(req, env, &settings, url).await,
+        Endpoint::Messages => legacy_endpoint::message(req, env, &settings, request_url::query(url)).await,
     }
 }
 
