@@ -333,12 +333,7 @@ impl McpSession {
         if let Some(session) = self.cached() {
             return Ok(Some(session));
         }
-        let stored: Option<SessionState> = self
-            .state
-            .storage()
-            .get(STATE_KEY)
-            .await
-            .map_err(|e| http::internal("loading the session", e))?;
+        let stored: Option<SessionState> = self.read(STATE_KEY).await?;
         if let Some(state) = stored {
             // A request that arrived while storage was read may have loaded it already; keep that one.
             return Ok(Some(self.cached().unwrap_or_else(|| self.keep(state))));
@@ -364,13 +359,12 @@ impl McpSession {
         if opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) {
             return Ok(None);
         }
-        let ended: Option<u64> = self
-            .state
-            .storage()
-            .get(ENDED_KEY)
-            .await
-            .map_err(|e| http::internal("loading the session", e))?;
+        let ended: Option<u64> = self.read(ENDED_KEY).await?;
         Ok(ended.is_none().then_some((id, opening)))
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, HttpError> {
+        self.state.storage().get(key).await.map_err(|e| http::internal("loading the session", e))
     }
 
     fn cached(&self) -> Option<Rc<Session>> {
