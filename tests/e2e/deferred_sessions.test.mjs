@@ -3,8 +3,7 @@
 // look at the Durable Object files wrangler dev keeps under --persist-to to see when an object comes to exist.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorker } from './support/worker.mjs';
 import {
@@ -37,37 +36,35 @@ function batch(url, s) {
 }
 
 describe('deferred sessions', { timeout: 600_000 }, () => {
-  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-deferred-'));
   let worker;
+  const objects = () => objectFiles(worker.persistTo).length;
 
   before(async () => {
-    worker = await startWorker({ persistTo });
+    worker = await startWorker();
   }, { timeout: 150_000 });
 
   after(async () => {
     await worker?.stop();
-    rmSync(persistTo, { recursive: true, force: true });
   }, { timeout: 30_000 });
 
   it('initialize and notifications/initialized create no object; the first request does', T, async () => {
-    const before = objectFiles(persistTo).length;
+    const before = objects();
     const sessions = [];
     for (let i = 0; i < 5; i++) sessions.push(await openSession(worker.url));
     for (const s of sessions) assert.match(s.session, DEFERRED_ID_RE);
-    assert.equal(objectFiles(persistTo).length, before, 'opening five sessions created no Durable Object');
+    assert.equal(objects(), before, 'opening five sessions created no Durable Object');
 
     const p = await ping(worker.url, sessions[0]);
     assert.equal(p.status, 200, p.text);
     assert.deepEqual(p.message.result, {});
-    assert.equal(objectFiles(persistTo).length, before + 1, 'the first request created the session\'s object');
+    assert.equal(objects(), before + 1, 'the first request created the session\'s object');
     for (const s of sessions) await closeSession(worker.url, s.session);
   });
 
   it('a session opened before a restart and first used after it keeps its negotiated version', { timeout: 240_000 }, async () => {
     const s03 = await openSession(worker.url, { protocolVersion: '2025-03-26' });
     const s25 = await openSession(worker.url, { protocolVersion: LATEST_VERSION });
-    await worker.stop();
-    worker = await startWorker({ persistTo });
+    worker = await worker.restart();
 
     // Batches exist in 2025-03-26 only: each session answers by the version it negotiated before the restart.
     const b03 = await batch(worker.url, s03);
@@ -90,15 +87,14 @@ describe('deferred sessions', { timeout: 600_000 }, () => {
     assert.equal(p.status, 404, p.text);
     assert.equal(JSON.parse(p.text).error?.code, -32001, p.text);
 
-    await worker.stop();
-    worker = await startWorker({ persistTo });
+    worker = await worker.restart();
     assert.equal((await ping(worker.url, s)).status, 404, 'the id cannot open the session again after a restart');
     const g = await send(worker.url, 'GET', { session: s.session, accept: 'text/event-stream' });
     assert.equal((await readAnswer(g)).status, 404);
   });
 
   it('a well-shaped id whose opening does not decode is 404, and creates no object', T, async () => {
-    const before = objectFiles(persistTo).length;
+    const before = objects();
     const nonce = Buffer.alloc(16, 7).toString('base64url');
     for (const opening of [Buffer.from('not json').toString('base64url'), Buffer.from('[1,2]').toString('base64url')]) {
       const id = `${nonce}.${opening}`;
@@ -108,18 +104,18 @@ describe('deferred sessions', { timeout: 600_000 }, () => {
       const n = await post(worker.url, notification('notifications/initialized'), { session: id, protocolVersion: LATEST_VERSION });
       assert.equal(n.status, 404, `notifications/initialized for ${id}: ${n.text}`);
     }
-    assert.equal(objectFiles(persistTo).length, before);
+    assert.equal(objects(), before);
   });
 
   it('an opening too big for an id gets a plain id, and its object at once', T, async () => {
-    const before = objectFiles(persistTo).length;
+    const before = objects();
     const init = initializeRequest(LATEST_VERSION);
     init.params.clientInfo.name = `client-${'x'.repeat(600)}`;
     const a = await post(worker.url, init);
     assert.equal(a.status, 200, a.text);
     const session = a.headers.get('mcp-session-id');
     assert.match(session, /^[0-9a-f]{32}$/);
-    assert.equal(objectFiles(persistTo).length, before + 1, 'the object was created by initialize');
+    assert.equal(objects(), before + 1, 'the object was created by initialize');
     const s = { session, version: LATEST_VERSION };
     const ack = await post(worker.url, notification('notifications/initialized'), { session, protocolVersion: LATEST_VERSION });
     assert.equal(ack.status, 202, ack.text);

@@ -62,15 +62,11 @@ const messageOf = (id) => (e) => e.event === 'message' && JSON.parse(e.data).id 
 describe('legacy HTTP+SSE transport', { timeout: 300_000 }, () => {
   let worker;
   let url;
-  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-legacy-'));
   before(async () => {
-    worker = await startWorker({ persistTo, vars: { MCP_FIXTURES: 'conformance' } });
+    worker = await startWorker({ vars: { MCP_FIXTURES: 'conformance' } });
     url = worker.url;
   }, { timeout: 150_000 });
-  after(async () => {
-    await worker?.stop();
-    rmSync(persistTo, { recursive: true, force: true });
-  }, { timeout: 30_000 });
+  after(async () => { await worker?.stop(); }, { timeout: 30_000 });
 
   it('the SDK SSEClientTransport runs a full session: every tool, resources, prompts, a notification, sampling', T, async () => {
     const client = new Client({ name: 'e2e-legacy', version: '1.0.0' }, { capabilities: { sampling: {} } });
@@ -157,8 +153,7 @@ describe('legacy HTTP+SSE transport', { timeout: 300_000 }, () => {
     assert.equal((await postMessage(url, s.endpoint, { jsonrpc: '2.0', id: 1, method: 'ping' })).status, 202);
     await s.waitFor(messageOf(1));
     await s.close();
-    await worker.stop();
-    worker = await startWorker({ persistTo, vars: { MCP_FIXTURES: 'conformance' } });
+    worker = await worker.restart();
     const stale = await postMessage(worker.url, s.endpoint, { jsonrpc: '2.0', id: 2, method: 'ping' });
     assert.equal(stale.status, 404, await stale.clone().text());
     assert.match((await stale.json()).error.message, /Session not found/);

@@ -2,9 +2,6 @@
 // --persist-to directory), end with DELETE, expire after MCP_SESSION_TTL_SECONDS of idleness, and are independent.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startWorker } from './support/worker.mjs';
 import {
   openSession, call, post, send, request, notification, readAnswer, closeSession, sleep, SESSION_ID_RE,
@@ -31,18 +28,16 @@ function batch(url, s) {
 
 describe('session lifecycle', { timeout: 600_000 }, () => {
   describe('persisted sessions, DELETE and independence', () => {
-    const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-persist-'));
     let worker;
     let s25; // 2025-11-25 session
     let s03; // 2025-03-26 session
 
     before(async () => {
-      worker = await startWorker({ persistTo });
+      worker = await startWorker();
     }, { timeout: 150_000 });
 
     after(async () => {
       await worker?.stop();
-      rmSync(persistTo, { recursive: true, force: true });
     }, { timeout: 30_000 });
 
     it('a session keeps working after wrangler dev restarts with the same --persist-to', { timeout: 240_000 }, async () => {
@@ -54,8 +49,7 @@ describe('session lifecycle', { timeout: 600_000 }, () => {
       const { message: lvl } = await call(worker.url, s25, 'logging/setLevel', { level: 'debug' });
       assert.deepEqual(lvl.result, {});
 
-      await worker.stop();
-      worker = await startWorker({ persistTo });
+      worker = await worker.restart();
 
       const p = await ping(worker.url, s25);
       assert.equal(p.status, 200, `the session is known after the restart: ${p.text}`);

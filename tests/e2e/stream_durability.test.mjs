@@ -2,9 +2,6 @@
 // replayed from Durable Object storage after wrangler dev restarts (the object's memory is gone by then).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startWorker } from './support/worker.mjs';
 import { openSession, parseSse, ACCEPT_BOTH } from './support/mcp.mjs';
 
@@ -27,14 +24,10 @@ async function readFor(res, ms) {
 }
 
 describe('stream durability', { timeout: 300_000 }, () => {
-  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-durable-'));
   const vars = { MCP_FIXTURES: 'conformance', MCP_KEEPALIVE_SECONDS: '1', MCP_RESPONSE_MODE: 'sse' };
   let worker;
-  before(async () => { worker = await startWorker({ persistTo, vars }); }, { timeout: 150_000 });
-  after(async () => {
-    await worker?.stop();
-    rmSync(persistTo, { recursive: true, force: true });
-  }, { timeout: 30_000 });
+  before(async () => { worker = await startWorker({ vars }); }, { timeout: 150_000 });
+  after(async () => { await worker?.stop(); }, { timeout: 30_000 });
 
   it('idle GET and /sse streams carry ": keepalive" comments', { timeout: 30_000 }, async () => {
     const s = await openSession(worker.url);
@@ -58,8 +51,7 @@ describe('stream durability', { timeout: 300_000 }, () => {
     assert.equal(original.length, 4, JSON.stringify(original));
     // Give the object a moment to finish writing the events, then restart wrangler dev: memory is gone.
     await new Promise((r) => setTimeout(r, 500));
-    await worker.stop();
-    worker = await startWorker({ persistTo, vars });
+    worker = await worker.restart();
 
     const replay = await fetch(`${worker.url}/mcp`, { headers: { ...headers, Accept: 'text/event-stream', 'Last-Event-ID': original[0].id } });
     assert.equal(replay.status, 200);

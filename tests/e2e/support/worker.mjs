@@ -30,15 +30,16 @@ export function freePort() {
 }
 
 /**
- * Starts `wrangler dev` and waits until it answers.
+ * Starts `wrangler dev` and waits until it answers. Without `persistTo` it keeps its state in a temporary
+ * directory of its own, removed by `stop()`; `restart()` stops it and starts another on the same state.
  * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string}} options
- * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>}>}
+ * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>, restart: () => Promise<object>}>}
  */
 export async function startWorker(options = {}) {
   buildOnce();
   const port = options.port ?? (await freePort());
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mcp-worker-state-'));
-  const ownsState = !options.persistTo;
+  const ownsState = options.ownsState ?? !options.persistTo;
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
     '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', '--log-level', 'warn'];
   if (options.config) args.push('--config', options.config);
@@ -68,19 +69,26 @@ export async function startWorker(options = {}) {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+  async function halt() {
+    if (child.exitCode !== null) return;
+    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+    await exited;
+    clearTimeout(timer);
+  }
   return {
     url,
     port,
     persistTo,
     logs: () => output,
     async stop() {
-      if (child.exitCode === null) {
-        try { process.kill(-child.pid, 'SIGTERM'); } catch {}
-        const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await halt();
       if (ownsState) rmSync(persistTo, { recursive: true, force: true });
+    },
+    /** A new `wrangler dev` (on a new port) over this one's state, which it then owns as this one did. */
+    async restart() {
+      await halt();
+      return startWorker({ ...options, persistTo, ownsState, port: undefined });
     },
   };
 }
