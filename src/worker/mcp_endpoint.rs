@@ -82,16 +82,14 @@ async fn post_to_session(
     }
     let body = http::read_body(&mut req, settings.max_body_bytes).await?;
     let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
-    if shttp::is_lone_initialized(&payload) {
-        match session::id::classify(id) {
-            Some(Kind::Deferred(opening))
-                if !opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) =>
-            {
-                return Ok(http::respond(202, &[], String::new()));
-            }
-            Some(_) => {}
-            None => return Err(HttpError::SessionNotFound),
-        }
+    // Decoded once here; `send` then skips `forward`'s check of the same id.
+    let Some(Kind::Deferred(opening)) = session::id::classify(id) else {
+        return Err(HttpError::SessionNotFound);
+    };
+    if shttp::is_lone_initialized(&payload)
+        && !opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms)
+    {
+        return Ok(http::respond(202, &[], String::new()));
     }
-    forward(http::with_body(&req, body)?, env, id).await
+    send(env, id, http::with_body(&req, body)?).await
 }

@@ -251,17 +251,13 @@ impl McpSession {
             // Invalid initialize params: no session is created.
             Err(error) => return Ok(http::json(400, error.to_value().to_string())),
         };
-        let state = SessionState::new(id.clone(), opening, now);
-        self.keep(state.clone());
-        self.create(&state, settings).await?;
+        self.create(SessionState::new(id.clone(), opening, now), settings).await?;
         Ok(http::opened(settings.response_mode, &response, &id))
     }
 
     /// `GET /sse`: a new 2024-11-05 session, whose stream starts with the `endpoint` event.
     async fn open_legacy(&self, settings: &Settings, id: String) -> Result<Response, HttpError> {
-        let state = SessionState::legacy(id.clone(), Date::now().as_millis());
-        self.keep(state.clone());
-        self.create(&state, settings).await?;
+        self.create(SessionState::legacy(id.clone(), Date::now().as_millis()), settings).await?;
         self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, &id))
     }
 
@@ -301,16 +297,20 @@ impl McpSession {
         Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
     }
 
-    /// Stores a new session and schedules its expiry. Both writes are issued at once: one round trip.
-    async fn create(&self, state: &SessionState, settings: &Settings) -> Result<(), HttpError> {
+    /// A new session: kept in memory at once (so requests arriving meanwhile find it), then stored with its
+    /// expiry scheduled. Both writes are issued at once: one round trip.
+    async fn create(&self, state: SessionState, settings: &Settings) -> Result<Rc<Session>, HttpError> {
+        let stored = state.clone();
+        let session = self.keep(state);
         let storage = self.state.storage();
         let (saved, scheduled) = join(
-            storage.put(STATE_KEY, state),
+            storage.put(STATE_KEY, &stored),
             storage.set_alarm(Duration::from_millis(settings.session_ttl_ms)),
         )
         .await;
         saved.map_err(|e| http::internal("saving the session", e))?;
-        scheduled.map_err(|e| http::internal("scheduling session expiry", e))
+        scheduled.map_err(|e| http::internal("scheduling session expiry", e))?;
+        Ok(session)
     }
 
     /// Session `id` if it exists (or, deferred, can be created now) and has not expired; 404 otherwise.
@@ -343,9 +343,7 @@ impl McpSession {
             return Ok(Some(session));
         }
         let state = SessionState::new(id.to_string(), opening, Date::now().as_millis());
-        let session = self.keep(state.clone());
-        self.create(&state, settings).await?;
-        Ok(Some(session))
+        Ok(Some(self.create(state, settings).await?))
     }
 
     /// The opening of deferred session `id`, if this can be its first use: it has not ended and is not stale.
