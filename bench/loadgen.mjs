@@ -81,15 +81,19 @@ function jsonRpcResponse(res, id) {
   try { return JSON.parse(res.text); } catch { return undefined; }
 }
 
-/** POSTs a JSON-RPC request and returns its `result`, or throws a CheckError. */
-async function call(client, url, headers, message, check) {
-  const request = { method: message.method, id: message.id ?? null };
-  let res;
+/** POSTs one JSON-RPC message; a transport failure becomes a CheckError. */
+async function send(client, url, headers, message, request) {
   try {
-    res = await client.post(url, headers, JSON.stringify(message));
+    return await client.post(url, headers, JSON.stringify(message));
   } catch (err) {
     throw new CheckError(`request failed: ${err.code ?? ''} ${err.message}`.trim(), { request, error: String(err) });
   }
+}
+
+/** POSTs a JSON-RPC request and returns its `result`, or throws a CheckError. */
+async function call(client, url, headers, message, check) {
+  const request = { method: message.method, id: message.id ?? null };
+  const res = await send(client, url, headers, message, request);
   if (res.status !== 200) throw new CheckError(`HTTP ${res.status}, expected 200`, describe(res, request));
   const msg = jsonRpcResponse(res, message.id);
   if (!msg || msg.jsonrpc !== '2.0' || msg.id !== message.id) throw new CheckError('no JSON-RPC response with the request id', describe(res, request));
@@ -102,12 +106,7 @@ async function call(client, url, headers, message, check) {
 /** POSTs a JSON-RPC notification, expecting 202. */
 async function notify(client, url, headers, message) {
   const request = { method: message.method, id: null };
-  let res;
-  try {
-    res = await client.post(url, headers, JSON.stringify(message));
-  } catch (err) {
-    throw new CheckError(`request failed: ${err.code ?? ''} ${err.message}`.trim(), { request, error: String(err) });
-  }
+  const res = await send(client, url, headers, message, request);
   if (res.status !== 202) throw new CheckError(`HTTP ${res.status}, expected 202`, describe(res, request));
 }
 
