@@ -1,7 +1,10 @@
 //! Settings, read from Worker variables and secrets through a lookup function (so tests need no Worker).
 //! A malformed value is an error naming the setting, never a silent default.
 
-use crate::auth::{AccessPolicy, ApiKeys};
+use crate::auth::{AccessPolicy, ApiKeys, NO_CREDENTIALS};
+use crate::error::HttpError;
+use crate::keys::ServerSecret;
+use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
 use crate::transport::streamable_http::ResponseMode;
 
@@ -23,6 +26,11 @@ pub struct Settings {
     pub messages_path: String,
     /// How long a server-to-client request (sampling, elicitation, roots) waits for the client's answer.
     pub client_request_timeout_ms: u64,
+    /// `MCP_DEV_MODE`: local development (open without credentials, loopback origins, a public secret).
+    pub development: bool,
+    /// Session ids signed with `MCP_SERVER_SECRET`, or development mode's public secret; `None` when a
+    /// deployment lacks the secret.
+    pub session_ids: Option<SessionIds>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,6 +62,8 @@ impl Default for Settings {
             keepalive_ms: DEFAULT_KEEPALIVE_SECONDS * 1000,
             sse_path: "/sse".into(),
             messages_path: "/messages".into(),
+            development: false,
+            session_ids: None,
         }
     }
 }
@@ -63,15 +73,27 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let mut settings = Settings::default();
+        if let Some(flag) = get("MCP_DEV_MODE") {
+            settings.development = boolean(&flag, "MCP_DEV_MODE")?;
+        }
+        let secret = get("MCP_SERVER_SECRET").map(|s| ServerSecret::parse(&s)).transpose()?;
+        settings.session_ids = match secret {
+            Some(secret) => Some(SessionIds::new(&secret)),
+            None if settings.development => Some(SessionIds::new(&ServerSecret::development())),
+            None => None,
+        };
+        settings.access.development = settings.development;
+        settings.origins = OriginPolicy::parse("", settings.development);
+        settings.hosts = HostPolicy::parse("", settings.development);
         if let Some(mode) = get("MCP_RESPONSE_MODE") {
             settings.response_mode = ResponseMode::parse(&mode)
                 .ok_or_else(|| format!("MCP_RESPONSE_MODE must be \"json\" or \"sse\", not {mode:?}"))?;
         }
         if let Some(list) = get("MCP_ALLOWED_ORIGINS") {
-            settings.origins = OriginPolicy::parse(&list);
+            settings.origins = OriginPolicy::parse(&list, settings.development);
         }
         if let Some(list) = get("MCP_ALLOWED_HOSTS") {
-            settings.hosts = HostPolicy::parse(&list);
+            settings.hosts = HostPolicy::parse(&list, settings.development);
         }
         if let Some(ttl) = get("MCP_SESSION_TTL_SECONDS") {
             settings.session_ttl_ms = positive(&ttl, "MCP_SESSION_TTL_SECONDS")? * 1000;
@@ -106,16 +128,41 @@ impl Settings {
             return Err("MCP_SSE_PATH and MCP_MESSAGES_PATH must differ".into());
         }
         if let Some(keys) = get("MCP_API_KEYS") {
-            settings.access.api_keys = ApiKeys::parse(&keys);
+            settings.access.api_keys = ApiKeys::parse(&keys)?;
         }
         if let Some(flag) = get("MCP_ALLOW_ANONYMOUS") {
-            settings.access.allow_anonymous = match flag.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => return Err(format!("MCP_ALLOW_ANONYMOUS must be true or false, not {flag:?}")),
-            };
+            settings.access.allow_anonymous = boolean(&flag, "MCP_ALLOW_ANONYMOUS")?;
         }
         Ok(settings)
+    }
+
+    /// The session-id signer, once the deployment is ready to serve: credentials (or an explicit opt-in) and
+    /// the server secret. Otherwise a 503 naming everything that is missing, so one answer says all there is
+    /// to fix.
+    pub fn ready(&self) -> Result<&SessionIds, HttpError> {
+        let mut missing = Vec::new();
+        if !self.access.is_configured() {
+            missing.push(NO_CREDENTIALS.to_string());
+        }
+        if self.session_ids.is_none() {
+            missing.push(
+                "the server secret is not set: run `npx wrangler secret put MCP_SERVER_SECRET` with at least 32 \
+                 random characters (e.g. the output of `openssl rand -hex 32`); it signs session ids"
+                    .to_string(),
+            );
+        }
+        match &self.session_ids {
+            Some(ids) if missing.is_empty() => Ok(ids),
+            _ => Err(HttpError::NotConfigured(missing.join("; and "))),
+        }
+    }
+}
+
+fn boolean(flag: &str, name: &str) -> Result<bool, String> {
+    match flag.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("{name} must be true or false, not {flag:?}")),
     }
 }
 
@@ -158,6 +205,33 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_needs_credentials_and_the_secret_and_says_which_are_missing() {
+        let bare = from(&[]).unwrap();
+        let err = bare.ready().unwrap_err();
+        assert_eq!(err.status(), 503);
+        let message = err.to_error_object().message;
+        assert!(message.contains("MCP_API_KEYS") && message.contains("MCP_SERVER_SECRET"), "{message}");
+        let keys_only = from(&[("MCP_API_KEYS", "a:k1")]).unwrap();
+        let message = keys_only.ready().unwrap_err().to_error_object().message;
+        assert!(message.contains("MCP_SERVER_SECRET") && !message.contains("MCP_API_KEYS"), "{message}");
+        let secret = "s".repeat(40);
+        assert!(from(&[("MCP_API_KEYS", "a:k1"), ("MCP_SERVER_SECRET", &secret)]).unwrap().ready().is_ok());
+        assert!(from(&[("MCP_ALLOW_ANONYMOUS", "true"), ("MCP_SERVER_SECRET", &secret)])
+            .unwrap()
+            .ready()
+            .is_ok());
+    }
+
+    #[test]
+    fn development_mode_needs_no_configuration_and_opens_loopback() {
+        let dev = from(&[("MCP_DEV_MODE", "true")]).unwrap();
+        assert!(dev.ready().is_ok());
+        assert!(dev.origins.allows("http://localhost:6274"));
+        assert!(!from(&[]).unwrap().origins.allows("http://localhost:6274"));
+        assert!(from(&[("MCP_SERVER_SECRET", "short")]).unwrap_err().contains("MCP_SERVER_SECRET"));
+    }
+
+    #[test]
     fn reads_every_setting() {
         let s = from(&[
             ("MCP_RESPONSE_MODE", "SSE"),
@@ -178,6 +252,7 @@ mod tests {
         assert_eq!(s.max_body_bytes, 1024);
         assert_eq!(s.page_size, 2);
         assert_eq!(s.access.api_keys.len(), 2);
+        assert!(!s.development);
         assert!(s.access.allow_anonymous);
         assert!(s.origins.allows("https://x.example"));
         assert_eq!(s.fixtures, FixtureSet::Conformance);
@@ -198,6 +273,8 @@ mod tests {
             ("MCP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
             ("MCP_SSE_PATH", "sse"),
             ("MCP_MESSAGES_PATH", "/mcp"),
+            ("MCP_DEV_MODE", "perhaps"),
+            ("MCP_API_KEYS", "a/b:key"),
         ] {
             let err = from(&[(k, v)]).unwrap_err();
             assert!(err.contains(k), "{err}");

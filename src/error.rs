@@ -62,8 +62,6 @@ pub enum HttpError {
     SessionRequired,
     /// 400: an `Mcp-Session-Id` that is not a visible-ASCII token.
     MalformedSessionId,
-    /// 400: `initialize` inside an existing session.
-    AlreadyInitialized,
     /// 400: an `MCP-Protocol-Version` header naming a revision we do not speak.
     UnsupportedProtocolVersion(String),
     /// 400: a query parameter or header that is missing or malformed.
@@ -90,7 +88,8 @@ pub enum HttpError {
     UnsupportedMediaType,
     /// 503: the deployment refuses traffic until it is configured.
     NotConfigured(String),
-    /// 500: something failed on our side; the message is safe to show.
+    /// 500: something failed on our side. The detail is for the log only: the client gets a fixed message and a
+    /// reference to find the log line.
     Internal(String),
 }
 
@@ -101,7 +100,6 @@ impl HttpError {
             | Self::InvalidRequest { .. }
             | Self::SessionRequired
             | Self::MalformedSessionId
-            | Self::AlreadyInitialized
             | Self::UnsupportedProtocolVersion(_)
             | Self::BadRequest(_) => 400,
             Self::Unauthorized { .. } => 401,
@@ -130,10 +128,6 @@ impl HttpError {
             Self::MalformedSessionId => {
                 server("Bad Request: Mcp-Session-Id must be visible ASCII characters".into())
             }
-            Self::AlreadyInitialized => server(
-                "Bad Request: initialize must not carry an Mcp-Session-Id; this session is already initialized"
-                    .into(),
-            ),
             Self::UnsupportedProtocolVersion(v) => server(format!(
                 "Bad Request: unsupported MCP-Protocol-Version {v:?} (supported: {})",
                 ProtocolVersion::supported_list()
@@ -165,17 +159,36 @@ impl HttpError {
                 server("Unsupported Media Type: Content-Type must be application/json".into())
             }
             Self::NotConfigured(why) => server(format!("Service Unavailable: {why}")),
-            Self::Internal(why) => ErrorObject::new(code::INTERNAL_ERROR, format!("Internal error: {why}")),
+            Self::Internal(_) => ErrorObject::new(
+                code::INTERNAL_ERROR,
+                "Internal error: the server could not answer this request; try again, and if it persists report \
+                 the reference",
+            ),
         }
     }
 
-    /// The JSON-RPC error body sent with the status.
-    pub fn to_body(&self) -> String {
+    /// The JSON-RPC error body sent with the status: with the id of the request it answers when one could be
+    /// read (`request_id`, unless the error carries its own), and for a 500 the `reference` under which the
+    /// detail was logged.
+    pub fn to_body(&self, request_id: Option<RequestId>, reference: &str) -> String {
         let id = match self {
-            Self::InvalidRequest { id, .. } => id.clone(),
-            _ => None,
+            Self::InvalidRequest { id: Some(id), .. } => Some(id.clone()),
+            _ => request_id,
         };
-        Response::error(id, self.to_error_object()).to_value().to_string()
+        let mut error = self.to_error_object();
+        if matches!(self, Self::Internal(_)) {
+            error = error.with_data(serde_json::json!({ "reference": reference }));
+        }
+        Response::error(id, error).to_value().to_string()
+    }
+
+    /// `initialize` inside an existing session: an invalid request (`-32600`) answering the initialize's id.
+    pub fn already_initialized(id: Option<RequestId>) -> Self {
+        Self::InvalidRequest {
+            id,
+            message: "initialize must not be sent inside a session; this session is already initialized"
+                .into(),
+        }
     }
 
     /// Extra headers the status calls for.
@@ -212,6 +225,8 @@ mod tests {
     fn every_http_error_has_a_jsonrpc_body() {
         let cases = [
             (HttpError::SessionRequired, 400, code::SERVER_ERROR),
+            (HttpError::already_initialized(Some(RequestId::Number(9))), 400, code::INVALID_REQUEST),
+            (HttpError::Internal("secret detail".into()), 500, code::INTERNAL_ERROR),
             (HttpError::SessionNotFound, 404, SESSION_NOT_FOUND),
             (HttpError::NotAcceptable("text/event-stream"), 406, code::SERVER_ERROR),
             (HttpError::UnsupportedMediaType, 415, code::SERVER_ERROR),
@@ -224,15 +239,25 @@ mod tests {
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status);
-            let body: serde_json::Value = serde_json::from_str(&err.to_body()).unwrap();
+            let body: serde_json::Value =
+                serde_json::from_str(&err.to_body(Some(RequestId::Number(9)), "ref-1")).unwrap();
             assert_eq!(body["error"]["code"], code, "{err}");
             assert_eq!(body["jsonrpc"], "2.0");
+            assert!(!body.to_string().contains("secret detail"), "{body}");
         }
-        let body: serde_json::Value = serde_json::from_str(
-            &HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() }.to_body(),
-        )
-        .unwrap();
+        let own_id = HttpError::InvalidRequest { id: Some(RequestId::Number(3)), message: "x".into() };
+        let body: serde_json::Value =
+            serde_json::from_str(&own_id.to_body(Some(RequestId::Number(9)), "r")).unwrap();
         assert_eq!(body["id"], 3);
+        let body: serde_json::Value =
+            serde_json::from_str(&HttpError::SessionNotFound.to_body(Some(RequestId::Number(9)), "r"))
+                .unwrap();
+        assert_eq!(body["id"], 9, "the request's id when it could be read");
+        let body: serde_json::Value =
+            serde_json::from_str(&HttpError::Internal("db password wrong".into()).to_body(None, "abc123"))
+                .unwrap();
+        assert_eq!(body["error"]["data"]["reference"], "abc123");
+        assert!(!body.to_string().contains("password"));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Layers, bottom up (see `docs/architecture.md`):
 //! - [`model`]: JSON-RPC and MCP types on the wire;
-//! - [`error`], [`schema`], [`session`]: errors and their mapping, tool schemas, session rules;
+//! - [`error`], [`identity`], [`keys`]: errors and their mapping, who is calling, the server secret's keys;
+//! - [`schema`], [`session`]: tool schemas, session rules and signed session ids;
 //! - [`handler`]: the server role, dispatching methods to tools, resources and prompts;
 //! - [`transport`], [`auth`], [`config`]: HTTP transport rules, access rules, settings;
 //! - [`documents`], [`toolset`]: the shipped tools over the document collection;
@@ -11,10 +12,13 @@
 //! Everything but `worker` is plain Rust with no I/O, unit-tested natively with `cargo test`.
 
 pub mod auth;
+pub mod cancellation;
 pub mod config;
 pub mod documents;
 pub mod error;
 pub mod handler;
+pub mod identity;
+pub mod keys;
 pub mod model;
 pub mod schema;
 pub mod session;

@@ -1,45 +1,109 @@
-//! `notifications/cancelled` reaches the transport's peer, which knows the requests in flight.
+//! `notifications/cancelled` stops exactly the request it names: the other requests of the same POST (a
+//! 2025-03-26 batch) are still answered, and an id in flight cannot be reused to reach another request.
 
 mod common;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_executor::block_on;
+use futures_executor::LocalPool;
+use futures_util::task::LocalSpawnExt;
 use mcp_worker::handler::{LocalFuture, Peer, PeerError};
-use mcp_worker::model::{Notification, RequestId};
+use mcp_worker::model::{Message, Notification, Payload, Response};
+use mcp_worker::transport::streamable_http::{handle_post, PostOutcome};
 use serde_json::{json, Value};
 
-#[derive(Default)]
-struct Canceller(RefCell<Vec<RequestId>>);
+/// A client that never answers server-to-client requests.
+struct Silent;
 
-impl Peer for Canceller {
+impl Peer for Silent {
     fn notify(&self, _method: &str, _params: Value) {}
     fn request(&self, _method: &str, _params: Value) -> LocalFuture<'_, Result<Value, PeerError>> {
-        Box::pin(async { Err(PeerError::Closed("test".into())) })
-    }
-    fn cancel(&self, id: &RequestId) {
-        self.0.borrow_mut().push(id.clone());
+        Box::pin(std::future::pending())
     }
 }
 
+fn cancel(id: Value) -> Message {
+    Message::Notification(Notification {
+        method: "notifications/cancelled".into(),
+        params: Some(json!({"requestId": id, "reason": "user stopped it"})),
+    })
+}
+
 #[test]
-fn cancelled_notifications_name_the_request_to_stop() {
+fn a_cancelled_request_in_a_batch_leaves_the_others_answered() {
+    let server = Rc::new(common::fixture_server());
+    let (_, session) = common::initialize(&server, "2025-03-26");
+    let cx = common::context(&session, Rc::new(Silent));
+    let mut pool = LocalPool::new();
+    let outcome = Rc::new(RefCell::new(None));
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "test_sampling", "arguments": {"prompt": "hi"}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+    ]);
+    {
+        let (server, cx, outcome) = (server.clone(), cx.clone(), outcome.clone());
+        pool.spawner()
+            .spawn_local(async move {
+                let payload = Payload::parse(batch.to_string().as_bytes()).unwrap();
+                *outcome.borrow_mut() = Some(handle_post(&server, &cx, payload, &|_| {}).await);
+            })
+            .unwrap();
+    }
+    pool.run_until_stalled();
+    assert!(outcome.borrow().is_none(), "request 1 waits for the client");
+    assert_eq!(session.in_flight().len(), 1);
+
+    // Another POST of the same session cancels request 1.
+    let answer = futures_executor::block_on(server.handle_message(cancel(json!(1)), &cx, &|_| {}));
+    assert!(answer.is_none());
+    pool.run_until_stalled();
+    let Some(Ok(PostOutcome::Responses { responses, batch })) = outcome.borrow_mut().take() else {
+        panic!("the batch finished");
+    };
+    assert!(batch);
+    let ids: Vec<Value> = responses.iter().map(|r: &Response| r.to_value()["id"].clone()).collect();
+    assert_eq!(ids, vec![json!(2)], "the cancelled request has no response, the other one has");
+    assert!(session.in_flight().is_empty());
+}
+
+#[test]
+fn an_id_in_flight_cannot_be_reused() {
+    let server = Rc::new(common::fixture_server());
+    let (_, session) = common::initialize(&server, "2025-11-25");
+    let cx = common::context(&session, Rc::new(Silent));
+    let mut pool = LocalPool::new();
+    let call = json!({"jsonrpc": "2.0", "id": "x", "method": "tools/call", "params": {"name": "test_sampling", "arguments": {"prompt": "hi"}}});
+    {
+        let (server, cx) = (server.clone(), cx.clone());
+        let payload = Payload::parse(call.to_string().as_bytes()).unwrap();
+        pool.spawner()
+            .spawn_local(async move {
+                let _ = handle_post(&server, &cx, payload, &|_| {}).await;
+            })
+            .unwrap();
+    }
+    pool.run_until_stalled();
+    let again = json!({"jsonrpc": "2.0", "id": "x", "method": "ping"});
+    let outcome = futures_executor::block_on(handle_post(
+        &server,
+        &cx,
+        Payload::parse(again.to_string().as_bytes()).unwrap(),
+        &|_| {},
+    ));
+    let Ok(PostOutcome::Responses { responses, .. }) = outcome else { panic!("answered") };
+    assert_eq!(responses[0].to_value()["error"]["code"], -32600, "{:?}", responses[0]);
+    assert_eq!(session.in_flight().len(), 1, "the first request still runs and can still be cancelled");
+    assert!(session.in_flight().cancel(&mcp_worker::model::RequestId::String("x".into())));
+}
+
+#[test]
+fn cancelling_an_unknown_or_malformed_id_changes_nothing() {
     let server = common::server(50);
     let (_, session) = common::initialize(&server, "2025-11-25");
-    let peer = Rc::new(Canceller::default());
-    for params in [
-        json!({"requestId": 7, "reason": "user stopped it"}),
-        json!({"requestId": "abc"}),
-        json!({}),
-        json!({"requestId": null}),
-    ] {
-        let message = mcp_worker::model::Message::Notification(Notification {
-            method: "notifications/cancelled".into(),
-            params: Some(params),
-        });
-        let answer = block_on(server.handle_message(message, &session, peer.clone(), &|_| {}));
-        assert!(answer.is_none(), "a notification gets no answer");
+    let cx = common::context(&session, Rc::new(Silent));
+    for id in [json!(7), json!("abc"), json!(null), json!({"a": 1})] {
+        assert!(futures_executor::block_on(server.handle_message(cancel(id), &cx, &|_| {})).is_none());
     }
-    assert_eq!(*peer.0.borrow(), vec![RequestId::Number(7), RequestId::String("abc".into())]);
+    assert!(session.in_flight().is_empty());
 }

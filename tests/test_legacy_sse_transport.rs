@@ -11,15 +11,15 @@ use mcp_worker::session::{Session, SessionState, TransportKind};
 use mcp_worker::transport::legacy_sse::{handle_message, replies_json, Replies};
 use serde_json::{json, Value};
 
-fn send(server: &mcp_worker::handler::Server, session: &Session, body: Value) -> Replies {
+fn send(server: &mcp_worker::handler::Server, session: &Rc<Session>, body: Value) -> Replies {
     let payload = Payload::parse(body.to_string().as_bytes()).unwrap();
-    block_on(handle_message(server, session, payload, Rc::new(NoPeer), &|_| {}, 5_000))
+    block_on(handle_message(server, &common::context(session, Rc::new(NoPeer)), payload, &|_| {}, 5_000))
 }
 
 #[test]
 fn initialize_defines_the_session_it_arrives_in() {
     let server = common::server(50);
-    let session = Session::new(SessionState::legacy("ab".repeat(16), 1_000));
+    let session = Rc::new(Session::new(SessionState::legacy("ab".repeat(16), "anonymous".into(), 1_000)));
     let replies = send(
         &server,
         &session,
@@ -33,12 +33,13 @@ fn initialize_defines_the_session_it_arrives_in() {
     assert_eq!(state.transport, TransportKind::LegacySse, "the transport survives initialize");
     assert_eq!(state.id, "ab".repeat(16));
     assert!(state.client_supports("roots"));
+    assert_eq!(state.owner, "anonymous", "initialize keeps the session's owner");
 }
 
 #[test]
 fn batches_are_answered_as_one_array_and_notifications_not_at_all() {
     let server = common::server(50);
-    let session = Session::new(SessionState::legacy("cd".repeat(16), 0));
+    let session = Rc::new(Session::new(SessionState::legacy("cd".repeat(16), "anonymous".into(), 0)));
     let replies = send(
         &server,
         &session,

@@ -18,8 +18,8 @@ fn every_supported_revision_is_echoed() {
 #[test]
 fn an_unknown_revision_gets_the_latest() {
     let (result, session) = initialize(&server(50), "2030-01-01");
-    assert_eq!(result["result"]["protocolVersion"], ProtocolVersion::LATEST.as_str());
-    assert_eq!(session.protocol_version(), ProtocolVersion::LATEST);
+    assert_eq!(result["result"]["protocolVersion"], ProtocolVersion::LATEST_STATEFUL.as_str());
+    assert_eq!(session.protocol_version(), ProtocolVersion::LATEST_STATEFUL);
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn initialize_with_bad_params_is_invalid_params_and_creates_nothing() {
         method: "initialize".into(),
         params: Some(serde_json::json!({"protocolVersion": 5})),
     };
-    let err = server(50).initialize(&request, 0).unwrap_err();
+    let err = server(50).initialize(&request, "anonymous", 0).unwrap_err();
     assert_eq!(err.to_value()["error"]["code"], -32602);
     assert_eq!(err.to_value()["id"], 9);
 }

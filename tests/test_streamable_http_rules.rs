@@ -4,7 +4,7 @@ mod common;
 
 use common::{initialize, post, server};
 use mcp_worker::error::HttpError;
-use mcp_worker::model::Payload;
+use mcp_worker::model::{Payload, RequestId};
 use mcp_worker::transport::sse;
 use mcp_worker::transport::streamable_http::*;
 use serde_json::json;
@@ -44,16 +44,18 @@ fn payload(v: serde_json::Value) -> Payload {
 fn routing_of_posts() {
     let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}});
     assert!(matches!(route_post(&payload(init.clone()), None), Ok(PostTarget::NewSession(_))));
-    assert_eq!(route_post(&payload(init.clone()), Some("abc")).unwrap_err(), HttpError::AlreadyInitialized);
+    let inside = route_post(&payload(init.clone()), Some("abc")).unwrap_err();
+    assert_eq!(inside, HttpError::already_initialized(Some(RequestId::Number(1))));
+    assert_eq!(inside.to_error_object().code, -32600);
     let in_batch = route_post(&payload(json!([init])), None).unwrap_err();
     assert!(matches!(in_batch, HttpError::InvalidRequest { .. }));
     let ping = payload(json!({"jsonrpc":"2.0","id":2,"method":"ping"}));
     assert_eq!(route_post(&ping, None).unwrap_err(), HttpError::SessionRequired);
-    let id = "0123456789abcdef0123456789abcdef";
+    let id = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
     assert_eq!(route_post(&ping, Some(id)).unwrap(), PostTarget::Session(id.into()));
     assert_eq!(route_post(&ping, Some("not-one-of-ours")).unwrap_err(), HttpError::SessionNotFound);
     let malformed = route_post(&payload(json!({"jsonrpc":"2.0","id":5,"method":7})), None).unwrap_err();
-    let body: serde_json::Value = serde_json::from_str(&malformed.to_body()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&malformed.to_body(None, "r")).unwrap();
     assert_eq!(body["error"]["code"], -32600);
     assert_eq!(body["id"], 5);
 }
@@ -102,7 +104,7 @@ fn initialize_inside_a_session_is_refused() {
     let (_, session) = initialize(&server, "2025-11-25");
     let err = post(&server, &session, json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}))
         .unwrap_err();
-    assert_eq!(err, HttpError::AlreadyInitialized);
+    assert_eq!(err, HttpError::already_initialized(Some(RequestId::Number(1))));
 }
 
 #[test]

@@ -1,14 +1,17 @@
-//! What a handler can do besides computing its result: report progress, log, and ask the client things
-//! (sampling, elicitation, roots) while the request is open. The transport provides the [`Peer`].
+//! The per-request context handlers receive ([`RequestContext`]), and what a handler can do besides computing
+//! its result: report progress, log, and ask the client things (sampling, elicitation, roots) while the
+//! request is open. The transport provides the [`Peer`].
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde_json::{json, Value};
 
 use super::tools::LocalFuture;
-use crate::model::lifecycle::LogLevel;
-use crate::model::{ErrorObject, RequestId};
+use crate::cancellation::Cancellation;
+use crate::identity::Identity;
+use crate::model::lifecycle::{Implementation, LogLevel};
+use crate::model::{ErrorObject, ProtocolVersion};
+use crate::session::Session;
 
 /// The client end of the request being answered.
 pub trait Peer {
@@ -23,10 +26,6 @@ pub trait Peer {
     fn notify_session(&self, method: &str, params: Value) {
         self.notify(method, params);
     }
-
-    /// The client cancelled request `id` of this session (`notifications/cancelled`): stop working on it and
-    /// send no response. Transports that cannot stop a request ignore it.
-    fn cancel(&self, _id: &RequestId) {}
 
     /// Ends the HTTP response carrying the request's stream while the request goes on (SSE polling): the
     /// client resumes with GET and `Last-Event-ID`. Transports without resumable streams ignore it.
@@ -68,33 +67,78 @@ impl Peer for NoPeer {
     }
 }
 
-/// Everything a tool handler may use besides its arguments.
+/// Everything a handler (tool, resource, prompt) may use besides its arguments: one per request, whichever
+/// lane it came through. On the session lane it carries the session; a stateless request has none, and the
+/// same tools serve it unchanged.
 #[derive(Clone)]
-pub struct ToolContext {
+pub struct RequestContext {
+    /// The revision the request speaks (negotiated by the session, or declared by a stateless request).
+    pub protocol_version: ProtocolVersion,
+    /// What the client declared: in `initialize`, or in a stateless request's `_meta`.
+    pub client_capabilities: Value,
+    pub client_info: Implementation,
+    /// Who is calling, as authentication established.
+    pub caller: Identity,
     /// `params._meta.progressToken`, when the client asked for progress notifications.
     pub progress_token: Option<Value>,
-    /// The session's `logging/setLevel` threshold.
-    pub log_level: LogLevel,
-    /// What the client declared in `initialize`.
-    pub client_capabilities: Value,
-    /// Resource URIs the session subscribed to.
-    pub subscriptions: BTreeSet<String>,
+    /// `params._meta`, as the client sent it.
+    pub meta: Option<Value>,
+    /// Set when the client cancels this request (`notifications/cancelled`).
+    pub cancellation: Cancellation,
+    /// The threshold of `notifications/message`; `None` sends no log notifications.
+    pub log_level: Option<LogLevel>,
+    /// The session, on the session lane.
+    pub session: Option<Rc<Session>>,
     pub peer: Rc<dyn Peer>,
 }
 
-impl Default for ToolContext {
-    fn default() -> Self {
+impl RequestContext {
+    /// A context with nothing declared, for `caller`, answering through `peer`.
+    pub fn new(caller: Identity, peer: Rc<dyn Peer>) -> Self {
         Self {
-            progress_token: None,
-            log_level: LogLevel::default(),
+            protocol_version: ProtocolVersion::LATEST_STATEFUL,
             client_capabilities: json!({}),
-            subscriptions: BTreeSet::new(),
-            peer: Rc::new(NoPeer),
+            client_info: Implementation::default(),
+            caller,
+            progress_token: None,
+            meta: None,
+            cancellation: Cancellation::new(),
+            log_level: None,
+            session: None,
+            peer,
         }
     }
-}
 
-impl ToolContext {
+    /// The context of a request inside `session`: what the session negotiated, its log level.
+    pub fn in_session(session: Rc<Session>, caller: Identity, peer: Rc<dyn Peer>) -> Self {
+        let mut cx = Self::new(caller, peer);
+        {
+            let state = session.state();
+            cx.protocol_version = state.protocol_version;
+            cx.client_capabilities = state.client_capabilities.clone();
+            cx.client_info = state.client_info.clone();
+            cx.log_level = Some(state.log_level);
+        }
+        cx.session = Some(session);
+        cx
+    }
+
+    /// This context for one request: its `_meta` and progress token.
+    pub fn for_request(&self, params: &Option<Value>, cancellation: Cancellation) -> Self {
+        let meta = params.as_ref().and_then(|p| p.get("_meta")).cloned();
+        Self {
+            progress_token: meta.as_ref().and_then(|m| m.get("progressToken")).cloned(),
+            meta,
+            cancellation,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the client declared `capability` (e.g. `sampling`, `elicitation`, `roots`).
+    pub fn client_supports(&self, capability: &str) -> bool {
+        crate::session::declares(&self.client_capabilities, capability)
+    }
+
     /// `notifications/progress`, if the client sent a progress token.
     pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         let Some(token) = &self.progress_token else { return };
@@ -108,9 +152,9 @@ impl ToolContext {
         self.peer.notify("notifications/progress", params);
     }
 
-    /// `notifications/message`, if `level` is at or above the session's threshold.
+    /// `notifications/message`, if `level` is at or above the request's threshold.
     pub fn log(&self, level: LogLevel, logger: Option<&str>, data: Value) {
-        if level < self.log_level {
+        if self.log_level.is_none_or(|threshold| level < threshold) {
             return;
         }
         let mut params = json!({ "level": level, "data": data });
@@ -120,9 +164,10 @@ impl ToolContext {
         self.peer.notify("notifications/message", params);
     }
 
-    /// Tells the client that resource `uri` changed, if the session subscribed to it.
+    /// Tells the client that resource `uri` changed, if its session subscribed to it.
     pub fn resource_updated(&self, uri: &str) {
-        if self.subscriptions.contains(uri) {
+        let subscribed = self.session.as_ref().is_some_and(|s| s.state().subscriptions.contains(uri));
+        if subscribed {
             self.peer.notify_session("notifications/resources/updated", json!({ "uri": uri }));
         }
     }
@@ -134,7 +179,7 @@ impl ToolContext {
         method: &str,
         params: Value,
     ) -> Result<Value, PeerError> {
-        if !crate::session::declares(&self.client_capabilities, capability) {
+        if !self.client_supports(capability) {
             return Err(PeerError::Unsupported(capability));
         }
         self.peer.request(method, params).await
@@ -175,14 +220,22 @@ mod tests {
         }
     }
 
-    fn context(peer: Rc<Recorder>, token: Option<Value>, caps: Value) -> ToolContext {
-        ToolContext {
-            progress_token: token,
-            log_level: LogLevel::Warning,
+    fn context(peer: Rc<Recorder>, token: Option<Value>, caps: Value) -> RequestContext {
+        let opening = crate::session::Opening {
+            protocol_version: ProtocolVersion::LATEST_STATEFUL,
+            client_info: Implementation::default(),
             client_capabilities: caps,
-            subscriptions: BTreeSet::from(["test://watched".to_string()]),
-            peer,
-        }
+            opened_at_ms: 0,
+            owner: "anonymous".into(),
+        };
+        let session = Rc::new(Session::new(crate::session::SessionState::new("s".into(), opening, 0)));
+        session.update(|s| {
+            s.log_level = LogLevel::Warning;
+            s.subscriptions.insert("test://watched".into());
+        });
+        let cx = RequestContext::in_session(session, Identity::anonymous(), peer);
+        let params = token.map(|t| json!({"_meta": {"progressToken": t}}));
+        cx.for_request(&params, Cancellation::new())
     }
 
     #[test]
@@ -212,6 +265,15 @@ mod tests {
     }
 
     #[test]
+    fn a_request_without_a_session_sends_no_logs_and_no_resource_updates() {
+        let peer = Rc::new(Recorder::default());
+        let cx = RequestContext::new(Identity::anonymous(), peer.clone());
+        cx.log(LogLevel::Emergency, None, json!("x"));
+        cx.resource_updated("test://watched");
+        assert!(peer.0.borrow().is_empty());
+    }
+
+    #[test]
     fn logs_are_filtered_by_level() {
         let peer = Rc::new(Recorder::default());
         let cx = context(peer.clone(), None, json!({}));
@@ -230,6 +292,6 @@ mod tests {
         let with = context(peer.clone(), None, json!({"sampling": {}, "elicitation": {}}));
         assert_eq!(block_on(with.elicit(json!({"message": "?"}))), Ok(json!({"ok": true})));
         assert_eq!(peer.0.borrow()[0].0, "elicitation/create");
-        assert!(block_on(ToolContext::default().list_roots()).is_err());
+        assert!(block_on(RequestContext::new(Identity::anonymous(), Rc::new(NoPeer)).list_roots()).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! The server role: dispatches JSON-RPC requests and notifications to the lifecycle, tools, resources and
-//! prompts, over a [`Session`]. Transport-agnostic: the Streamable HTTP and legacy SSE transports and the
-//! Durable Object all go through [`Server`].
+//! prompts, each request with its [`RequestContext`]. Transport-agnostic and session-optional: the Streamable
+//! HTTP and legacy SSE transports (inside a session) and a stateless lane all go through [`Server`].
 
 pub mod completion;
 pub mod context;
@@ -9,11 +9,10 @@ pub mod prompts;
 pub mod resources;
 pub mod tools;
 
-use std::rc::Rc;
-
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use crate::cancellation::Cancellation;
 use crate::error::McpError;
 use crate::model::lifecycle::{
     Implementation, InitializeParams, InitializeResult, ListChanged, ResourcesCapability, ServerCapabilities,
@@ -22,10 +21,10 @@ use crate::model::lifecycle::{
 use crate::model::resource::{GetPromptParams, PaginatedParams, ReadResourceParams};
 use crate::model::tool::CallToolParams;
 use crate::model::{Message, Notification, ProtocolVersion, Request, RequestId, Response};
-use crate::session::{Opening, Session};
+use crate::session::{Opening, MAX_SUBSCRIPTIONS};
 use completion::{CompleteParams, Reference};
 
-pub use context::{NoPeer, Peer, PeerError, ToolContext};
+pub use context::{NoPeer, Peer, PeerError, RequestContext};
 pub use prompts::{PromptDef, PromptRegistry};
 pub use resources::{ResourceProvider, ResourceRegistry};
 pub use tools::{LocalFuture, ToolDef, ToolError, ToolRegistry};
@@ -95,8 +94,13 @@ impl Server {
         }
     }
 
-    /// Answers `initialize` at `now_ms`, with what the new session keeps ([`Opening`]).
-    pub fn initialize(&self, request: &Request, now_ms: u64) -> Result<(Response, Opening), Response> {
+    /// Answers `initialize` at `now_ms` from `owner`, with what the new session keeps ([`Opening`]).
+    pub fn initialize(
+        &self,
+        request: &Request,
+        owner: &str,
+        now_ms: u64,
+    ) -> Result<(Response, Opening), Response> {
         let params: InitializeParams =
             parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
         let version = ProtocolVersion::negotiate(&params.protocol_version);
@@ -105,6 +109,7 @@ impl Server {
             client_info: params.client_info,
             client_capabilities: params.capabilities,
             opened_at_ms: now_ms,
+            owner: owner.to_string(),
         };
         let result = InitializeResult {
             protocol_version: version.as_str().into(),
@@ -115,35 +120,55 @@ impl Server {
         Ok((Response::result(request.id.clone(), to_value(result)), opening))
     }
 
-    /// Answers one request inside an initialized session; `peer` carries what the handler sends the
-    /// client while it works (progress, logs, server-to-client requests).
-    pub async fn handle_request(&self, request: Request, session: &Session, peer: Rc<dyn Peer>) -> Response {
+    /// Answers one request with `cx`, the context of the lane it came through; `None` when the client
+    /// cancelled it (no response is sent then). Inside a session the request is registered as in flight, so
+    /// that `notifications/cancelled` stops exactly this request; an id already in flight is refused.
+    pub async fn handle_request(&self, request: Request, cx: &RequestContext) -> Option<Response> {
         let id = request.id.clone();
-        match self.dispatch(request, session, peer).await {
+        let cancellation = match &cx.session {
+            Some(session) => match session.in_flight().start(&id) {
+                Ok(cancellation) => cancellation,
+                Err(_) => {
+                    let error = McpError::InvalidRequest(format!(
+                        "request id {} is already in use by a request in progress",
+                        serde_json::to_string(&id).unwrap_or_default()
+                    ));
+                    return Some(Response::error(Some(id), error.to_error_object()));
+                }
+            },
+            None => Cancellation::new(),
+        };
+        let cx = cx.for_request(&request.params, cancellation.clone());
+        let outcome = cancellation.run(self.dispatch(request, &cx)).await;
+        if let Some(session) = &cx.session {
+            session.in_flight().finish(&id, &cancellation);
+        }
+        Some(match outcome? {
             Ok(result) => Response::result(id, result),
             Err(error) => Response::error(Some(id), error.to_error_object()),
-        }
+        })
     }
 
-    async fn dispatch(
-        &self,
-        request: Request,
-        session: &Session,
-        peer: Rc<dyn Peer>,
-    ) -> Result<Value, McpError> {
+    async fn dispatch(&self, request: Request, cx: &RequestContext) -> Result<Value, McpError> {
         let page_size = self.page_size;
         match request.method.as_str() {
             "initialize" => Err(McpError::InvalidRequest("the session is already initialized".into())),
+            // Methods that change the session need one.
+            "logging/setLevel" | "resources/subscribe" | "resources/unsubscribe" if cx.session.is_none() => {
+                Err(McpError::MethodNotFound(request.method.clone()))
+            }
             "ping" => Ok(json!({})),
             "logging/setLevel" => {
                 let params: SetLevelParams = parse_params(request.params)?;
-                session.update(|s| s.log_level = params.level);
+                if let Some(session) = &cx.session {
+                    session.update(|s| s.log_level = params.level);
+                }
                 Ok(json!({}))
             }
             "tools/list" => {
                 let params: PaginatedParams = parse_params(request.params)?;
                 let page = self.tools.list(params.cursor.as_deref(), page_size)?;
-                let structured = session.protocol_version().has_structured_output();
+                let structured = cx.protocol_version.has_structured_output();
                 let tools: Vec<Value> = page
                     .items
                     .into_iter()
@@ -159,19 +184,8 @@ impl Server {
                 Ok(with_cursor(json!({ "tools": tools }), page.next_cursor))
             }
             "tools/call" => {
-                let progress_token = progress_token(&request.params);
                 let params: CallToolParams = parse_params(request.params)?;
-                let cx = {
-                    let state = session.state();
-                    ToolContext {
-                        progress_token,
-                        log_level: state.log_level,
-                        client_capabilities: state.client_capabilities.clone(),
-                        subscriptions: state.subscriptions.clone(),
-                        peer,
-                    }
-                };
-                let result = self.tools.call(params, cx).await?;
+                let result = self.tools.call(params, cx.clone()).await?;
                 Ok(to_value(result))
             }
             "resources/list" => {
@@ -186,7 +200,7 @@ impl Server {
             }
             "resources/read" => {
                 let params: ReadResourceParams = parse_params(request.params)?;
-                Ok(to_value(self.resources.read(&params.uri).await?))
+                Ok(to_value(self.resources.read(&params.uri, cx).await?))
             }
             "prompts/list" => {
                 let params: PaginatedParams = parse_params(request.params)?;
@@ -204,6 +218,21 @@ impl Server {
             "resources/subscribe" | "resources/unsubscribe" => {
                 let params: ReadResourceParams = parse_params(request.params)?;
                 let subscribe = request.method == "resources/subscribe";
+                let Some(session) = &cx.session else { return Ok(json!({})) };
+                if subscribe && params.uri.len() > MAX_SUBSCRIBED_URI_LEN {
+                    return Err(McpError::InvalidParams(format!(
+                        "a subscribed URI may be at most {MAX_SUBSCRIBED_URI_LEN} characters"
+                    )));
+                }
+                let held = session.state().subscriptions.len();
+                if subscribe
+                    && held >= MAX_SUBSCRIPTIONS
+                    && !session.state().subscriptions.contains(&params.uri)
+                {
+                    return Err(McpError::InvalidParams(format!(
+                        "a session may hold at most {MAX_SUBSCRIPTIONS} subscriptions; unsubscribe from one first"
+                    )));
+                }
                 session.update(|s| {
                     if subscribe {
                         s.subscriptions.insert(params.uri);
@@ -215,25 +244,24 @@ impl Server {
             }
             "prompts/get" => {
                 let params: GetPromptParams = parse_params(request.params)?;
-                Ok(to_value(self.prompts.get(&params.name, params.arguments).await?))
+                Ok(to_value(self.prompts.get(&params.name, params.arguments, cx).await?))
             }
             other => Err(McpError::MethodNotFound(other.to_string())),
         }
     }
 
-    /// Takes in one well-formed message: a request is answered, a notification taken in, a response (to a
-    /// server-to-client request) handed to `on_client_response`.
+    /// Takes in one well-formed message: a request is answered (unless cancelled), a notification taken in,
+    /// a response (to a server-to-client request) handed to `on_client_response`.
     pub async fn handle_message(
         &self,
         message: Message,
-        session: &Session,
-        peer: Rc<dyn Peer>,
+        cx: &RequestContext,
         on_client_response: &dyn Fn(Response),
     ) -> Option<Response> {
         match message {
-            Message::Request(request) => Some(self.handle_request(request, session, peer).await),
+            Message::Request(request) => self.handle_request(request, cx).await,
             Message::Notification(notification) => {
-                self.handle_notification(&notification, session, peer.as_ref());
+                self.handle_notification(&notification, cx);
                 None
             }
             Message::Response(response) => {
@@ -244,17 +272,18 @@ impl Server {
     }
 
     /// Takes in a client notification. Unknown notifications are ignored, as JSON-RPC requires.
-    /// `notifications/cancelled` is passed to `peer`, which knows the requests in flight.
-    pub fn handle_notification(&self, notification: &Notification, session: &Session, peer: &dyn Peer) {
+    pub fn handle_notification(&self, notification: &Notification, cx: &RequestContext) {
+        let Some(session) = &cx.session else { return };
         match notification.method.as_str() {
             // Informational only (requests are not refused before it), so it costs no storage write of its own.
             "notifications/initialized" if !session.state().initialized => {
                 session.update_in_memory(|s| s.initialized = true);
             }
+            // Stops exactly the named request of this session, if it still runs.
             "notifications/cancelled" => {
                 let id = notification.params.as_ref().and_then(|p| p.get("requestId")).cloned();
                 if let Some(id) = id.and_then(|id| serde_json::from_value::<RequestId>(id).ok()) {
-                    peer.cancel(&id);
+                    session.in_flight().cancel(&id);
                 }
             }
             _ => {}
@@ -262,12 +291,11 @@ impl Server {
     }
 }
 
+/// The longest resource URI a session may subscribe to.
+const MAX_SUBSCRIBED_URI_LEN: usize = 2048;
+
 fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T, McpError> {
     serde_json::from_value(params.unwrap_or_else(|| json!({}))).map_err(McpError::bad_params)
-}
-
-fn progress_token(params: &Option<Value>) -> Option<Value> {
-    params.as_ref()?.get("_meta")?.get("progressToken").cloned()
 }
 
 fn to_value<T: serde::Serialize>(value: T) -> Value {

@@ -6,13 +6,15 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 
 use super::completion::{self, Completer};
+use super::context::RequestContext;
 use super::pagination::{page, Page};
 use super::tools::LocalFuture;
 use crate::error::McpError;
 use crate::model::resource::{GetPromptResult, Prompt, PromptArgument};
 
 type Arguments = HashMap<String, String>;
-type Handler = Rc<dyn Fn(Arguments) -> LocalFuture<'static, Result<GetPromptResult, McpError>>>;
+type Handler =
+    Rc<dyn Fn(Arguments, RequestContext) -> LocalFuture<'static, Result<GetPromptResult, McpError>>>;
 
 /// One prompt: its description, arguments and the function that fills it in.
 #[derive(Clone)]
@@ -25,7 +27,7 @@ pub struct PromptDef {
 impl PromptDef {
     pub fn new<F, Fut>(name: &str, description: &str, handler: F) -> Self
     where
-        F: Fn(Arguments) -> Fut + 'static,
+        F: Fn(Arguments, RequestContext) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<GetPromptResult, McpError>> + 'static,
     {
         Self {
@@ -35,7 +37,7 @@ impl PromptDef {
                 description: Some(description.into()),
                 arguments: Vec::new(),
             },
-            handler: Rc::new(move |args| Box::pin(handler(args))),
+            handler: Rc::new(move |args, cx| Box::pin(handler(args, cx))),
             completer: None,
         }
     }
@@ -116,6 +118,7 @@ impl PromptRegistry {
         &self,
         name: &str,
         arguments: Option<Map<String, Value>>,
+        cx: &RequestContext,
     ) -> Result<GetPromptResult, McpError> {
         let def = self
             .prompts
@@ -141,7 +144,7 @@ impl PromptRegistry {
                 )));
             }
         }
-        (def.handler)(args).await
+        (def.handler)(args, cx.clone()).await
     }
 }
 
@@ -152,9 +155,13 @@ mod tests {
     use crate::model::Content;
     use futures_executor::block_on;
 
+    fn cx() -> RequestContext {
+        RequestContext::new(crate::identity::Identity::anonymous(), Rc::new(crate::handler::NoPeer))
+    }
+
     fn registry() -> PromptRegistry {
         PromptRegistry::default().with(
-            PromptDef::new("greet", "Greets.", |args| async move {
+            PromptDef::new("greet", "Greets.", |args, _cx| async move {
                 Ok(GetPromptResult {
                     description: None,
                     messages: vec![PromptMessage {
@@ -171,11 +178,11 @@ mod tests {
     fn fills_in_arguments_and_checks_required_ones() {
         let reg = registry();
         let args = serde_json::json!({"name": "Ada"}).as_object().cloned();
-        let result = block_on(reg.get("greet", args)).unwrap();
+        let result = block_on(reg.get("greet", args, &cx())).unwrap();
         assert_eq!(result.messages[0].content, Content::text("Hello Ada"));
-        assert!(matches!(block_on(reg.get("greet", None)), Err(McpError::InvalidParams(_))));
+        assert!(matches!(block_on(reg.get("greet", None, &cx())), Err(McpError::InvalidParams(_))));
         let bad = serde_json::json!({"name": 3}).as_object().cloned();
-        assert!(matches!(block_on(reg.get("greet", bad)), Err(McpError::InvalidParams(_))));
-        assert!(matches!(block_on(reg.get("nope", None)), Err(McpError::InvalidParams(_))));
+        assert!(matches!(block_on(reg.get("greet", bad, &cx())), Err(McpError::InvalidParams(_))));
+        assert!(matches!(block_on(reg.get("nope", None, &cx())), Err(McpError::InvalidParams(_))));
     }
 }

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::completion;
+use super::context::RequestContext;
 use super::pagination::{page, Page};
 use super::tools::LocalFuture;
 use crate::error::McpError;
@@ -19,7 +20,11 @@ pub trait ResourceProvider {
     fn templates(&self) -> Vec<ResourceTemplate>;
 
     /// `Some` if this provider owns `uri`, with its contents or an error (`-32002` when missing).
-    fn read<'a>(&'a self, uri: &'a str) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>>;
+    fn read<'a>(
+        &'a self,
+        uri: &'a str,
+        cx: &'a RequestContext,
+    ) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>>;
 
     /// Candidate values for variable `argument` of `template`, if this provider owns the template.
     fn complete<'a>(
@@ -77,9 +82,9 @@ impl ResourceRegistry {
         Err(McpError::InvalidParams(format!("Unknown resource template: {template}")))
     }
 
-    pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, McpError> {
+    pub async fn read(&self, uri: &str, cx: &RequestContext) -> Result<ReadResourceResult, McpError> {
         for provider in &self.providers {
-            if let Some(read) = provider.read(uri) {
+            if let Some(read) = provider.read(uri, cx) {
                 return read.await;
             }
         }

@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::context::ToolContext;
+use super::context::RequestContext;
 use super::pagination::{page, Page};
 use crate::error::McpError;
 use crate::model::tool::{CallToolParams, CallToolResult, Tool, ToolAnnotations};
@@ -38,7 +38,7 @@ impl<T: std::fmt::Display> From<T> for ToolError {
     }
 }
 
-type Handler = Rc<dyn Fn(Value, ToolContext) -> LocalFuture<'static, Result<CallToolResult, ToolError>>>;
+type Handler = Rc<dyn Fn(Value, RequestContext) -> LocalFuture<'static, Result<CallToolResult, ToolError>>>;
 
 /// One tool: its description and its handler.
 #[derive(Clone)]
@@ -52,7 +52,7 @@ impl ToolDef {
     pub fn new<A, F, Fut>(name: &str, description: &str, handler: F) -> Self
     where
         A: JsonSchema + DeserializeOwned + 'static,
-        F: Fn(A, ToolContext) -> Fut + 'static,
+        F: Fn(A, RequestContext) -> Fut + 'static,
         Fut: Future<Output = Result<CallToolResult, ToolError>> + 'static,
     {
         let handler = Rc::new(handler);
@@ -173,7 +173,7 @@ impl ToolRegistry {
     }
 
     /// `tools/call`: unknown tool is a protocol error (-32602); everything after that is a tool result.
-    pub async fn call(&self, params: CallToolParams, cx: ToolContext) -> Result<CallToolResult, McpError> {
+    pub async fn call(&self, params: CallToolParams, cx: RequestContext) -> Result<CallToolResult, McpError> {
         let def = self
             .by_name
             .get(&params.name)
@@ -220,7 +220,11 @@ mod tests {
 
     fn call(name: &str, args: Value) -> Result<CallToolResult, McpError> {
         let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
-        block_on(registry().call(params, ToolContext::default()))
+        let cx = RequestContext::new(
+            crate::identity::Identity::anonymous(),
+            std::rc::Rc::new(crate::handler::NoPeer),
+        );
+        block_on(registry().call(params, cx))
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The protocol revisions this server speaks over a session (`initialize` first).
+/// The protocol revisions this server speaks over a session (`initialize` first). The stateless revisions
+/// (2026-07-28 on) have no handshake and are never the answer to `initialize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ProtocolVersion {
     #[serde(rename = "2024-11-05")]
@@ -19,7 +20,9 @@ impl ProtocolVersion {
     /// Oldest first.
     pub const ALL: [ProtocolVersion; 4] =
         [Self::V2024_11_05, Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25];
-    pub const LATEST: ProtocolVersion = Self::V2025_11_25;
+    /// The newest revision `initialize` can negotiate: a stateless revision added later must not become the
+    /// answer to a handshake it does not have.
+    pub const LATEST_STATEFUL: ProtocolVersion = Self::V2025_11_25;
     /// What a Streamable HTTP request without an `MCP-Protocol-Version` header is taken to speak.
     pub const HTTP_DEFAULT: ProtocolVersion = Self::V2025_03_26;
 
@@ -36,10 +39,10 @@ impl ProtocolVersion {
         Self::ALL.into_iter().find(|v| v.as_str() == text)
     }
 
-    /// The answer to a client's `initialize`: its own version when supported, else our latest
+    /// The answer to a client's `initialize`: its own version when supported, else our latest stateful one
     /// (the client then decides whether it can go on).
     pub fn negotiate(requested: &str) -> Self {
-        Self::parse(requested).unwrap_or(Self::LATEST)
+        Self::parse(requested).unwrap_or(Self::LATEST_STATEFUL)
     }
 
     /// JSON-RPC batches exist in 2025-03-26 (and the 2024-11-05 legacy transport) only.
@@ -72,8 +75,8 @@ mod tests {
         for v in ProtocolVersion::ALL {
             assert_eq!(ProtocolVersion::negotiate(v.as_str()), v);
         }
-        assert_eq!(ProtocolVersion::negotiate("2099-01-01"), ProtocolVersion::LATEST);
-        assert_eq!(ProtocolVersion::negotiate(""), ProtocolVersion::LATEST);
+        assert_eq!(ProtocolVersion::negotiate("2099-01-01"), ProtocolVersion::LATEST_STATEFUL);
+        assert_eq!(ProtocolVersion::negotiate(""), ProtocolVersion::LATEST_STATEFUL);
     }
 
     #[test]

@@ -1,29 +1,33 @@
-//! Session ids, in two forms.
+//! Session ids: random, signed, and (for Streamable HTTP) carrying what `initialize` fixed.
 //!
-//! - **Deferred** (`<nonce>.<opening>`, base64url): 128 random bits, then what `initialize` fixed for the
-//!   session ([`Opening`]). The Worker answers `initialize` without touching a Durable Object; the first
-//!   request that needs the session creates its object from the id. A session that is opened and never used
-//!   costs no object and no storage.
-//! - **Plain** (32 lowercase hex characters, 128 random bits): legacy HTTP+SSE sessions, and Streamable HTTP
-//!   sessions whose opening does not fit in [`MAX_LEN`]; their object is created at once.
+//! - **Deferred** (`<nonce>.<opening>.<tag>`): 128 random bits, what `initialize` fixed for the session
+//!   ([`Opening`], including the identity that opened it), and an HMAC tag. The Worker answers `initialize`
+//!   without touching a Durable Object; the first request that needs the session creates its object from the
+//!   id. A session that is opened and never used costs no object and no storage.
+//! - **Plain** (`<nonce>.<tag>`): legacy HTTP+SSE sessions, and Streamable HTTP sessions whose opening does not
+//!   fit in [`MAX_LEN`]; their object is created at once.
 //!
-//! Deferred ids are not signed, and need not be: the opening holds only what the client itself sent in
-//! `initialize`, and the object is named by the whole id, so an edited id names a different, new session, as
-//! if the client had sent `initialize` again. The nonce is what makes an id unguessable.
+//! The tag (HMAC-SHA256 under the [`Purpose::SessionId`] key, 128 bits) makes ids unforgeable: an edited or
+//! invented id, or one claiming to be opened in the future, is refused by [`SessionIds::verify`] before any
+//! object is looked up, so it can create nothing. All parts are base64url without padding.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::keys::{Key, Purpose, ServerSecret};
 use crate::model::lifecycle::Implementation;
 use crate::model::ProtocolVersion;
 
 /// The longest id this server mints or accepts; longer openings get a plain id.
 pub const MAX_LEN: usize = 512;
 const NONCE_BYTES: usize = 16;
-/// Characters of a base64url-encoded nonce (no padding).
-const NONCE_CHARS: usize = 22;
+/// Characters of a base64url-encoded 16-byte value (no padding): the nonce and the tag.
+const PART_CHARS: usize = 22;
+const TAG_BYTES: usize = 16;
+/// How far in the future an opening's time may lie (clock differences between isolates).
+pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 
 /// What `initialize` fixed for the whole session: enough to build its state later, anywhere.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +36,8 @@ pub struct Opening {
     pub client_info: Implementation,
     pub client_capabilities: Value,
     pub opened_at_ms: u64,
+    /// The id of the identity that opened the session; no other may use it.
+    pub owner: String,
 }
 
 impl Opening {
@@ -43,7 +49,7 @@ impl Opening {
 
 /// The opening as it travels in an id: a compact array.
 #[derive(Serialize, Deserialize)]
-struct Wire(ProtocolVersion, u64, Value, Implementation);
+struct Wire(ProtocolVersion, u64, Value, Implementation, String);
 
 /// Which form an id of ours has.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,69 +58,122 @@ pub enum Kind {
     Deferred(Opening),
 }
 
+/// Mints and verifies session ids with the server secret's session-id key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionIds {
+    key: Key,
+}
+
+impl SessionIds {
+    pub fn new(secret: &ServerSecret) -> Self {
+        Self { key: secret.key(Purpose::SessionId) }
+    }
+
+    /// A fresh plain id.
+    pub fn mint_plain(&self) -> String {
+        let nonce = B64.encode(random_bytes());
+        let tag = self.tag(&nonce, "");
+        format!("{nonce}.{tag}")
+    }
+
+    /// A fresh deferred id carrying `opening`, or `None` when it would be longer than [`MAX_LEN`].
+    pub fn mint(&self, opening: &Opening) -> Option<String> {
+        let wire = Wire(
+            opening.protocol_version,
+            opening.opened_at_ms,
+            opening.client_capabilities.clone(),
+            opening.client_info.clone(),
+            opening.owner.clone(),
+        );
+        // Through `Value`, as everywhere else: a direct `to_vec`/`from_slice` of `Wire` would add its own copy of
+        // serde_json's machinery to the upload.
+        let json = serde_json::to_value(wire).ok()?.to_string();
+        let encoded = B64.encode(json);
+        if PART_CHARS * 2 + encoded.len() + 2 > MAX_LEN {
+            return None;
+        }
+        let nonce = B64.encode(random_bytes());
+        let tag = self.tag(&nonce, &encoded);
+        Some(format!("{nonce}.{encoded}.{tag}"))
+    }
+
+    /// The form of `id` if this server issued it (its tag verifies) and, for a deferred id, its opening is not
+    /// in the future; `None` for anything else, which names no session.
+    pub fn verify(&self, id: &str, now_ms: u64) -> Option<Kind> {
+        let (nonce, opening, tag) = split(id)?;
+        let tag = B64.decode(tag).ok().filter(|t| t.len() == TAG_BYTES)?;
+        if !self.key.verify(&[nonce.as_bytes(), opening.unwrap_or("").as_bytes()], &tag) {
+            return None;
+        }
+        match opening {
+            None => Some(Kind::Plain),
+            Some(opening) => {
+                let opening = decode_opening(opening)?;
+                (opening.opened_at_ms <= now_ms.saturating_add(MAX_CLOCK_SKEW_MS))
+                    .then_some(Kind::Deferred(opening))
+            }
+        }
+    }
+
+    fn tag(&self, nonce: &str, opening: &str) -> String {
+        B64.encode(&self.key.sign(&[nonce.as_bytes(), opening.as_bytes()])[..TAG_BYTES])
+    }
+}
+
+/// The form of an id the Worker has already verified (the session object's view: it is only ever handed
+/// verified ids, and has no reason to check the tag again).
+pub fn kind_of_verified(id: &str) -> Option<Kind> {
+    match split(id)? {
+        (_, None, _) => Some(Kind::Plain),
+        (_, Some(opening), _) => decode_opening(opening).map(Kind::Deferred),
+    }
+}
+
+fn decode_opening(encoded: &str) -> Option<Opening> {
+    let json = B64.decode(encoded).ok()?;
+    let value: Value = serde_json::from_slice(&json).ok()?;
+    let Wire(protocol_version, opened_at_ms, client_capabilities, client_info, owner) =
+        serde_json::from_value(value).ok()?;
+    Some(Opening { protocol_version, client_info, client_capabilities, opened_at_ms, owner })
+}
+
+/// Nonce, opening (deferred ids only) and tag, by shape.
+fn split(id: &str) -> Option<(&str, Option<&str>, &str)> {
+    if id.len() > MAX_LEN {
+        return None;
+    }
+    let b64 =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let mut parts = id.split('.');
+    let (nonce, second, third, rest) = (parts.next()?, parts.next()?, parts.next(), parts.next());
+    if rest.is_some() || nonce.len() != PART_CHARS || !b64(nonce) || !b64(second) {
+        return None;
+    }
+    match third {
+        None => (second.len() == PART_CHARS).then_some((nonce, None, second)),
+        Some(tag) => (tag.len() == PART_CHARS && b64(tag)).then_some((nonce, Some(second), tag)),
+    }
+}
+
 fn random_bytes() -> [u8; NONCE_BYTES] {
     let mut bytes = [0u8; NONCE_BYTES];
     getrandom::fill(&mut bytes).expect("the platform has a random source");
     bytes
 }
 
-/// A fresh plain id.
-pub fn generate() -> String {
+/// 32 random lowercase hex characters: names for things that are not sessions (streams, error references).
+pub fn random_hex() -> String {
     random_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A fresh deferred id carrying `opening`, or `None` when it would be longer than [`MAX_LEN`].
-pub fn mint(opening: &Opening) -> Option<String> {
-    let wire = Wire(
-        opening.protocol_version,
-        opening.opened_at_ms,
-        opening.client_capabilities.clone(),
-        opening.client_info.clone(),
-    );
-    // Through `Value`, as everywhere else: a direct `to_vec`/`from_slice` of `Wire` would add its own copy of
-    // serde_json's machinery to the upload.
-    let json = serde_json::to_value(wire).ok()?.to_string();
-    let id = format!("{}.{}", B64.encode(random_bytes()), B64.encode(json));
-    (id.len() <= MAX_LEN).then_some(id)
-}
-
-/// The form of `id`, decoding a deferred id's opening; `None` for anything we cannot have issued.
-pub fn classify(id: &str) -> Option<Kind> {
-    if is_plain(id) {
-        return Some(Kind::Plain);
-    }
-    let (_, opening) = split_deferred(id)?;
-    let json = B64.decode(opening).ok()?;
-    let value: Value = serde_json::from_slice(&json).ok()?;
-    let Wire(protocol_version, opened_at_ms, client_capabilities, client_info) =
-        serde_json::from_value(value).ok()?;
-    Some(Kind::Deferred(Opening { protocol_version, client_info, client_capabilities, opened_at_ms }))
-}
-
-fn split_deferred(id: &str) -> Option<(&str, &str)> {
-    if id.len() > MAX_LEN {
-        return None;
-    }
-    let (nonce, opening) = id.split_once('.')?;
-    let b64 =
-        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (nonce.len() == NONCE_CHARS && b64(nonce) && b64(opening)).then_some((nonce, opening))
-}
-
-/// A plain id: 32 lowercase hex characters.
-pub fn is_plain(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// A deferred id by its shape (its opening is decoded only where needed).
+/// A deferred id, by its shape (its opening is decoded only where needed).
 pub fn is_deferred(id: &str) -> bool {
-    split_deferred(id).is_some()
+    matches!(split(id), Some((_, Some(_), _)))
 }
 
-/// Whether `id` could be one of ours, by its shape. Anything else cannot name a session (404 without a
-/// lookup).
+/// Whether `id` has the shape of one of ours. Anything else cannot name a session (404 without a lookup).
 pub fn is_well_formed(id: &str) -> bool {
-    is_plain(id) || is_deferred(id)
+    split(id).is_some()
 }
 
 /// The spec allows only visible ASCII (0x21 to 0x7E) in a session id; anything else is a bad request.
@@ -127,58 +186,77 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const NOW: u64 = 1_763_700_000_123;
+
+    fn ids() -> SessionIds {
+        SessionIds::new(&ServerSecret::parse(&"k".repeat(40)).unwrap())
+    }
+
     fn opening(name: &str) -> Opening {
         Opening {
             protocol_version: ProtocolVersion::V2025_06_18,
             client_info: Implementation { name: name.into(), version: "1.2.3".into(), title: None },
             client_capabilities: json!({"sampling": {}, "elicitation": {"form": {}}}),
-            opened_at_ms: 1_763_700_000_123,
+            opened_at_ms: NOW,
+            owner: "key:alice".into(),
         }
     }
 
     #[test]
-    fn plain_ids_are_random_hex() {
-        let a = generate();
-        assert_ne!(a, generate());
-        assert!(is_plain(&a) && is_well_formed(&a) && !is_deferred(&a));
-        assert_eq!(classify(&a), Some(Kind::Plain));
-        assert!(!is_well_formed("ABC"));
-        assert!(!is_well_formed(&a.to_uppercase()));
+    fn plain_ids_are_random_and_verify() {
+        let a = ids().mint_plain();
+        assert_ne!(a, ids().mint_plain());
+        assert!(is_well_formed(&a) && !is_deferred(&a) && is_valid_header(&a));
+        assert_eq!(ids().verify(&a, NOW), Some(Kind::Plain));
+        assert_eq!(kind_of_verified(&a), Some(Kind::Plain));
     }
 
     #[test]
-    fn deferred_ids_carry_their_opening() {
+    fn deferred_ids_carry_their_opening_and_owner() {
         let o = opening("inspector");
-        let a = mint(&o).unwrap();
-        let b = mint(&o).unwrap();
+        let a = ids().mint(&o).unwrap();
+        let b = ids().mint(&o).unwrap();
         assert_ne!(a, b, "the nonce differs");
-        assert!(is_deferred(&a) && is_well_formed(&a) && is_valid_header(&a) && !is_plain(&a));
-        assert_eq!(classify(&a), Some(Kind::Deferred(o.clone())));
-        assert!(a.len() < 200, "a typical id stays short: {} characters", a.len());
+        assert!(is_deferred(&a) && is_well_formed(&a) && is_valid_header(&a));
+        assert_eq!(ids().verify(&a, NOW), Some(Kind::Deferred(o.clone())));
+        assert_eq!(kind_of_verified(&a), Some(Kind::Deferred(o)));
+        assert!(a.len() < 240, "a typical id stays short: {} characters", a.len());
     }
 
     #[test]
     fn openings_too_big_for_an_id_are_refused() {
-        assert_eq!(mint(&opening(&"n".repeat(MAX_LEN))), None);
+        assert_eq!(ids().mint(&opening(&"n".repeat(MAX_LEN))), None);
     }
 
     #[test]
-    fn ids_we_cannot_have_issued_are_rejected() {
-        let a = mint(&opening("c")).unwrap();
-        let (nonce, rest) = a.split_once('.').unwrap();
+    fn edited_invented_and_foreign_ids_do_not_verify() {
+        let a = ids().mint(&opening("c")).unwrap();
+        let parts: Vec<&str> = a.split('.').collect();
+        let (nonce, body, tag) = (parts[0], parts[1], parts[2]);
+        let other_body = B64.encode(br#"["2025-11-25",0,{},{"name":"x","version":"1"},"key:mallory"]"#);
+        let foreign = SessionIds::new(&ServerSecret::parse(&"z".repeat(40)).unwrap());
         for bad in [
-            format!("{nonce}."),
-            format!("{}.{rest}", &nonce[1..]),
-            format!("{nonce}.{rest}!"),
-            format!("{nonce}.{}", B64.encode(b"[1,2]")),
-            format!("{nonce}.{}", B64.encode(b"not json")),
+            format!("{nonce}.{other_body}.{tag}"),
+            format!("{}.{body}.{tag}", B64.encode([7u8; 16])),
+            format!("{nonce}.{body}"),
+            format!("{nonce}.{tag}"),
+            format!("{nonce}.{body}.{}", B64.encode([0u8; 16])),
+            foreign.mint(&opening("c")).unwrap(),
+            foreign.mint_plain(),
             "session-123".to_string(),
+            "0123456789abcdef0123456789abcdef".to_string(),
         ] {
-            assert_eq!(classify(&bad), None, "{bad}");
+            assert_eq!(ids().verify(&bad, NOW), None, "{bad}");
         }
-        // An edited but decodable opening is simply another session's id.
-        let edited = format!("{nonce}.{}", B64.encode(br#"["2025-11-25",0,{},{"name":"x","version":"1"}]"#));
-        assert!(matches!(classify(&edited), Some(Kind::Deferred(_))));
+    }
+
+    #[test]
+    fn openings_in_the_future_do_not_verify() {
+        let mut o = opening("c");
+        o.opened_at_ms = NOW + MAX_CLOCK_SKEW_MS + 1;
+        let id = ids().mint(&o).unwrap();
+        assert_eq!(ids().verify(&id, NOW), None);
+        assert!(ids().verify(&id, NOW + 2).is_some(), "within the allowed clock skew");
     }
 
     #[test]

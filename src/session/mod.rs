@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::cancellation::InFlight;
 use crate::model::lifecycle::{Implementation, LogLevel};
 use crate::model::ProtocolVersion;
 
@@ -43,6 +44,9 @@ pub struct SessionState {
     pub subscriptions: BTreeSet<String>,
     #[serde(default)]
     pub transport: TransportKind,
+    /// The id of the identity that opened the session: every other caller is told it does not exist.
+    #[serde(default)]
+    pub owner: String,
     pub created_at_ms: u64,
     /// Last time a request reached the session; persisted at [`TOUCH_GRANULARITY_MS`] granularity.
     pub last_seen_ms: u64,
@@ -65,18 +69,20 @@ impl SessionState {
             log_level: LogLevel::default(),
             subscriptions: BTreeSet::new(),
             transport: TransportKind::StreamableHttp,
+            owner: opening.owner,
             created_at_ms: opening.opened_at_ms,
             last_seen_ms: now_ms,
         }
     }
 
     /// A session of the 2024-11-05 HTTP+SSE transport: it exists from `GET /sse` on, before `initialize`.
-    pub fn legacy(id: String, now_ms: u64) -> Self {
+    pub fn legacy(id: String, owner: String, now_ms: u64) -> Self {
         let opening = Opening {
             protocol_version: ProtocolVersion::V2024_11_05,
             client_info: Implementation::default(),
             client_capabilities: Value::Null,
             opened_at_ms: now_ms,
+            owner,
         };
         Self { transport: TransportKind::LegacySse, ..Self::new(id, opening, now_ms) }
     }
@@ -96,6 +102,11 @@ impl SessionState {
         now_ms.saturating_sub(self.last_seen_ms) >= TOUCH_GRANULARITY_MS.min(ttl_ms / 4)
     }
 
+    /// Whether `caller` may use this session: only the identity that opened it may.
+    pub fn is_owned_by(&self, caller: &crate::identity::Identity) -> bool {
+        self.owner == caller.id()
+    }
+
     /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
     pub fn client_supports(&self, capability: &str) -> bool {
         declares(&self.client_capabilities, capability)
@@ -107,16 +118,26 @@ pub fn declares(capabilities: &Value, capability: &str) -> bool {
     capabilities.get(capability).is_some_and(|v| !v.is_null())
 }
 
-/// The live state of one session during a request: changes mark it dirty so the shell persists them.
+/// The live state of one session: its persisted state (changes mark it dirty so the shell writes them) and
+/// the requests being worked on.
 #[derive(Debug)]
 pub struct Session {
     state: RefCell<SessionState>,
     dirty: Cell<bool>,
+    in_flight: InFlight,
 }
+
+/// Resource subscriptions one session may hold.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
 
 impl Session {
     pub fn new(state: SessionState) -> Self {
-        Self { state: RefCell::new(state), dirty: Cell::new(false) }
+        Self { state: RefCell::new(state), dirty: Cell::new(false), in_flight: InFlight::default() }
+    }
+
+    /// The client requests of this session being worked on.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
 
     pub fn state(&self) -> Ref<'_, SessionState> {
@@ -155,12 +176,13 @@ mod tests {
 
     fn state(now: u64) -> SessionState {
         let opening = Opening {
-            protocol_version: ProtocolVersion::LATEST,
+            protocol_version: ProtocolVersion::LATEST_STATEFUL,
             client_info: Implementation { name: "c".into(), version: "1".into(), title: None },
             client_capabilities: serde_json::json!({"sampling": {}}),
             opened_at_ms: now,
+            owner: "key:alice".into(),
         };
-        SessionState::new(id::generate(), opening, now)
+        SessionState::new(id::random_hex(), opening, now)
     }
 
     #[test]
@@ -188,5 +210,7 @@ mod tests {
         assert_eq!(back, session.snapshot());
         assert!(back.client_supports("sampling"));
         assert!(!back.client_supports("roots"));
+        assert!(back.is_owned_by(&crate::identity::Identity::api_key("alice")));
+        assert!(!back.is_owned_by(&crate::identity::Identity::api_key("bob")));
     }
 }

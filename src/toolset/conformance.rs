@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::McpError;
 use crate::handler::{
-    LocalFuture, PromptDef, PromptRegistry, ResourceProvider, ToolContext, ToolDef, ToolError, ToolRegistry,
+    LocalFuture, PromptDef, PromptRegistry, RequestContext, ResourceProvider, ToolDef, ToolError,
+    ToolRegistry,
 };
 use crate::model::lifecycle::LogLevel;
 use crate::model::resource::{
@@ -60,7 +61,7 @@ fn answered(
 /// A tool that sends `elicitation/create` with the params `build` makes from its arguments, and reports the
 /// client's answer.
 fn elicitation_tool(name: &str, description: &str, build: fn(&Args) -> Value) -> ToolDef {
-    ToolDef::new(name, description, move |args: Args, cx: ToolContext| async move {
+    ToolDef::new(name, description, move |args: Args, cx: RequestContext| async move {
         answered("Elicitation completed", cx.elicit(build(&args)).await)
     })
 }
@@ -71,7 +72,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     reg.add(ToolDef::new(
         "test_update_watched_resource",
         "Changes test://watched-resource; subscribed sessions get notifications/resources/updated.",
-        move |_: Args, cx: ToolContext| {
+        move |_: Args, cx: RequestContext| {
             let revision = watched_revision.clone();
             async move {
                 revision.set(revision.get() + 1);
@@ -141,7 +142,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     reg.add(ToolDef::new(
         "test_tool_with_logging",
         "Sends three log messages while it runs.",
-        move |_: Args, cx: ToolContext| {
+        move |_: Args, cx: RequestContext| {
             let pause = pause.clone();
             async move {
                 for (i, text) in
@@ -162,7 +163,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     reg.add(ToolDef::new(
         "test_tool_with_progress",
         "Reports progress three times.",
-        move |_: Args, cx: ToolContext| {
+        move |_: Args, cx: RequestContext| {
             let pause = pause.clone();
             async move {
                 for (i, step) in [0.0, 50.0, 100.0].into_iter().enumerate() {
@@ -178,7 +179,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     reg.add(ToolDef::new(
         "test_sampling",
         "Asks the client's model to answer a prompt (sampling/createMessage).",
-        |args: Args, cx: ToolContext| async move {
+        |args: Args, cx: RequestContext| async move {
             let prompt = text_arg(&args, "prompt");
             let params = json!({
                 "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
@@ -251,7 +252,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     reg.add(ToolDef::new(
         "test_list_roots",
         "Lists the client's roots (roots/list).",
-        |_: Args, cx: ToolContext| async move { answered("Roots", cx.list_roots().await) },
+        |_: Args, cx: RequestContext| async move { answered("Roots", cx.list_roots().await) },
     ));
     reg.add(
         ToolDef::new(
@@ -281,7 +282,7 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
     reg.add(ToolDef::new(
         "test_reconnection",
         "Closes its SSE stream mid-call, then answers; the client must resume with Last-Event-ID.",
-        move |_: Args, cx: ToolContext| {
+        move |_: Args, cx: RequestContext| {
             let pause = pause.clone();
             async move {
                 cx.peer.close_stream();
@@ -334,7 +335,11 @@ impl ResourceProvider for FixtureResources {
         }]
     }
 
-    fn read<'a>(&'a self, uri: &'a str) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>> {
+    fn read<'a>(
+        &'a self,
+        uri: &'a str,
+        _cx: &'a RequestContext,
+    ) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>> {
         let contents = match uri {
             STATIC_TEXT => {
                 ResourceContents::text(uri, "text/plain", "This is the content of the static text resource.")
@@ -383,14 +388,14 @@ fn prompt_result(messages: Vec<PromptMessage>) -> Result<GetPromptResult, McpErr
 /// The conformance prompts.
 pub fn prompts() -> PromptRegistry {
     PromptRegistry::default()
-        .with(PromptDef::new("test_simple_prompt", "A simple prompt without arguments.", |_| async {
+        .with(PromptDef::new("test_simple_prompt", "A simple prompt without arguments.", |_, _| async {
             prompt_result(vec![message(Role::User, Content::text("This is a simple prompt for testing."))])
         }))
         .with(
             PromptDef::new(
                 "test_prompt_with_arguments",
                 "A prompt with two required arguments.",
-                |args| async move {
+                |args, _cx| async move {
                     let text =
                         format!("Prompt with arguments: arg1='{}', arg2='{}'", args["arg1"], args["arg2"]);
                     prompt_result(vec![message(Role::User, Content::text(text))])
@@ -409,7 +414,7 @@ pub fn prompts() -> PromptRegistry {
             PromptDef::new(
                 "test_prompt_with_embedded_resource",
                 "A prompt that embeds a resource.",
-                |args| async move {
+                |args, _cx| async move {
                     prompt_result(vec![
                         message(
                             Role::User,
@@ -425,7 +430,7 @@ pub fn prompts() -> PromptRegistry {
             )
             .argument("resourceUri", "URI of the resource to embed", true),
         )
-        .with(PromptDef::new("test_prompt_with_image", "A prompt with an image.", |_| async {
+        .with(PromptDef::new("test_prompt_with_image", "A prompt with an image.", |_, _| async {
             prompt_result(vec![
                 message(Role::User, image()),
                 message(Role::User, Content::text("Please analyze the image above.")),

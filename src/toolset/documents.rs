@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::documents::{Document, DocumentSource, SearchHit};
 use crate::error::McpError;
-use crate::handler::{LocalFuture, PromptDef, ResourceProvider, ToolDef, ToolError};
+use crate::handler::{LocalFuture, PromptDef, RequestContext, ResourceProvider, ToolDef, ToolError};
 use crate::model::resource::{
     GetPromptResult, PromptMessage, ReadResourceResult, Resource, ResourceTemplate, Role,
 };
@@ -128,7 +128,11 @@ impl ResourceProvider for DocumentResources {
         }]
     }
 
-    fn read<'a>(&'a self, uri: &'a str) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>> {
+    fn read<'a>(
+        &'a self,
+        uri: &'a str,
+        _cx: &'a RequestContext,
+    ) -> Option<LocalFuture<'a, Result<ReadResourceResult, McpError>>> {
         let id = uri.strip_prefix(URI_PREFIX)?;
         Some(Box::pin(async move {
             let corpus = self.source.corpus().await.map_err(McpError::Internal)?;
@@ -150,7 +154,7 @@ pub fn answer_prompt() -> PromptDef {
     PromptDef::new(
         "answer_from_docs",
         "Answer a question from the document collection, citing the documents used.",
-        |args| async move {
+        |args, _cx| async move {
             let question = &args["question"];
             Ok(user_prompt(format!(
                 "Answer this question using the `search` and `fetch` tools of this server: {question}\n\
@@ -165,7 +169,7 @@ pub fn answer_prompt() -> PromptDef {
 
 pub fn summarize_prompt(source: Rc<dyn DocumentSource>) -> PromptDef {
     let ids_source = source.clone();
-    PromptDef::new("summarize_document", "Summarize one document of the collection.", move |args| {
+    PromptDef::new("summarize_document", "Summarize one document of the collection.", move |args, _cx| {
         let source = source.clone();
         async move {
             let corpus = source.corpus().await.map_err(McpError::Internal)?;

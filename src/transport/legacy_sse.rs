@@ -5,12 +5,10 @@
 //! the stream closes: this transport has no way to resume a stream, so a POST for a session whose stream is
 //! gone is answered 404 and the client connects again.
 
-use std::rc::Rc;
-
 use crate::error::HttpError;
-use crate::handler::{Peer, Server};
+use crate::handler::{RequestContext, Server};
 use crate::model::{Message, Payload, Response};
-use crate::session::{id as session_id, Session, SessionState, TransportKind};
+use crate::session::{id as session_id, SessionState, TransportKind};
 
 /// The stream's first event: where to POST messages.
 pub fn endpoint_event(messages_path: &str, session: &str) -> String {
@@ -24,10 +22,10 @@ pub fn session_from_query(query: Option<&str>) -> Result<String, HttpError> {
         .split('&')
         .find_map(|pair| pair.strip_prefix("sessionId="))
         .ok_or_else(|| HttpError::BadRequest("the sessionId query parameter is required".into()))?;
-    if session_id::is_plain(value) {
+    if value.is_empty() || !session_id::is_valid_header(value) {
+        Err(HttpError::BadRequest("malformed sessionId".into()))
+    } else if session_id::is_well_formed(value) && !session_id::is_deferred(value) {
         Ok(value.to_string())
-    } else if value.is_empty() || !session_id::is_valid_header(value) {
-        Err(HttpError::BadRequest(format!("malformed sessionId {value:?}")))
     } else {
         Err(HttpError::SessionNotFound)
     }
@@ -40,13 +38,12 @@ pub struct Replies {
     pub batch: bool,
 }
 
-/// Answers one POST's messages inside a legacy session. `initialize` (re)defines the session's negotiated
-/// version and client; everything else goes to the server as on Streamable HTTP.
+/// Answers one POST's messages inside a legacy session (`cx` holds it). `initialize` (re)defines the
+/// session's negotiated version and client; everything else goes to the server as on Streamable HTTP.
 pub async fn handle_message(
     server: &Server,
-    session: &Session,
+    cx: &RequestContext,
     payload: Payload,
-    peer: Rc<dyn Peer>,
     on_client_response: &dyn Fn(Response),
     now_ms: u64,
 ) -> Replies {
@@ -55,8 +52,9 @@ pub async fn handle_message(
     for item in payload.into_items() {
         match item {
             Ok(Message::Request(request)) if request.method == "initialize" => {
-                match server.initialize(&request, now_ms) {
+                match server.initialize(&request, cx.caller.id(), now_ms) {
                     Ok((response, opening)) => {
+                        let Some(session) = &cx.session else { continue };
                         session.update(|s| {
                             *s = SessionState {
                                 transport: TransportKind::LegacySse,
@@ -68,8 +66,7 @@ pub async fn handle_message(
                     Err(response) => responses.push(response),
                 }
             }
-            Ok(message) => responses
-                .extend(server.handle_message(message, session, peer.clone(), on_client_response).await),
+            Ok(message) => responses.extend(server.handle_message(message, cx, on_client_response).await),
             Err(malformed) => responses.push(malformed.into_response()),
         }
     }
@@ -98,7 +95,7 @@ mod tests {
 
     #[test]
     fn session_ids_from_the_query() {
-        let id = "0123456789abcdef0123456789abcdef";
+        let id = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
         assert_eq!(session_from_query(Some(&format!("sessionId={id}"))).unwrap(), id);
         assert_eq!(session_from_query(Some(&format!("x=1&sessionId={id}"))).unwrap(), id);
         assert_eq!(session_from_query(None).unwrap_err().status(), 400);

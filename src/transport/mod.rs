@@ -4,5 +4,6 @@ pub mod cors;
 pub mod legacy_sse;
 pub mod origin;
 pub mod request_url;
+pub mod session_call;
 pub mod sse;
 pub mod streamable_http;

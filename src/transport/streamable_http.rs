@@ -2,12 +2,10 @@
 //! checks, where a POST goes, and how a POST's messages are answered inside a session.
 
 use crate::error::HttpError;
-use std::rc::Rc;
-
-use crate::handler::{Peer, Server};
+use crate::handler::{RequestContext, Server};
 use crate::model::jsonrpc::Malformed;
-use crate::model::{Message, Payload, ProtocolVersion, Request, Response};
-use crate::session::{id as session_id, Session};
+use crate::model::{Message, Payload, ProtocolVersion, Request, RequestId, Response};
+use crate::session::id as session_id;
 
 pub const SESSION_HEADER: &str = "mcp-session-id";
 pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
@@ -108,9 +106,12 @@ fn is_initialize(item: &Result<Message, Malformed>) -> bool {
     matches!(item, Ok(Message::Request(r)) if r.method == "initialize")
 }
 
-/// Whether the POST holds an `initialize` request.
-pub fn contains_initialize(payload: &Payload) -> bool {
-    payload.items().iter().any(is_initialize)
+/// The `initialize` request a POST holds, if any.
+pub fn initialize_request(payload: &Payload) -> Option<&Request> {
+    payload.items().iter().find_map(|item| match item {
+        Ok(Message::Request(r)) if r.method == "initialize" => Some(r),
+        _ => None,
+    })
 }
 
 /// Decides where a parsed POST goes, or why it is refused.
@@ -123,7 +124,7 @@ pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget
             });
         }
         return match session {
-            Some(_) => Err(HttpError::AlreadyInitialized),
+            Some(_) => Err(HttpError::already_initialized(Some(init.id.clone()))),
             None => Ok(PostTarget::NewSession(init.clone())),
         };
     }
@@ -148,31 +149,40 @@ pub fn is_lone_initialized(payload: &Payload) -> bool {
 /// bytes); longer ones go to the session's object unread.
 pub const PEEK_LIMIT: usize = 512;
 
+/// The id of the first request a body holds, if it can be read: error bodies answer with it.
+pub fn first_request_id(payload: &Payload) -> Option<RequestId> {
+    payload.items().iter().find_map(|item| match item {
+        Ok(Message::Request(r)) => Some(r.id.clone()),
+        Err(malformed) => malformed.id.clone(),
+        _ => None,
+    })
+}
+
 /// What a POST inside a session produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostOutcome {
     /// Only notifications and responses: 202, no body.
     Accepted,
-    /// Answers to the requests, in order; `batch` says whether to send them as an array.
+    /// Answers to the requests, in order (a cancelled request has none); `batch` says whether to send them as
+    /// an array.
     Responses { responses: Vec<Response>, batch: bool },
 }
 
-/// Answers the messages of one POST inside an existing session. Requests run with `peer` (the POST's
-/// stream); responses from the client (answers to our requests) go to `on_client_response`.
+/// Answers the messages of one POST inside an existing session, with the session's context `cx` (its peer
+/// is the POST's stream); responses from the client (answers to our requests) go to `on_client_response`.
 pub async fn handle_post(
     server: &Server,
-    session: &Session,
+    cx: &RequestContext,
     payload: Payload,
-    peer: Rc<dyn Peer>,
     on_client_response: &dyn Fn(Response),
 ) -> Result<PostOutcome, HttpError> {
     let batch = payload.is_batch();
-    if batch && !session.protocol_version().allows_batches() {
+    if batch && !cx.protocol_version.allows_batches() {
         return Err(HttpError::InvalidRequest {
             id: None,
             message: format!(
                 "JSON-RPC batches are not supported in protocol revision {}",
-                session.protocol_version()
+                cx.protocol_version
             ),
         });
     }
@@ -181,12 +191,11 @@ pub async fn handle_post(
     for item in payload.into_items() {
         match item {
             Ok(Message::Request(request)) if request.method == "initialize" => {
-                return Err(HttpError::AlreadyInitialized);
+                return Err(HttpError::already_initialized(Some(request.id)));
             }
             Ok(message) => {
                 saw_request |= matches!(message, Message::Request(_));
-                responses
-                    .extend(server.handle_message(message, session, peer.clone(), on_client_response).await);
+                responses.extend(server.handle_message(message, cx, on_client_response).await);
             }
             Err(malformed) if batch => {
                 saw_request = true;

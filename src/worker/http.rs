@@ -1,8 +1,13 @@
 //! Building `worker::Response`s from the core's answers, and reading headers.
 
-use worker::{Headers, Request, RequestInit, Response, ResponseBuilder};
+use futures_util::StreamExt;
+use worker::{Context, Headers, Request, Response, ResponseBuilder};
+
+/// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
+pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 use crate::error::HttpError;
+use crate::model::RequestId;
 use crate::transport::sse;
 use crate::transport::streamable_http::{ResponseMode, SESSION_HEADER};
 
@@ -31,15 +36,16 @@ pub fn json(status: u16, body: String) -> Response {
     respond(status, &[("Content-Type", JSON)], body)
 }
 
-/// The JSON-RPC error body, status and headers for `err`.
-pub fn error(err: &HttpError) -> Response {
-    if let HttpError::Internal(why) = err {
-        worker::console_error!("internal error: {why}");
+/// The JSON-RPC error body, status and headers for `err`, answering request `id` when it is known. A 500's
+/// detail goes to the log under `reference`; the body names only the reference.
+pub fn error(err: &HttpError, id: Option<RequestId>, reference: &str) -> Response {
+    if let HttpError::Internal(detail) = err {
+        worker::console_error!("internal error [{reference}]: {detail}");
     }
     let extra = err.headers();
     let mut headers: Vec<(&str, &str)> = vec![("Content-Type", JSON)];
     headers.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
-    respond(err.status(), &headers, err.to_body())
+    respond(err.status(), &headers, err.to_body(id, reference))
 }
 
 /// Headers of every SSE response.
@@ -48,13 +54,35 @@ pub fn sse_headers(h: &Headers) {
     let _ = h.set("Cache-Control", "no-cache, no-transform");
 }
 
-/// Reads a request body of at most `limit` bytes: the declared length is checked before reading, the real
-/// one after (a chunked body declares none).
-pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, HttpError> {
-    crate::transport::streamable_http::check_content_length(header(req, "Content-Length").as_deref(), limit)?;
-    let body = req.bytes().await.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > limit {
-        return Err(HttpError::PayloadTooLarge { limit });
+/// Reads a request body of at most `limit` bytes. A declared length over the limit is refused before reading;
+/// a body without one (chunked) is read piece by piece and refused as soon as it passes the limit, so nothing
+/// larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
+/// [`DRAIN_LIMIT`]), so the client's connection stays usable.
+pub async fn read_body(req: &mut Request, limit: usize, ctx: &Context) -> Result<Vec<u8>, HttpError> {
+    let declared = header(req, "Content-Length");
+    crate::transport::streamable_http::check_content_length(declared.as_deref(), limit)?;
+    let unreadable = |e: worker::Error| HttpError::BadRequest(format!("unreadable body: {e}"));
+    if declared.is_some() {
+        // The runtime delivers exactly the declared length.
+        return req.bytes().await.map_err(unreadable);
+    }
+    let Ok(mut stream) = req.stream() else { return Ok(Vec::new()) };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if body.len() + chunk.len() > limit {
+            ctx.wait_until(async move {
+                let mut drained = 0usize;
+                while let Some(Ok(chunk)) = stream.next().await {
+                    drained += chunk.len();
+                    if drained > DRAIN_LIMIT {
+                        break;
+                    }
+                }
+            });
+            return Err(HttpError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
@@ -76,13 +104,4 @@ pub fn opened(mode: ResponseMode, response: &crate::model::Response, session_id:
         &[("Content-Type", content_type), ("Cache-Control", "no-cache"), (SESSION_HEADER, session_id)],
         body,
     )
-}
-
-/// A copy of `req` carrying `body`, once the original body has been read.
-pub fn with_body(req: &Request, body: Vec<u8>) -> Result<Request, HttpError> {
-    let mut init = RequestInit::new();
-    init.with_method(req.method())
-        .with_headers(req.headers().clone())
-        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    Request::new_with_init(&req.inner().url(), &init).map_err(|e| internal("copying the request", e))
 }

@@ -1,46 +1,41 @@
 //! The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a session and its stream, `POST /messages?sessionId=`
 //! feeds it (paths set by `MCP_SSE_PATH` and `MCP_MESSAGES_PATH`). Both end in the session's Durable Object.
 
-use worker::{Env, Method, Request, Response};
+use worker::{Date, Method, Request, Response};
 
-use super::{http, send, session_object};
-use crate::config::Settings;
+use super::{call_session, http, Admitted, Failure};
 use crate::error::HttpError;
+use crate::session::id::Kind;
 use crate::transport::legacy_sse;
+use crate::transport::session_call::{Operation, SessionCall};
 use crate::transport::streamable_http as shttp;
 
-/// `GET /sse`: a new session whose stream is the response.
-pub async fn open(req: Request, env: &Env) -> Result<Response, HttpError> {
+/// `GET /sse`: a new session, owned by the caller, whose stream is the response.
+pub async fn open(req: Request, at: &Admitted<'_>) -> Result<Response, Failure> {
     if req.method() != Method::Get {
-        return Err(HttpError::MethodNotAllowed { allow: "GET, OPTIONS" });
+        return Err(HttpError::MethodNotAllowed { allow: "GET, OPTIONS" }.into());
     }
-    let id = crate::session::id::generate();
-    let inner =
-        session_object::internal_request(session_object::LEGACY_OPEN_PATH, Method::Get, &id, None, None)?;
-    send(env, &id, inner).await
+    let id = at.ids.mint_plain();
+    Ok(call_session(at.env, &SessionCall::new(Operation::LegacyOpen, &id, &at.caller), None).await?)
 }
 
 /// `POST /messages?sessionId=<id>`: 202, the replies go out on the session's stream.
-pub async fn message(
-    mut req: Request,
-    env: &Env,
-    settings: &Settings,
-    query: Option<&str>,
-) -> Result<Response, HttpError> {
+pub async fn message(mut req: Request, at: &Admitted<'_>, query: Option<&str>) -> Result<Response, Failure> {
     if req.method() != Method::Post {
-        return Err(HttpError::MethodNotAllowed { allow: "POST, OPTIONS" });
+        return Err(HttpError::MethodNotAllowed { allow: "POST, OPTIONS" }.into());
     }
     let id = legacy_sse::session_from_query(query)?;
-    // This transport predates the 415 rule of Streamable HTTP: a wrong type is a plain bad request.
-    shttp::check_content_type(http::header(&req, "Content-Type").as_deref())
-        .map_err(|_| HttpError::BadRequest("Content-Type must be application/json".into()))?;
-    let body = http::read_body(&mut req, settings.max_body_bytes).await?;
-    let inner = session_object::internal_request(
-        session_object::LEGACY_MESSAGE_PATH,
-        Method::Post,
-        &id,
-        None,
-        Some(body),
-    )?;
-    send(env, &id, inner).await
+    let body = http::read_body(&mut req, at.settings.max_body_bytes, at.ctx).await?;
+    let checked = (|| {
+        // This transport predates the 415 rule of Streamable HTTP: a wrong type is a plain bad request.
+        shttp::check_content_type(http::header(&req, "Content-Type").as_deref())
+            .map_err(|_| HttpError::BadRequest("Content-Type must be application/json".into()))?;
+        match at.ids.verify(&id, Date::now().as_millis()) {
+            Some(Kind::Plain) => Ok(()),
+            _ => Err(HttpError::SessionNotFound),
+        }
+    })();
+    checked.map_err(|e| Failure::answering(e, &body))?;
+    let call = SessionCall::new(Operation::LegacyMessage, &id, &at.caller);
+    Ok(call_session(at.env, &call, Some(body)).await?)
 }

@@ -12,10 +12,13 @@ mod streams;
 use worker::{event, Context, Env, Headers, Method, Request, Response};
 
 use crate::error::HttpError;
-use crate::model::ProtocolVersion;
+use crate::identity::Identity;
+use crate::model::{Payload, ProtocolVersion, RequestId};
+use crate::session::id::SessionIds;
 use crate::transport::cors;
-use crate::transport::origin::is_loopback_host;
 use crate::transport::request_url;
+use crate::transport::session_call::{SessionCall, CALL_HEADER};
+use crate::transport::streamable_http::first_request_id;
 
 #[allow(unused_imports)]
 pub use session_object::McpSession;
@@ -29,14 +32,37 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// An error on its way to the client, with the id of the JSON-RPC request it answers when one was read.
+pub struct Failure {
+    pub error: HttpError,
+    pub id: Option<RequestId>,
+}
+
+impl From<HttpError> for Failure {
+    fn from(error: HttpError) -> Self {
+        Self { error, id: None }
+    }
+}
+
+impl Failure {
+    /// `error`, answering the first request in `body` (parsed only now, on the error path).
+    pub fn answering(error: HttpError, body: &[u8]) -> Self {
+        let id = Payload::parse(body).ok().as_ref().and_then(first_request_id);
+        Self { error, id }
+    }
+}
+
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = req.inner().url();
     let origin = http::header(&req, "Origin");
+    // Names this request in the log and in a 500's body; Cloudflare's ray id when there is one.
+    let reference =
+        http::header(&req, "cf-ray").unwrap_or_else(|| crate::session::id::random_hex()[..16].into());
     let mut cors_origin = None;
-    let mut response = match route(req, &env, &url, origin.as_deref(), &mut cors_origin).await {
+    let mut response = match route(req, &env, &ctx, &url, origin.as_deref(), &mut cors_origin).await {
         Ok(response) => response,
-        Err(err) => http::error(&err),
+        Err(Failure { error, id }) => http::error(&error, id, &reference),
     };
     // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
     // Headers of a response that came from the Durable Object are immutable, hence the copy.
@@ -53,14 +79,24 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(response)
 }
 
+/// What every MCP endpoint receives once the request is admitted.
+pub struct Admitted<'a> {
+    pub env: &'a Env,
+    pub ctx: &'a Context,
+    pub settings: &'a crate::config::Settings,
+    pub ids: &'a SessionIds,
+    pub caller: Identity,
+}
+
 /// Routes one request. `cors_origin` is set once the request's `Origin` has been allowed.
 async fn route(
     req: Request,
     env: &Env,
+    ctx: &Context,
     url: &str,
     origin: Option<&str>,
     cors_origin: &mut Option<String>,
-) -> Result<Response, HttpError> {
+) -> Result<Response, Failure> {
     let path = req.path();
     let path = path.as_str();
     if path == "/" && req.method() == Method::Get {
@@ -74,15 +110,15 @@ async fn route(
     } else if path == settings.messages_path {
         Endpoint::Messages
     } else {
-        return Err(HttpError::NotFound(path.to_string()));
+        return Err(HttpError::NotFound(path.to_string()).into());
     };
     let host = http::header(&req, "Host").unwrap_or_else(|| request_url::authority(url).to_string());
     if !settings.hosts.allows(&host) {
-        return Err(HttpError::ForbiddenHost(host));
+        return Err(HttpError::ForbiddenHost(host).into());
     }
     if let Some(origin) = origin {
         if !settings.origins.allows(origin) {
-            return Err(HttpError::ForbiddenOrigin(origin.to_string()));
+            return Err(HttpError::ForbiddenOrigin(origin.to_string()).into());
         }
         *cors_origin = Some(origin.to_string());
     }
@@ -90,13 +126,13 @@ async fn route(
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
         return Ok(http::respond(204, &headers, String::new()));
     }
-    let local = is_loopback_host(request_url::authority(url));
-    let authorization = http::header(&req, "Authorization");
-    settings.access.admit(authorization.as_deref(), local)?;
+    let ids = settings.ready()?;
+    let caller = settings.access.admit(http::header(&req, "Authorization").as_deref())?;
+    let admitted = Admitted { env, ctx, settings: &settings, ids, caller };
     match endpoint {
-        Endpoint::Mcp => mcp_endpoint::handle(req, env, &settings).await,
-        Endpoint::Sse => legacy_endpoint::open(req, env).await,
-        Endpoint::Messages => legacy_endpoint::message(req, env, &settings, request_url::query(url)).await,
+        Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
+        Endpoint::Sse => legacy_endpoint::open(req, &admitted).await,
+        Endpoint::Messages => legacy_endpoint::message(req, &admitted, request_url::query(url)).await,
     }
 }
 
@@ -109,24 +145,22 @@ enum Endpoint {
     Messages,
 }
 
-/// Hands a client's request for session `id` to its Durable Object, unchanged; an id we cannot have issued
-/// is a 404 without a lookup.
-async fn forward(req: Request, env: &Env, id: &str) -> Result<Response, HttpError> {
-    if crate::session::id::classify(id).is_none() {
-        return Err(HttpError::SessionNotFound);
+/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself.
+async fn call_session(env: &Env, call: &SessionCall, body: Option<Vec<u8>>) -> Result<Response, HttpError> {
+    let headers = Headers::new();
+    let _ = headers.set(CALL_HEADER, &call.to_header());
+    let mut init = worker::RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
-    send(env, id, req).await
-}
-
-/// Sends `req` to the Durable Object of session `id`.
-async fn send(env: &Env, id: &str, req: Request) -> Result<Response, HttpError> {
-    stub(env, id)?.fetch_with_request(req).await.map_err(|e| http::internal("session object", e))
-}
-
-fn stub(env: &Env, id: &str) -> Result<worker::Stub, HttpError> {
-    env.durable_object(SESSION_BINDING)
-        .and_then(|ns| ns.get_by_name(id))
-        .map_err(|e| http::internal("Durable Object binding MCP_SESSION", e))
+    let req = Request::new_with_init("https://session/", &init)
+        .map_err(|e| http::internal("building the session request", e))?;
+    let stub = env
+        .durable_object(SESSION_BINDING)
+        .and_then(|ns| ns.get_by_name(&call.session))
+        .map_err(|e| http::internal("Durable Object binding MCP_SESSION", e))?;
+    stub.fetch_with_request(req).await.map_err(|e| http::internal("session object", e))
 }
 
 /// `GET /`: what this is and where to connect.

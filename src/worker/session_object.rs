@@ -5,6 +5,9 @@
 //! created here by its first request, from its id. An alarm ends the session once it has been idle for the
 //! configured time. Streams and server-to-client requests live in the [`Outbox`].
 //!
+//! The object reads only what the Worker built ([`SessionCall`]: operation, session, caller), never a
+//! client's headers, and serves a session only to the identity that opened it.
+//!
 //! A POST is answered with one JSON body when its requests finish without sending anything else; as soon as
 //! a handler sends a message first (progress, a log, a request to the client), the answer becomes an SSE
 //! stream (`MCP_RESPONSE_MODE=sse` always streams).
@@ -15,27 +18,23 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 use futures_util::future::{join, select, Either};
-use worker::{
-    durable_object, Date, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
-};
+use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
 
 use super::streams::{OutStream, Outbox};
-use super::{http, isolate};
+use super::{http, isolate, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
-use crate::handler::Server;
+use crate::handler::{RequestContext, Server};
+use crate::identity::Identity;
 use crate::model::{Message, Payload, RequestId};
 use crate::session::{self, id::Kind, Opening, Session, SessionState, TransportKind};
 use crate::transport::legacy_sse;
-use crate::transport::streamable_http::{self as shttp, PostOutcome, ResponseMode, SESSION_HEADER};
+use crate::transport::session_call::{Operation, SessionCall, CALL_HEADER};
+use crate::transport::streamable_http::{self as shttp, PostOutcome, ResponseMode};
 
 const STATE_KEY: &str = "state";
 /// Marks a deferred session as ended until its id goes stale (until then the id could create it again).
 const ENDED_KEY: &str = "ended";
-/// Internal paths the Worker uses: create a session from `initialize`; open a legacy SSE session; feed it.
-pub const INITIALIZE_PATH: &str = "/__initialize";
-pub const LEGACY_OPEN_PATH: &str = "/__sse";
-pub const LEGACY_MESSAGE_PATH: &str = "/__messages";
 
 #[durable_object]
 pub struct McpSession {
@@ -46,28 +45,6 @@ pub struct McpSession {
     outbox: Rc<Outbox>,
 }
 
-/// A request from the Worker to the object of session `id`, on one of the internal paths.
-pub fn internal_request(
-    path: &str,
-    method: Method,
-    id: &str,
-    accept: Option<String>,
-    body: Option<Vec<u8>>,
-) -> Result<Request, HttpError> {
-    let headers = Headers::new();
-    let _ = headers.set(SESSION_HEADER, id);
-    if let Some(accept) = accept {
-        let _ = headers.set("Accept", &accept);
-    }
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(body) = body {
-        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    }
-    Request::new_with_init(&format!("https://session{path}"), &init)
-        .map_err(|e| http::internal("building the session request", e))
-}
-
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
         let keepalive = isolate::settings(&env).map_or(DEFAULT_KEEPALIVE_SECONDS * 1000, |s| s.keepalive_ms);
@@ -76,14 +53,20 @@ impl DurableObject for McpSession {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        Ok(self.serve(req).await.unwrap_or_else(|err| http::error(&err)))
+        Ok(self.serve(req).await.unwrap_or_else(|Failure { error, id }| {
+            http::error(&error, id, &crate::session::id::random_hex()[..16])
+        }))
     }
 
+    /// Ends an idle session. A failure is returned as an error, so the runtime retries the alarm (with
+    /// back-off) instead of leaving the session's storage behind for good.
     async fn alarm(&self) -> worker::Result<Response> {
         let settings = isolate::settings(&self.env).map_err(worker::Error::RustError)?;
         let ttl = settings.session_ttl_ms;
-        match self.load(None, &settings).await {
-            Ok(Some(session)) => {
+        let loaded =
+            self.load(None, None, &settings).await.map_err(|e| worker::Error::RustError(e.to_string()))?;
+        match loaded {
+            Some(session) => {
                 let expires = session.state().expires_at_ms(ttl);
                 let now = Date::now().as_millis();
                 if now >= expires {
@@ -93,58 +76,64 @@ impl DurableObject for McpSession {
                 }
             }
             // Nothing left but, perhaps, the marker of an ended session whose id is now stale.
-            Ok(None) => self.end(ttl).await?,
-            Err(err) => worker::console_error!("session alarm: {err}"),
+            None => self.end(ttl).await?,
         }
         Response::empty()
     }
 }
 
 impl McpSession {
-    async fn serve(&self, mut req: Request) -> Result<Response, HttpError> {
+    async fn serve(&self, mut req: Request) -> Result<Response, Failure> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings);
-        let id =
-            http::header(&req, SESSION_HEADER).ok_or_else(|| HttpError::Internal("no session id".into()))?;
-        match req.path().as_str() {
-            INITIALIZE_PATH => {
+        let call =
+            http::header(&req, CALL_HEADER).and_then(|h| SessionCall::from_header(&h)).ok_or_else(|| {
+                HttpError::Internal("a session object got a request the Worker did not build".into())
+            })?;
+        let caller = call.caller();
+        let id = call.session.as_str();
+        match call.op {
+            Operation::Initialize => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
-                return self.initialize(&server, &settings, id, &body).await;
+                Ok(self.initialize(&server, &settings, id, caller, &body).await?)
             }
-            LEGACY_OPEN_PATH => return self.open_legacy(&settings, id).await,
-            LEGACY_MESSAGE_PATH => return self.legacy_message(req, &id, server, settings).await,
-            _ => {}
-        }
-        match req.method() {
-            Method::Post => {
-                let body = http::read_body(&mut req, settings.max_body_bytes).await?;
+            Operation::LegacyOpen => Ok(self.open_legacy(&settings, id, caller).await?),
+            Operation::LegacyMessage => {
+                let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                self.legacy_message(&body, id, caller, server, settings)
+                    .await
+                    .map_err(|e| Failure::answering(e, &body))
+            }
+            Operation::Post => {
+                // The Worker read the body within the limit already.
+                let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
+                let answering = |e| Failure { error: e, id: shttp::first_request_id(&payload) };
                 // `initialize` carrying a session id is refused whether or not that session exists.
-                if shttp::contains_initialize(&payload) {
-                    return Err(HttpError::AlreadyInitialized);
+                if let Some(init) = shttp::initialize_request(&payload) {
+                    return Err(answering(HttpError::already_initialized(Some(init.id.clone()))));
                 }
-                let session = self.active_session(&id, &settings).await?;
-                require_transport(&session, TransportKind::StreamableHttp)?;
-                self.post(server, settings, session, payload).await
+                let session = self.active_session(id, &caller, &settings).await.map_err(answering)?;
+                require_transport(&session, TransportKind::StreamableHttp).map_err(answering)?;
+                Ok(self.post(server, settings, session, caller, payload).await?)
             }
-            Method::Get => {
-                let session = self.active_session(&id, &settings).await?;
+            Operation::Listen => {
+                let session = self.active_session(id, &caller, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
-                persist(&self.outbox, &session).await?;
-                match http::header(&req, "Last-Event-ID") {
-                    Some(last) => self.outbox.resume(&last).await,
-                    None => self.outbox.open_standalone(),
-                }
+                save_state(&self.outbox, &session).await?;
+                Ok(match call.last_event_id {
+                    Some(last) => self.outbox.resume(&last).await?,
+                    None => self.outbox.open_standalone()?,
+                })
             }
-            Method::Delete => {
-                let session = self.active_session(&id, &settings).await?;
+            Operation::End => {
+                let session = self.active_session(id, &caller, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
                 self.end(settings.session_ttl_ms)
                     .await
                     .map_err(|e| http::internal("ending the session", e))?;
                 Ok(http::respond(204, &[], String::new()))
             }
-            _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }),
         }
     }
 
@@ -155,6 +144,7 @@ impl McpSession {
         server: Rc<Server>,
         settings: Rc<Settings>,
         session: Rc<Session>,
+        caller: Identity,
         payload: Payload,
     ) -> Result<Response, HttpError> {
         let request_ids = request_ids(&payload);
@@ -163,18 +153,19 @@ impl McpSession {
         let (done_tx, done_rx) = oneshot::channel();
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
+        // Each request is cancellable on its own (`notifications/cancelled` names one): a cancelled request
+        // gets no response, the others of the POST still do.
         let work = async move {
+            let cx = RequestContext::in_session(session.clone(), caller, peer);
             let deliver = |response| outbox.deliver(response);
-            let outcome = shttp::handle_post(&server, &session, payload, peer, &deliver).await;
-            let outcome = match (outcome, persist(&outbox, &session).await) {
+            let outcome = shttp::handle_post(&server, &cx, payload, &deliver).await;
+            let outcome = match (outcome, save_state(&outbox, &session).await) {
                 (Ok(outcome), Err(e)) if outcome != PostOutcome::Accepted => Err(e),
                 (outcome, _) => outcome,
             };
             let _ = done_tx.send(outcome);
         };
-        // `notifications/cancelled` for one of these requests aborts the task; `done_rx` then reports
-        // `Canceled` and the POST ends without a response, as the spec asks.
-        self.outbox.spawn_cancellable(request_ids.clone(), work);
+        wasm_bindgen_futures::spawn_local(work);
 
         let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
         let done_rx = if streaming {
@@ -182,11 +173,8 @@ impl McpSession {
         } else {
             match select(done_rx, first_message).await {
                 Either::Left((Ok(outcome), _)) => return self.answer(&stream, &request_ids, outcome).await,
-                // Cancelled before anything was sent: a stream that ends without a response.
                 Either::Left((Err(_), _)) => {
-                    let response = self.outbox.stream_response(&stream)?;
-                    self.outbox.finish(&stream, &[]);
-                    return Ok(response);
+                    return Err(HttpError::Internal("the POST's task ended unanswered".into()))
                 }
                 Either::Right((_, done_rx)) => done_rx,
             }
@@ -200,7 +188,6 @@ impl McpSession {
                 Ok(Ok(PostOutcome::Responses { responses, .. })) => responses,
                 Ok(Ok(PostOutcome::Accepted)) => Vec::new(),
                 Ok(Err(err)) => failed(&request_ids, err.to_error_object()),
-                // Cancelled by the client (notifications/cancelled): no response.
                 Err(_) => Vec::new(),
             };
             outbox.finish(&stream, &responses);
@@ -221,6 +208,12 @@ impl McpSession {
         }
         match outcome? {
             PostOutcome::Accepted => Ok(http::respond(202, &[], String::new())),
+            // Every request was cancelled: a stream that ends without a response, as the spec asks.
+            PostOutcome::Responses { responses, .. } if responses.is_empty() => {
+                let response = self.outbox.stream_response(stream)?;
+                self.outbox.finish(stream, &[]);
+                Ok(response)
+            }
             PostOutcome::Responses { responses, batch } if quiet => {
                 Ok(http::json(200, shttp::json_body(&responses, batch)))
             }
@@ -239,55 +232,62 @@ impl McpSession {
         &self,
         server: &Server,
         settings: &Settings,
-        id: String,
+        id: &str,
+        caller: Identity,
         body: &[u8],
     ) -> Result<Response, HttpError> {
         let Ok(Payload::Single(Ok(Message::Request(request)))) = Payload::parse(body) else {
             return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
         };
         let now = Date::now().as_millis();
-        let (response, opening) = match server.initialize(&request, now) {
+        let (response, opening) = match server.initialize(&request, caller.id(), now) {
             Ok(opened) => opened,
             // Invalid initialize params: no session is created.
             Err(error) => return Ok(http::json(400, error.to_value().to_string())),
         };
-        self.create(SessionState::new(id.clone(), opening, now), settings).await?;
-        Ok(http::opened(settings.response_mode, &response, &id))
+        self.create(SessionState::new(id.to_string(), opening, now), settings).await?;
+        Ok(http::opened(settings.response_mode, &response, id))
     }
 
-    /// `GET /sse`: a new 2024-11-05 session, whose stream starts with the `endpoint` event.
-    async fn open_legacy(&self, settings: &Settings, id: String) -> Result<Response, HttpError> {
-        self.create(SessionState::legacy(id.clone(), Date::now().as_millis()), settings).await?;
-        self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, &id))
+    /// `GET /sse`: a new 2024-11-05 session of `caller`, whose stream starts with the `endpoint` event.
+    async fn open_legacy(
+        &self,
+        settings: &Settings,
+        id: &str,
+        caller: Identity,
+    ) -> Result<Response, HttpError> {
+        let state = SessionState::legacy(id.to_string(), caller.id().to_string(), Date::now().as_millis());
+        self.create(state, settings).await?;
+        self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, id))
     }
 
     /// `POST /messages`: 202 at once; the replies go out on the session's stream when ready (a tool may wait
     /// for the client, whose answer comes as another POST).
     async fn legacy_message(
         &self,
-        mut req: Request,
+        body: &[u8],
         id: &str,
+        caller: Identity,
         server: Rc<Server>,
         settings: Rc<Settings>,
     ) -> Result<Response, HttpError> {
-        let session = self.active_session(id, &settings).await?;
+        let session = self.active_session(id, &caller, &settings).await?;
         require_transport(&session, TransportKind::LegacySse)?;
         let Some(stream) = self.outbox.legacy_stream() else {
             // The stream closed, and with it the session: this transport cannot resume it.
             self.end(settings.session_ttl_ms).await.map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
         };
-        let body = http::read_body(&mut req, settings.max_body_bytes).await?;
-        let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
+        let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
-        let ids = request_ids(&payload);
         let outbox = self.outbox.clone();
-        // A cancelled request sends no reply.
-        self.outbox.spawn_cancellable(ids, async move {
+        // A cancelled request sends no reply; the others of the POST still do.
+        wasm_bindgen_futures::spawn_local(async move {
+            let cx = RequestContext::in_session(session.clone(), caller, peer);
             let deliver = |response| outbox.deliver(response);
             let now = Date::now().as_millis();
-            let replies = legacy_sse::handle_message(&server, &session, payload, peer, &deliver, now).await;
-            if let Err(err) = persist(&outbox, &session).await {
+            let replies = legacy_sse::handle_message(&server, &cx, payload, &deliver, now).await;
+            if let Err(err) = save_state(&outbox, &session).await {
                 worker::console_error!("legacy session: {err}");
             }
             if let Some(json) = legacy_sse::replies_json(&replies) {
@@ -313,9 +313,18 @@ impl McpSession {
         Ok(session)
     }
 
-    /// Session `id` if it exists (or, deferred, can be created now) and has not expired; 404 otherwise.
-    async fn active_session(&self, id: &str, settings: &Settings) -> Result<Rc<Session>, HttpError> {
-        let session = self.load(Some(id), settings).await?.ok_or(HttpError::SessionNotFound)?;
+    /// Session `id` if it exists (or, deferred, can be created now), belongs to `caller` and has not expired;
+    /// 404 otherwise: to anyone but its owner a session does not exist.
+    async fn active_session(
+        &self,
+        id: &str,
+        caller: &Identity,
+        settings: &Settings,
+    ) -> Result<Rc<Session>, HttpError> {
+        let session = self.load(Some(id), Some(caller), settings).await?.ok_or(HttpError::SessionNotFound)?;
+        if !session.state().is_owned_by(caller) {
+            return Err(HttpError::SessionNotFound);
+        }
         let now = Date::now().as_millis();
         if session.state().is_expired(now, settings.session_ttl_ms) {
             self.end(settings.session_ttl_ms).await.map_err(|e| http::internal("ending the session", e))?;
@@ -328,8 +337,13 @@ impl McpSession {
     }
 
     /// The session, from memory or storage; with `id` (a client's request), a deferred session's first
-    /// request creates it.
-    async fn load(&self, id: Option<&str>, settings: &Settings) -> Result<Option<Rc<Session>>, HttpError> {
+    /// request, from its owner `caller`, creates it.
+    async fn load(
+        &self,
+        id: Option<&str>,
+        caller: Option<&Identity>,
+        settings: &Settings,
+    ) -> Result<Option<Rc<Session>>, HttpError> {
         if let Some(session) = self.cached() {
             return Ok(Some(session));
         }
@@ -338,7 +352,7 @@ impl McpSession {
             // A request that arrived while storage was read may have loaded it already; keep that one.
             return Ok(Some(self.cached().unwrap_or_else(|| self.keep(state))));
         }
-        let Some((id, opening)) = self.first_use(id, settings).await? else { return Ok(None) };
+        let Some((id, opening)) = self.first_use(id, caller, settings).await? else { return Ok(None) };
         if let Some(session) = self.cached() {
             return Ok(Some(session));
         }
@@ -346,15 +360,17 @@ impl McpSession {
         Ok(Some(self.create(state, settings).await?))
     }
 
-    /// The opening of deferred session `id`, if this can be its first use: it has not ended and is not stale.
+    /// The opening of deferred session `id`, if this can be its first use: by its owner, not ended, not stale.
     async fn first_use<'a>(
         &self,
         id: Option<&'a str>,
+        caller: Option<&Identity>,
         settings: &Settings,
     ) -> Result<Option<(&'a str, Opening)>, HttpError> {
-        let Some(id) = id else { return Ok(None) };
-        let Some(Kind::Deferred(opening)) = session::id::classify(id) else { return Ok(None) };
-        if opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) {
+        let (Some(id), Some(caller)) = (id, caller) else { return Ok(None) };
+        let Some(Kind::Deferred(opening)) = session::id::kind_of_verified(id) else { return Ok(None) };
+        if opening.owner != caller.id() || opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms)
+        {
             return Ok(None);
         }
         let ended: Option<u64> = self.read(ENDED_KEY).await?;
@@ -378,13 +394,17 @@ impl McpSession {
     /// Ends the session: storage, alarm, streams and waiting requests. A deferred session's id could create
     /// it again until the id goes stale, so until then a marker stays.
     async fn end(&self, ttl_ms: u64) -> worker::Result<()> {
-        let id = self.session.borrow_mut().take().map(|s| s.state().id.clone());
+        let session = self.session.borrow_mut().take();
+        if let Some(session) = &session {
+            session.in_flight().cancel_all();
+        }
+        let id = session.map(|s| s.state().id.clone());
         self.outbox.close_all();
         let storage = self.state.storage();
         storage.delete_alarm().await?;
         storage.delete_all().await?;
         let now = Date::now().as_millis();
-        if let Some(Kind::Deferred(opening)) = id.as_deref().and_then(session::id::classify) {
+        if let Some(Kind::Deferred(opening)) = id.as_deref().and_then(session::id::kind_of_verified) {
             if !opening.is_stale(now, ttl_ms) {
                 let until = opening.opened_at_ms.saturating_add(ttl_ms);
                 let (marked, scheduled) = join(
@@ -427,7 +447,7 @@ fn failed(ids: &[RequestId], error: crate::model::ErrorObject) -> Vec<crate::mod
 }
 
 /// Writes the session state back if a request changed it.
-async fn persist(outbox: &Outbox, session: &Session) -> Result<(), HttpError> {
+async fn save_state(outbox: &Outbox, session: &Session) -> Result<(), HttpError> {
     if session.take_dirty() {
         let snapshot = session.snapshot();
         outbox

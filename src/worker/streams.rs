@@ -7,13 +7,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_channel::oneshot;
-use futures_util::future::{abortable, select, AbortHandle, Either};
+use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use serde_json::Value;
 use worker::{Delay, ListOptions, Response, Storage};
@@ -163,8 +162,6 @@ pub struct Outbox {
     next_request: Cell<u64>,
     /// Ids of the streams whose events are stored, oldest first: the `streams` key, read once.
     stored: RefCell<Option<VecDeque<String>>>,
-    /// Client requests being worked on, so `notifications/cancelled` can stop them.
-    running: RefCell<HashMap<RequestId, AbortHandle>>,
 }
 
 impl Outbox {
@@ -178,7 +175,6 @@ impl Outbox {
             pending: RefCell::new(HashMap::new()),
             next_request: Cell::new(0),
             stored: RefCell::new(None),
-            running: RefCell::new(HashMap::new()),
         }
     }
 
@@ -455,33 +451,6 @@ impl Outbox {
         }
     }
 
-    /// Runs `work` for the client requests `ids` as a task that `notifications/cancelled` for any of them
-    /// stops (the future is dropped where it waits).
-    pub fn spawn_cancellable(self: &Rc<Self>, ids: Vec<RequestId>, work: impl Future<Output = ()> + 'static) {
-        let (work, handle) = abortable(work);
-        {
-            let mut running = self.running.borrow_mut();
-            for id in &ids {
-                running.insert(id.clone(), handle.clone());
-            }
-        }
-        let me = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = work.await;
-            let mut running = me.running.borrow_mut();
-            for id in &ids {
-                running.remove(id);
-            }
-        });
-    }
-
-    /// `notifications/cancelled`: stops the task working on `id`, if any.
-    pub fn cancel(&self, id: &RequestId) {
-        if let Some(handle) = self.running.borrow_mut().remove(id) {
-            handle.abort();
-        }
-    }
-
     /// Routes a client's response to the request waiting for it.
     pub fn deliver(&self, response: RpcResponse) {
         let waiting = response.id.as_ref().and_then(|id| self.pending.borrow_mut().remove(id));
@@ -503,9 +472,6 @@ impl Outbox {
         self.pending.borrow_mut().clear();
         // The session's storage is deleted with it.
         *self.stored.borrow_mut() = Some(VecDeque::new());
-        for (_, handle) in self.running.borrow_mut().drain() {
-            handle.abort();
-        }
     }
 }
 
@@ -529,7 +495,7 @@ fn sse_body(rx: UnboundedReceiver<Vec<u8>>) -> Result<Response, HttpError> {
 }
 
 fn new_stream_id() -> String {
-    crate::session::id::generate()[..16].to_string()
+    crate::session::id::random_hex()[..16].to_string()
 }
 
 /// The [`Peer`] of the requests of one POST: everything goes out on that POST's stream.
@@ -558,9 +524,5 @@ impl Peer for StreamPeer {
 
     fn close_stream(&self) {
         self.stream.request_close();
-    }
-
-    fn cancel(&self, id: &RequestId) {
-        self.outbox.cancel(id);
     }
 }

@@ -1,6 +1,7 @@
-// Security by default, as a deployment sees it: without credentials the worker refuses traffic that does not
-// come to a loopback host (Cloudflare routes deployed traffic by its public hostname), and says how to fix it;
-// MCP_ALLOW_ANONYMOUS opts in to open access; a malformed setting is reported, never silently defaulted.
+// Security by default, as a deployment sees it (development mode off, as after `wrangler deploy`): without
+// credentials and the server secret the worker refuses traffic and says what to set, whatever `Host` the client
+// sends (a tunnel or a LAN peer can send `Host: localhost`); MCP_ALLOW_ANONYMOUS opts in to open access; loopback
+// browser origins are not trusted; a malformed setting is reported, never silently defaulted.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -8,6 +9,7 @@ import { startWorker } from './support/worker.mjs';
 import { initializeRequest, post, ACCEPT_BOTH, SESSION_ID_RE } from './support/mcp.mjs';
 
 const T = { timeout: 30_000 };
+const SECRET = 'e2e-server-secret-0123456789abcdef0123456789';
 
 /** POSTs JSON with an explicit Host header (fetch does not let us set one). */
 function postWithHost(url, host, body, extraHeaders = {}) {
@@ -29,40 +31,61 @@ function postWithHost(url, host, body, extraHeaders = {}) {
   });
 }
 
-describe('a deployment without credentials', { timeout: 300_000 }, () => {
+describe('a deployment without credentials or secret (development mode off)', { timeout: 300_000 }, () => {
   let worker;
-  before(async () => { worker = await startWorker(); }, { timeout: 150_000 });
+  before(async () => { worker = await startWorker({ development: false }); }, { timeout: 150_000 });
   after(async () => { await worker?.stop(); }, { timeout: 30_000 });
 
-  it('refuses a public hostname with 503 and explains how to configure keys', T, async () => {
+  it('refuses a public hostname with 503 naming every setting to fix', T, async () => {
     const a = await postWithHost(worker.url, 'mcp.example.workers.dev', initializeRequest());
     assert.equal(a.status, 503, a.text);
     assert.equal(a.json.error.code, -32000);
     assert.match(a.json.error.message, /MCP_API_KEYS/);
     assert.match(a.json.error.message, /MCP_ALLOW_ANONYMOUS/);
+    assert.match(a.json.error.message, /MCP_SERVER_SECRET/);
     assert.equal(a.headers['mcp-session-id'], undefined);
   });
 
-  it('serves localhost (wrangler dev) without credentials', T, async () => {
-    const a = await postWithHost(worker.url, `localhost:${worker.port}`, initializeRequest());
-    assert.equal(a.status, 200, a.text);
-    assert.match(a.headers['mcp-session-id'], SESSION_ID_RE);
+  it('a spoofed Host: localhost is refused just the same', T, async () => {
+    for (const host of [`localhost:${worker.port}`, '127.0.0.1', '[::1]:8787']) {
+      const a = await postWithHost(worker.url, host, initializeRequest());
+      assert.equal(a.status, 503, `${host}: ${a.text}`);
+      assert.equal(a.headers['mcp-session-id'], undefined);
+    }
   });
 });
 
-describe('MCP_ALLOW_ANONYMOUS=true and a malformed setting', { timeout: 300_000 }, () => {
+describe('MCP_ALLOW_ANONYMOUS=true, keys without a secret, and a malformed setting', { timeout: 300_000 }, () => {
   let open;
+  let noSecret;
   let broken;
   before(async () => {
-    open = await startWorker({ vars: { MCP_ALLOW_ANONYMOUS: 'true' } });
-    broken = await startWorker({ vars: { MCP_SESSION_TTL_SECONDS: 'soon' } });
+    [open, noSecret, broken] = await Promise.all([
+      startWorker({ development: false, vars: { MCP_ALLOW_ANONYMOUS: 'true', MCP_SERVER_SECRET: SECRET } }),
+      startWorker({ development: false, vars: { MCP_API_KEYS: 'ops:k-ops-1' } }),
+      startWorker({ vars: { MCP_SESSION_TTL_SECONDS: 'soon' } }),
+    ]);
   }, { timeout: 240_000 });
-  after(async () => { await open?.stop(); await broken?.stop(); }, { timeout: 30_000 });
+  after(async () => { await Promise.all([open?.stop(), noSecret?.stop(), broken?.stop()]); }, { timeout: 30_000 });
 
-  it('MCP_ALLOW_ANONYMOUS=true serves a public hostname without credentials', T, async () => {
+  it('MCP_ALLOW_ANONYMOUS=true with a secret serves a public hostname without credentials', T, async () => {
     const a = await postWithHost(open.url, 'mcp.example.workers.dev', initializeRequest());
     assert.equal(a.status, 200, a.text);
     assert.equal(a.json.result.protocolVersion, '2025-11-25');
+    assert.match(a.headers['mcp-session-id'], SESSION_ID_RE);
+  });
+
+  it('loopback browser origins are not trusted outside development mode', T, async () => {
+    const a = await postWithHost(open.url, 'mcp.example.workers.dev', initializeRequest(), { Origin: 'http://localhost:6274' });
+    assert.equal(a.status, 403, a.text);
+    assert.equal(a.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('keys without MCP_SERVER_SECRET: 503 naming the secret (and not the key)', T, async () => {
+    const a = await postWithHost(noSecret.url, 'mcp.example.workers.dev', initializeRequest(), { Authorization: 'Bearer k-ops-1' });
+    assert.equal(a.status, 503, a.text);
+    assert.match(a.json.error.message, /MCP_SERVER_SECRET/);
+    assert.doesNotMatch(a.json.error.message, /MCP_API_KEYS|k-ops-1/);
   });
 
   it('a malformed setting is a 503 naming it', T, async () => {

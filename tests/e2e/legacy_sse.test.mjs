@@ -99,7 +99,7 @@ describe('legacy HTTP+SSE transport', { timeout: 300_000 }, () => {
 
   it('raw: endpoint event, 202 for each POST, replies as message events, batches, notifications', T, async () => {
     const s = await openRaw(url);
-    assert.match(s.endpoint, /^\/messages\?sessionId=[0-9a-f]{32}$/);
+    assert.match(s.endpoint, /^\/messages\?sessionId=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
     const init = await postMessage(url, s.endpoint, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
     assert.equal(init.status, 202);
     const initialized = JSON.parse((await s.waitFor(messageOf(1))).data);
@@ -189,7 +189,7 @@ describe('legacy transport on configured paths', { timeout: 300_000 }, () => {
   it('MCP_SSE_PATH and MCP_MESSAGES_PATH move both endpoints', T, async () => {
     assert.equal((await fetch(`${worker.url}/sse`, { headers: { Accept: 'text/event-stream' } })).status, 404);
     const s = await openRaw(worker.url, '/legacy/events');
-    assert.match(s.endpoint, /^\/legacy\/post\?sessionId=[0-9a-f]{32}$/);
+    assert.match(s.endpoint, /^\/legacy\/post\?sessionId=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
     assert.equal((await postMessage(worker.url, s.endpoint, { jsonrpc: '2.0', id: 5, method: 'ping' })).status, 202);
     assert.deepEqual(JSON.parse((await s.waitFor(messageOf(5))).data).result, {});
     await s.close();

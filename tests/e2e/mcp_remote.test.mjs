@@ -406,7 +406,7 @@ describe('mcp-remote 0.15.1 bridge (stdio <-> remote) against the worker (MCP_FI
           const endpoints = new Set();
           for (const s of streams) {
             assert.match(s.contentType, /^text\/event-stream/);
-            const m = /^event: endpoint\r?\ndata: (\/messages\?sessionId=([0-9a-f]{32}))\r?\n/.exec(s.head);
+            const m = /^event: endpoint\r?\ndata: (\/messages\?sessionId=([A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}))\r?\n/.exec(s.head);
             assert.ok(m, `the first event of GET /sse is the endpoint: ${JSON.stringify(s.head.slice(0, 200))}`);
             endpoints.add(m[1]);
           }

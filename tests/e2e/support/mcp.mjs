@@ -8,9 +8,13 @@ export const LATEST_VERSION = '2025-11-25';
 export const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 export const ACCEPT_BOTH = 'application/json, text/event-stream';
 export const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
-/** A deferred session id (nonce.opening, base64url), or a plain one (32 hex: legacy, or an opening too big). */
-export const SESSION_ID_RE = /^(?:[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+|[0-9a-f]{32})$/;
-export const DEFERRED_ID_RE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+$/;
+/**
+ * A session id, signed: deferred (nonce.opening.tag, base64url) or plain (nonce.tag: legacy sessions, or an
+ * opening too big to carry).
+ */
+export const SESSION_ID_RE = /^[A-Za-z0-9_-]{22}(?:\.[A-Za-z0-9_-]+)?\.[A-Za-z0-9_-]{22}$/;
+export const DEFERRED_ID_RE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/;
+export const PLAIN_ID_RE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/;
 /** Time limit of one HTTP exchange with the worker. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 

@@ -32,7 +32,9 @@ export function freePort() {
 /**
  * Starts `wrangler dev` and waits until it answers. Without `persistTo` it keeps its state in a temporary
  * directory of its own, removed by `stop()`; `restart()` stops it and starts another on the same state.
- * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string}} options
+ * Development mode (`MCP_DEV_MODE=true`, as `npm run dev` sets it) is on unless `development: false`: the tests
+ * run locally, like a developer; the ones about deployments turn it off.
+ * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string, development?: boolean}} options
  * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>, restart: () => Promise<object>}>}
  */
 export async function startWorker(options = {}) {
@@ -43,7 +45,8 @@ export async function startWorker(options = {}) {
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
     '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', '--log-level', 'warn'];
   if (options.config) args.push('--config', options.config);
-  for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const vars = { ...(options.development === false ? {} : { MCP_DEV_MODE: 'true' }), ...(options.vars ?? {}) };
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
