@@ -149,6 +149,43 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
     assert.equal(ping.status, 200, 'the session goes on');
   });
 
+  it('a cancelled request in a 2025-03-26 batch leaves the others answered; its id cannot be reused while in flight', T, async () => {
+    const s = await openSession(url, { protocolVersion: '2025-03-26', capabilities: { elicitation: {} } });
+    const headers = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'mcp-session-id': s.session, 'mcp-protocol-version': s.version };
+    const res = await fetch(`${url}/mcp`, {
+      method: 'POST', headers,
+      body: JSON.stringify([
+        request('tools/call', { name: 'test_elicitation', arguments: { message: 'cancel me' } }, 'b1'),
+        request('tools/call', { name: 'echo', arguments: { message: 'still here' } }, 'b2'),
+      ]),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('elicitation/create')) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the stream ended before the elicitation request: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    // The same id again while b1 runs: refused, and b1 is untouched.
+    const reused = await post(url, request('ping', {}, 'b1'), { session: s.session, protocolVersion: s.version });
+    assert.equal(reused.status, 200, reused.text);
+    assert.equal(reused.json.error?.code, -32600, reused.text);
+    const cancel = await post(url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'b1' } },
+      { session: s.session, protocolVersion: s.version });
+    assert.equal(cancel.status, 202);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const messages = parseSse(text).filter((e) => e.data).map((e) => JSON.parse(e.data)).flat();
+    assert.equal(messages.filter((m) => m.id === 'b1').length, 0, `no response for the cancelled request: ${text}`);
+    const b2 = messages.find((m) => m.id === 'b2');
+    assert.equal(b2?.result?.content?.[0]?.text, 'still here', text);
+  });
+
   it('progress and log notifications arrive before the result, on the call\'s stream', T, async () => {
     const client = await sdkClient(url, {});
     const logs = [];

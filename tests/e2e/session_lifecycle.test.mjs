@@ -2,6 +2,9 @@
 // --persist-to directory), end with DELETE, expire after MCP_SESSION_TTL_SECONDS of idleness, and are independent.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { startWorker } from './support/worker.mjs';
 import {
   openSession, call, post, send, request, notification, readAnswer, closeSession, sleep, SESSION_ID_RE,
@@ -136,6 +139,37 @@ describe('session lifecycle', { timeout: 600_000 }, () => {
       assert.equal(JSON.parse(gone.text).error?.code, -32001, gone.text);
       const g = await send(worker.url, 'GET', { session: s.session, accept: 'text/event-stream' });
       assert.equal((await readAnswer(g)).status, 404);
+    });
+
+    it('the alarm deletes an idle session\'s storage, with no request to prompt it', { timeout: 60_000 }, async () => {
+      const dir = join(worker.persistTo, 'v3', 'do');
+      const files = () => (existsSync(dir) ? readdirSync(dir).filter((d) => d.endsWith('-McpSession'))
+        .flatMap((d) => readdirSync(join(dir, d)).filter((f) => f.endsWith('.sqlite')).map((f) => join(dir, d, f))) : []);
+      const before = new Set(files());
+      const s = await openSession(worker.url);
+      assert.equal((await ping(worker.url, s)).status, 200);
+      const created = files().filter((f) => !before.has(f));
+      assert.equal(created.length, 1, 'the first request created the session\'s object');
+      const rows = () => {
+        if (!existsSync(created[0])) return 0;
+        const db = new DatabaseSync(created[0], { readOnly: true });
+        try {
+          return db.prepare('SELECT count(*) AS n FROM _cf_KV').get().n;
+        } catch {
+          return 0; // no table: nothing stored
+        } finally {
+          db.close();
+        }
+      };
+      assert.ok(rows() > 0, 'the session is stored');
+      // Watch the object's storage, sending nothing: only the alarm can empty it.
+      const deadline = Date.now() + 30_000;
+      while (rows() > 0) {
+        assert.ok(Date.now() < deadline, 'the alarm deleted the storage within 30 s of a 3 s idle time');
+        await sleep(200);
+      }
+      const gone = await ping(worker.url, s);
+      assert.equal(gone.status, 404, gone.text);
     });
 
     it('a session opened and never used goes stale after the idle time: 404 (-32001)', { timeout: 60_000 }, async () => {
