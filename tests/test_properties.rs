@@ -4,7 +4,9 @@
 
 use mcp_worker::keys::ServerSecret;
 use mcp_worker::model::lifecycle::Implementation;
-use mcp_worker::model::{ErrorObject, Message, Notification, Payload, ProtocolVersion, Request, RequestId, Response};
+use mcp_worker::model::{
+    ErrorObject, Message, Notification, Payload, ProtocolVersion, Request, RequestId, Response,
+};
 use mcp_worker::session::id::{self, Kind, Opening, SessionIds};
 use mcp_worker::transport::{legacy_sse, sse, streamable_http as shttp};
 use proptest::prelude::*;
@@ -45,10 +47,12 @@ fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
         (request_id(), "[a-z/_]{1,20}", params())
             .prop_map(|(id, method, params)| Message::Request(Request { id, method, params })),
-        ("[a-z/_]{1,20}", params()).prop_map(|(method, params)| Message::Notification(Notification { method, params })),
+        ("[a-z/_]{1,20}", params())
+            .prop_map(|(method, params)| Message::Notification(Notification { method, params })),
         (request_id(), json_value()).prop_map(|(id, result)| Message::Response(Response::result(id, result))),
-        (request_id(), any::<i32>(), ".{0,20}")
-            .prop_map(|(id, code, text)| Message::Response(Response::error(Some(id), ErrorObject::new(code, text)))),
+        (request_id(), any::<i32>(), ".{0,20}").prop_map(|(id, code, text)| Message::Response(
+            Response::error(Some(id), ErrorObject::new(code, text))
+        )),
     ]
 }
 
