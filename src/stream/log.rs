@@ -132,8 +132,9 @@ pub fn unstored_answer(id: RequestId) -> String {
 }
 
 /// The stored streams, oldest first, with the bytes of their stored events: the `streams` key. Written when
-/// streams come and go, and when the total drifted from the stored one by more than a slack, so that after a
-/// restart the budget is still known within that slack.
+/// streams come and go, with a stream's answer (so finished streams are counted exactly), and when the total
+/// drifted from the stored one by more than a slack, so that after a restart the budget is still known within
+/// that slack for the streams that were running.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Index {
     entries: VecDeque<(String, u64)>,

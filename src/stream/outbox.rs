@@ -268,7 +268,10 @@ impl<R: Runtime> Outbox<R> {
             drop(own);
             let (evicted, more) = self.make_room(index, &stream.id);
             trimmed.extend(more);
-            if index.needs_write(self.limits.index_slack_bytes) {
+            // An answer usually ends its stream: the index goes with it, exact for finished streams at no
+            // extra write.
+            let slack = if answers.is_some() { 0 } else { self.limits.index_slack_bytes };
+            if index.needs_write(slack) {
                 entries.push((INDEX_KEY.to_string(), index.to_json()));
                 index.written();
             }
@@ -336,10 +339,12 @@ impl<R: Runtime> Outbox<R> {
             self.push_event(stream, response.to_value().to_string(), response.id.clone());
         }
         stream.finish();
-        self.write_index_if_changed();
+        if responses.is_empty() && stream.is_stored() {
+            self.write_index_if_changed();
+        }
     }
 
-    /// Rewrites the stored index if sizes changed since it was written (a stream finished).
+    /// Rewrites the stored index if sizes changed since it was written.
     fn write_index_if_changed(&self) {
         let json = {
             let mut index = self.index.borrow_mut();
