@@ -4,6 +4,9 @@
 // and sessions at 2025-03-26, which must never see an event with empty data (priming events are 2025-11-25).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -56,6 +59,22 @@ async function readUntil(res, stop, { timeoutMs = 15_000, keepOpen = false } = {
 }
 
 const isEmpty = (e) => e.data === undefined || e.data === '';
+
+/** Key and value sizes of the stored keys starting with `prefix`, read from the Durable Objects' SQLite files. */
+function storedSizes(persistTo, prefix) {
+  const files = readdirSync(persistTo, { recursive: true }).filter((f) => String(f).endsWith('.sqlite'));
+  const rows = [];
+  for (const file of files) {
+    const db = new DatabaseSync(join(persistTo, String(file)), { readOnly: true });
+    try {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_cf_KV'").all();
+      if (tables.length) rows.push(...db.prepare('SELECT key, length(value) AS bytes FROM _cf_KV WHERE key >= ? AND key < ?').all(prefix, `${prefix}\uffff`));
+    } finally {
+      db.close();
+    }
+  }
+  return rows;
+}
 
 function rpc(id, method, params) {
   return JSON.stringify({ jsonrpc: '2.0', id, method, params });
@@ -211,6 +230,10 @@ describe('stream durability', { timeout: 600_000 }, () => {
     // Give the object a moment to finish writing the events, then restart wrangler dev: memory is gone.
     await new Promise((r) => setTimeout(r, 1000));
     worker = await worker.restart();
+    // Stored in parts, each within a Durable Object value's 2 MB (wrangler dev itself does not enforce it).
+    const parts = storedSizes(worker.persistTo, `ev:${largeEvents[0].id.split('-')[0]}:`);
+    assert.ok(parts.length >= 6, JSON.stringify(parts));
+    assert.ok(parts.every((p) => p.key.length + p.bytes < 2_000_000), JSON.stringify(parts));
 
     const replay = await fetch(`${worker.url}/mcp`, { headers: { ...headers, Accept: 'text/event-stream', 'Last-Event-ID': original[0].id } });
     assert.equal(replay.status, 200);
