@@ -76,8 +76,6 @@ pub enum HttpError {
     SessionNotFound,
     /// 404: no such path.
     NotFound(String),
-    /// 404: a `Last-Event-ID` naming a stream whose events are no longer kept.
-    UnknownEvent(String),
     /// 405: the method is not served on this path.
     MethodNotAllowed { allow: &'static str },
     /// 406: `Accept` lacks a media type the transport needs.
@@ -104,7 +102,7 @@ impl HttpError {
             | Self::BadRequest(_) => 400,
             Self::Unauthorized { .. } => 401,
             Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => 403,
-            Self::SessionNotFound | Self::NotFound(_) | Self::UnknownEvent(_) => 404,
+            Self::SessionNotFound | Self::NotFound(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::NotAcceptable(_) => 406,
             Self::PayloadTooLarge { .. } => 413,
@@ -145,9 +143,6 @@ impl HttpError {
                 "Forbidden: host {host:?} is not allowed (add it to MCP_ALLOWED_HOSTS)"
             )),
             Self::NotFound(path) => server(format!("Not Found: {path}")),
-            Self::UnknownEvent(stream) => server(format!(
-                "Not Found: no events are kept for stream {stream:?}; send the request again"
-            )),
             Self::MethodNotAllowed { allow } => {
                 server(format!("Method Not Allowed: use one of {allow}"))
             }

@@ -6,6 +6,8 @@
 //! - [`schema`], [`session`]: tool schemas, session rules and signed session ids;
 //! - [`handler`]: the server role, dispatching methods to tools, resources and prompts;
 //! - [`transport`], [`auth`], [`config`]: HTTP transport rules, access rules, settings;
+//! - [`stream`]: a session's SSE streams, their replay and bounds, server-to-client requests, over small
+//!   storage, spawn and timer traits;
 //! - [`documents`], [`toolset`]: the shipped tools over the document collection;
 //! - `worker` (wasm32 only): the fetch router, the session Durable Object, KV.
 //!
@@ -22,6 +24,7 @@ pub mod keys;
 pub mod model;
 pub mod schema;
 pub mod session;
+pub mod stream;
 pub mod toolset;
 pub mod transport;
 

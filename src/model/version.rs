@@ -55,6 +55,12 @@ impl ProtocolVersion {
         self >= Self::V2025_06_18
     }
 
+    /// SSE polling arrived in 2025-11-25: a priming event (an id, empty data) opens each SSE response, and the
+    /// server may end a response early for the client to resume. Older clients fail on empty data.
+    pub fn has_sse_polling(self) -> bool {
+        self >= Self::V2025_11_25
+    }
+
     pub fn supported_list() -> String {
         Self::ALL.map(Self::as_str).join(", ")
     }

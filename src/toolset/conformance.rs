@@ -25,6 +25,21 @@ const PNG: &str =
 /// A tiny WAV file.
 const WAV: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
 
+/// The largest text `test_large_result` returns (bytes).
+const MAX_LARGE_RESULT: u64 = 8_000_000;
+
+/// `size` bytes of lines `0000000\n`, `0000001\n`, ...: any lost, repeated or reordered part shows.
+fn large_text(size: usize) -> String {
+    let mut text = String::with_capacity(size + 8);
+    let mut line = 0u64;
+    while text.len() < size {
+        text.push_str(&format!("{line:07}\n"));
+        line += 1;
+    }
+    text.truncate(size);
+    text
+}
+
 /// A pause, provided by the platform (the worker's timer), so fixtures stay free of runtime types.
 pub type Sleep = Rc<dyn Fn(Duration) -> LocalFuture<'static, ()>>;
 
@@ -276,6 +291,22 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
             "then": {"required": ["phone"]},
             "else": {"required": ["email"]},
             "additionalProperties": false
+        })),
+    );
+    reg.add(
+        ToolDef::new(
+            "test_large_result",
+            "Returns a text of `size` bytes (numbered 8-byte lines), to test large answers and their replay.",
+            |args: Args, _cx: RequestContext| async move {
+                let size =
+                    args.get("size").and_then(Value::as_u64).unwrap_or(0).min(MAX_LARGE_RESULT) as usize;
+                Ok(CallToolResult::text(large_text(size)))
+            },
+        )
+        .input_schema(json!({
+            "type": "object",
+            "properties": {"size": {"type": "integer", "minimum": 0, "maximum": MAX_LARGE_RESULT}},
+            "required": ["size"]
         })),
     );
     let pause = sleep;

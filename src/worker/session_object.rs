@@ -20,7 +20,7 @@ use futures_channel::oneshot;
 use futures_util::future::{join, select, Either};
 use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
 
-use super::streams::{OutStream, Outbox};
+use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
 use super::{http, isolate, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
@@ -28,6 +28,7 @@ use crate::handler::{RequestContext, Server};
 use crate::identity::Identity;
 use crate::model::{Message, Payload, RequestId};
 use crate::session::{self, id::Kind, Opening, Session, SessionState, TransportKind};
+use crate::stream::StreamMeta;
 use crate::transport::legacy_sse;
 use crate::transport::session_call::{Operation, SessionCall, CALL_HEADER};
 use crate::transport::streamable_http::{self as shttp, PostOutcome, ResponseMode};
@@ -48,7 +49,8 @@ pub struct McpSession {
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
         let keepalive = isolate::settings(&env).map_or(DEFAULT_KEEPALIVE_SECONDS * 1000, |s| s.keepalive_ms);
-        let outbox = Rc::new(Outbox::new(state.storage(), Duration::from_millis(keepalive)));
+        let outbox =
+            Rc::new(Outbox::new(ObjectRuntime::new(state.storage()), Duration::from_millis(keepalive)));
         Self { state, env, session: RefCell::new(None), outbox }
     }
 
@@ -121,10 +123,12 @@ impl McpSession {
                 let session = self.active_session(id, &caller, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
                 save_state(&self.outbox, &session).await?;
-                Ok(match call.last_event_id {
-                    Some(last) => self.outbox.resume(&last).await?,
-                    None => self.outbox.open_standalone()?,
-                })
+                let version = session.protocol_version();
+                let body = match call.last_event_id {
+                    Some(last) => self.outbox.resume(&last, version).await?,
+                    None => self.outbox.open_standalone(version).await?,
+                };
+                Ok(sse_response(body)?)
             }
             Operation::End => {
                 let session = self.active_session(id, &caller, &settings).await?;
@@ -148,7 +152,7 @@ impl McpSession {
         payload: Payload,
     ) -> Result<Response, HttpError> {
         let request_ids = request_ids(&payload);
-        let stream = self.outbox.open();
+        let stream = self.outbox.open(session.protocol_version());
         let first_message = stream.on_first_message();
         let (done_tx, done_rx) = oneshot::channel();
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
@@ -180,7 +184,7 @@ impl McpSession {
             }
         };
         // Something was sent before the answer, or SSE was asked for: stream from here on.
-        self.outbox.persist(&stream, &request_ids).await?;
+        self.outbox.start_storing(&stream, StreamMeta::Requests(request_ids.clone())).await?;
         let response = self.outbox.stream_response(&stream)?;
         let outbox = self.outbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -219,7 +223,7 @@ impl McpSession {
             }
             // Messages went out first (a race lost to the final answer): keep them, as a finished stream.
             PostOutcome::Responses { responses, .. } => {
-                self.outbox.persist(stream, request_ids).await?;
+                self.outbox.start_storing(stream, StreamMeta::Requests(request_ids.to_vec())).await?;
                 let response = self.outbox.stream_response(stream)?;
                 self.outbox.finish(stream, &responses);
                 Ok(response)
@@ -258,7 +262,7 @@ impl McpSession {
     ) -> Result<Response, HttpError> {
         let state = SessionState::legacy(id.to_string(), caller.id().to_string(), Date::now().as_millis());
         self.create(state, settings).await?;
-        self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, id))
+        sse_response(self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, id)))
     }
 
     /// `POST /messages`: 202 at once; the replies go out on the session's stream when ready (a tool may wait

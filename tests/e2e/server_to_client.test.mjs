@@ -257,10 +257,14 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
     assert.deepEqual(tail.map((e) => e.id), [ids[3]]);
   });
 
-  it('an unknown Last-Event-ID is a 404, a malformed one a 400', T, async () => {
+  it('an unknown Last-Event-ID gets a fresh stream (200, not 404: the session lives), a malformed one a 400', T, async () => {
     const s = await openSession(url);
     const headers = { Accept: 'text/event-stream', 'mcp-session-id': s.session, 'mcp-protocol-version': s.version };
-    assert.equal((await fetch(`${url}/mcp`, { headers: { ...headers, 'Last-Event-ID': 'ffffffffffffffff-3' } })).status, 404);
+    const controller = new AbortController();
+    const unknown = await fetch(`${url}/mcp`, { headers: { ...headers, 'Last-Event-ID': 'ffffffffffffffff-3' }, signal: controller.signal });
+    assert.equal(unknown.status, 200);
+    assert.match(unknown.headers.get('content-type'), /^text\/event-stream/);
+    controller.abort();
     assert.equal((await fetch(`${url}/mcp`, { headers: { ...headers, 'Last-Event-ID': 'garbage' } })).status, 400);
   });
 });

@@ -35,7 +35,7 @@ export function freePort() {
  * Development mode (`MCP_DEV_MODE=true`, as `npm run dev` sets it) is on unless `development: false`: the tests
  * run locally, like a developer; the ones about deployments turn it off.
  * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string, development?: boolean}} options
- * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>, restart: () => Promise<object>}>}
+ * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>, restart: (opts?: {samePort?: boolean}) => Promise<object>}>}
  */
 export async function startWorker(options = {}) {
   buildOnce();
@@ -88,10 +88,13 @@ export async function startWorker(options = {}) {
       await halt();
       if (ownsState) rmSync(persistTo, { recursive: true, force: true });
     },
-    /** A new `wrangler dev` (on a new port) over this one's state, which it then owns as this one did. */
-    async restart() {
+    /**
+     * A new `wrangler dev` over this one's state, which it then owns as this one did: on a new port, or with
+     * `samePort` on this one's (for clients bound to the URL, such as the SDK's transport).
+     */
+    async restart({ samePort = false } = {}) {
       await halt();
-      return startWorker({ ...options, persistTo, ownsState, port: undefined });
+      return startWorker({ ...options, persistTo, ownsState, port: samePort ? port : undefined });
     },
   };
 }

@@ -1,0 +1,42 @@
+//! The bounds on what a session keeps for replay.
+
+/// How much of a session's streams is kept for replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Events of one stream kept (in memory, and in storage).
+    pub max_events_per_stream: usize,
+    /// Streams kept in memory; the oldest finished ones go first.
+    pub max_streams_in_memory: usize,
+    /// Bytes of events kept in memory, all streams together: the oldest finished streams go first, then the
+    /// oldest events of running ones (still in storage).
+    pub max_memory_bytes: usize,
+    /// Streams whose events stay in storage.
+    pub max_streams_stored: usize,
+    /// Bytes of events in storage, all streams together: the oldest finished streams go first, then the
+    /// oldest events of running ones.
+    pub max_stored_bytes: u64,
+    /// Larger events are not stored: a response is replaced by an error saying it was too large to keep.
+    pub max_stored_event_bytes: usize,
+    /// Events are stored in parts of at most this many bytes of UTF-8 (a storage value holds 2 MB, key
+    /// included, and a string may take two bytes a character there), written atomically.
+    pub chunk_bytes: usize,
+    /// The stored index of streams is rewritten when its total drifted by more than this.
+    pub index_slack_bytes: u64,
+}
+
+pub const MIB: usize = 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_events_per_stream: 1000,
+            max_streams_in_memory: 32,
+            max_memory_bytes: 4 * MIB,
+            max_streams_stored: 100,
+            max_stored_bytes: 32 * MIB as u64,
+            max_stored_event_bytes: 8 * MIB,
+            chunk_bytes: 512 * 1024,
+            index_slack_bytes: 256 * 1024,
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! [`Outbox`]: all streams of a session. It numbers events, keeps them for replay within the [`Limits`] (in
+//! memory, and in storage once a stream went out as SSE), resumes streams from memory or storage, and holds
+//! the server-to-client requests and the cancellable tasks of the session.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_channel::mpsc::{unbounded, UnboundedReceiver};
+use serde_json::Value;
+
+use super::event_id::{new_stream_id, parse_last_event_id};
+use super::limits::Limits;
+use super::log::{
+    self, event_key, meta_key, replay_stored, split_chunks, Index, StoredStream, StreamMeta, INDEX_KEY,
+};
+use super::out_stream::{encode, OutStream, Record, Storing, StreamKind};
+use super::peer::StreamPeer;
+use super::platform::{Runtime, StoreError};
+use super::requests::PendingRequests;
+use crate::error::HttpError;
+use crate::handler::PeerError;
+use crate::model::{Message, ProtocolVersion, Request, RequestId, Response};
+
+/// The body of an SSE response: encoded events, in order; it ends when the sender closes.
+pub type SseBody = UnboundedReceiver<Vec<u8>>;
+
+/// All streams of a session, and the server-to-client requests awaiting answers.
+pub struct Outbox<R: Runtime> {
+    rt: Rc<R>,
+    keepalive: Duration,
+    limits: Limits,
+    streams: RefCell<HashMap<String, Rc<OutStream>>>,
+    /// Stream ids in creation order, for eviction from memory.
+    order: RefCell<VecDeque<String>>,
+    memory_bytes: Cell<usize>,
+    standalone: RefCell<Option<Rc<OutStream>>>,
+    /// The stored streams (the `streams` key), read once.
+    index: RefCell<Option<Index>>,
+    requests: Rc<PendingRequests>,
+}
+
+/// Whether streams of a session at `version` get priming events and early closes (SSE polling).
+fn polls(version: ProtocolVersion) -> bool {
+    version.has_sse_polling()
+}
+
+fn storage_error(context: &str) -> impl Fn(StoreError) -> HttpError + '_ {
+    move |e| HttpError::Internal(format!("{context}: {e}"))
+}
+
+fn closed_body(chunks: Vec<String>) -> SseBody {
+    let (tx, rx) = unbounded();
+    for chunk in chunks {
+        let _ = tx.unbounded_send(chunk.into_bytes());
+    }
+    rx
+}
+
+impl<R: Runtime> Outbox<R> {
+    pub fn new(rt: R, keepalive: Duration) -> Self {
+        Self::with_limits(rt, keepalive, Limits::default())
+    }
+
+    pub fn with_limits(rt: R, keepalive: Duration, limits: Limits) -> Self {
+        Self {
+            rt: Rc::new(rt),
+            keepalive,
+            limits,
+            streams: RefCell::new(HashMap::new()),
+            order: RefCell::new(VecDeque::new()),
+            memory_bytes: Cell::new(0),
+            standalone: RefCell::new(None),
+            index: RefCell::new(None),
+            requests: Rc::new(PendingRequests::default()),
+        }
+    }
+
+    /// The platform this outbox runs on.
+    pub fn runtime(&self) -> &R {
+        &self.rt
+    }
+
+    /// The peer of requests answered on `stream`.
+    pub fn peer(self: &Rc<Self>, stream: &Rc<OutStream>, timeout_ms: u64) -> Rc<StreamPeer<R>> {
+        Rc::new(StreamPeer { outbox: self.clone(), stream: stream.clone(), timeout_ms })
+    }
+
+    /// A new stream for one POST of a session at `version`.
+    pub fn open(&self, version: ProtocolVersion) -> Rc<OutStream> {
+        self.open_stream(new_stream_id(), StreamKind::Post, polls(version))
+    }
+
+    fn open_stream(&self, id: String, kind: StreamKind, polling: bool) -> Rc<OutStream> {
+        let stream = Rc::new(OutStream::new(id, kind, polling));
+        self.streams.borrow_mut().insert(stream.id.clone(), stream.clone());
+        self.order.borrow_mut().push_back(stream.id.clone());
+        if self.order.borrow().len() > self.limits.max_streams_in_memory {
+            // Evict the oldest finished stream; running ones stay.
+            if let Some(pos) = self.oldest_finished() {
+                self.forget_at(pos);
+            }
+        }
+        stream
+    }
+
+    /// The position in `order` of the oldest finished stream.
+    fn oldest_finished(&self) -> Option<usize> {
+        let streams = self.streams.borrow();
+        self.order.borrow().iter().position(|id| streams.get(id).is_none_or(|s| s.is_finished()))
+    }
+
+    /// Drops the stream at `pos` of `order` from memory.
+    fn forget_at(&self, pos: usize) {
+        let Some(id) = self.order.borrow_mut().remove(pos) else { return };
+        if let Some(stream) = self.streams.borrow_mut().remove(&id) {
+            self.memory_bytes.set(self.memory_bytes.get() - stream.recent_bytes());
+        }
+    }
+
+    /// Forgets a stream that never went out as SSE (its POST was answered with JSON).
+    pub fn discard(&self, stream: &OutStream) {
+        let pos = self.order.borrow().iter().rposition(|id| *id == stream.id);
+        if let Some(pos) = pos {
+            self.forget_at(pos);
+        }
+    }
+
+    /// Bytes of events kept in memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_bytes.get()
+    }
+
+    /// Writes one message to `stream`: numbered, kept for replay, stored if the stream is, and sent to the
+    /// reader if one is attached.
+    pub fn push(&self, stream: &OutStream, json: String) {
+        self.push_event(stream, json, None);
+    }
+
+    /// [`Outbox::push`]; `answers` names the request when the message is its response.
+    fn push_event(&self, stream: &OutStream, json: String, answers: Option<RequestId>) {
+        let seq = stream.next_seq();
+        let encoded = encode(&stream.id, seq, &json);
+        let json: Rc<str> = json.into();
+        if stream.is_stored() {
+            self.store_event(stream, seq, json.clone(), answers);
+        }
+        self.remember(stream, seq, json);
+        stream.send(encoded);
+    }
+
+    /// Keeps an event in memory, within the limits.
+    fn remember(&self, stream: &OutStream, seq: u64, json: Rc<str>) {
+        let added = json.len();
+        let freed = stream.remember(seq, json, self.limits.max_events_per_stream);
+        // A stream dropped from memory (evicted) still gets numbered; its events are not counted.
+        if self.streams.borrow().get(&stream.id).is_some_and(|s| std::ptr::eq(&**s, stream)) {
+            self.memory_bytes.set(self.memory_bytes.get() + added - freed);
+            self.trim_memory();
+        } else {
+            while stream.recent_bytes() > 0 {
+                stream.drop_oldest();
+            }
+        }
+    }
+
+    /// Brings memory under its bound: oldest finished streams first, then the oldest events of running ones.
+    fn trim_memory(&self) {
+        while self.memory_bytes.get() > self.limits.max_memory_bytes {
+            if let Some(pos) = self.oldest_finished() {
+                self.forget_at(pos);
+                continue;
+            }
+            let victim = {
+                let streams = self.streams.borrow();
+                let order = self.order.borrow();
+                order.iter().filter_map(|id| streams.get(id)).find(|s| s.recent_bytes() > 0).cloned()
+            };
+            let Some(victim) = victim else { break };
+            let freed = victim.drop_oldest();
+            self.memory_bytes.set(self.memory_bytes.get() - freed);
+        }
+    }
+
+    /// Reads the stored index once.
+    async fn load_index(&self) -> Result<(), HttpError> {
+        if self.index.borrow().is_none() {
+            let text = self.rt.get(INDEX_KEY).await.map_err(storage_error("reading the stream list"))?;
+            // Another request may have loaded it while this one waited; keep that copy.
+            self.index.borrow_mut().get_or_insert_with(|| Index::parse(text.as_deref()));
+        }
+        Ok(())
+    }
+
+    /// Starts storing `stream`'s events (it is going out as SSE): its meta, then the events it already has.
+    pub async fn start_storing(&self, stream: &OutStream, meta: StreamMeta) -> Result<(), HttpError> {
+        if stream.storing.get() != Storing::No {
+            return Ok(());
+        }
+        stream.storing.set(Storing::Starting);
+        let result = self.write_meta(stream, meta).await;
+        if result.is_err() {
+            stream.storing.set(Storing::No);
+            return result;
+        }
+        stream.storing.set(Storing::Yes);
+        // Events written before (and while) the meta was stored.
+        for (seq, json) in stream.recent_snapshot() {
+            self.store_event(stream, seq, json, None);
+        }
+        Ok(())
+    }
+
+    async fn write_meta(&self, stream: &OutStream, meta: StreamMeta) -> Result<(), HttpError> {
+        self.load_index().await?;
+        let (entries, evicted) = {
+            let mut index = self.index.borrow_mut();
+            let index = index.get_or_insert_with(Index::default);
+            index.add(&stream.id, 0);
+            let (evicted, trimmed) = self.make_room(index, &stream.id);
+            let meta = serde_json::to_string(&meta).unwrap_or_default();
+            index.written();
+            (vec![(meta_key(&stream.id), meta), (INDEX_KEY.to_string(), index.to_json())], (evicted, trimmed))
+        };
+        self.delete_stored(evicted.0, evicted.1).await;
+        self.rt.put_all(entries).await.map_err(storage_error("storing the stream"))
+    }
+
+    /// Stores event `seq` of `stream`, in parts when large; a response too large to keep is stored as an error
+    /// saying so.
+    fn store_event(&self, stream: &OutStream, seq: u64, json: Rc<str>, answers: Option<RequestId>) {
+        let size = json.len();
+        let json: Rc<str> = if size > self.limits.max_stored_event_bytes {
+            match &answers {
+                Some(id) => log::too_large_answer(id.clone(), size).into(),
+                None => return,
+            }
+        } else {
+            json
+        };
+        let parts = split_chunks(&json, self.limits.chunk_bytes);
+        let mut entries: Vec<(String, String)> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| (event_key(&stream.id, seq, i), part.to_string()))
+            .collect();
+        let record = Record { seq, parts: parts.len(), bytes: json.len() as u64 };
+        let (evicted, mut trimmed) = {
+            let mut index = self.index.borrow_mut();
+            let index = index.get_or_insert_with(Index::default);
+            if !index.contains(&stream.id) {
+                index.add(&stream.id, 0);
+            }
+            index.grow(&stream.id, record.bytes, 0);
+            let mut own = stream.stored.borrow_mut();
+            own.push_back(record);
+            let mut trimmed = Vec::new();
+            while own.len() > self.limits.max_events_per_stream {
+                let old = own.pop_front().expect("more records than the bound");
+                trimmed.extend(old.keys(&stream.id));
+                index.grow(&stream.id, 0, old.bytes);
+            }
+            drop(own);
+            let (evicted, more) = self.make_room(index, &stream.id);
+            trimmed.extend(more);
+            // An answer usually ends its stream: the index goes with it, exact for finished streams at no
+            // extra write.
+            let slack = if answers.is_some() { 0 } else { self.limits.index_slack_bytes };
+            if index.needs_write(slack) {
+                entries.push((INDEX_KEY.to_string(), index.to_json()));
+                index.written();
+            }
+            (evicted, trimmed)
+        };
+        // Should the write fail, a response still leaves an answer for a replay.
+        let fallback = answers.map(|id| (event_key(&stream.id, seq, 0), log::unstored_answer(id)));
+        // A trimmed event could be this one (a stream alone over the budget): never delete what we write.
+        let written: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+        trimmed.retain(|k| !written.contains(k));
+        let rt = self.rt.clone();
+        self.rt.spawn(Box::pin(async move {
+            if rt.put_all(entries).await.is_err() {
+                if let Some((key, answer)) = fallback {
+                    let _ = rt.put_all(vec![(key, answer)]).await;
+                }
+            }
+            delete_all(&*rt, evicted, trimmed).await;
+        }));
+    }
+
+    /// Brings storage under its bounds for `current`'s sake: whole streams not running here go first (oldest
+    /// first), then the oldest events of running streams. Returns the streams to delete and the event keys to
+    /// delete.
+    fn make_room(&self, index: &mut Index, current: &str) -> (Vec<String>, Vec<String>) {
+        let limits = &self.limits;
+        let mut evicted = Vec::new();
+        let mut trimmed = Vec::new();
+        let over = |index: &Index| {
+            index.total() > limits.max_stored_bytes || index.len() > limits.max_streams_stored
+        };
+        while over(index) {
+            let streams = self.streams.borrow();
+            let running = |id: &str| {
+                streams.get(id).is_some_and(|s| !s.is_finished() && s.storing.get() != Storing::No)
+            };
+            let idle = index.ids().find(|id| *id != current && !running(id)).map(str::to_string);
+            if let Some(id) = idle {
+                index.remove(&id);
+                evicted.push(id);
+                continue;
+            }
+            if index.total() <= limits.max_stored_bytes {
+                break;
+            }
+            // Only running streams are left: drop their oldest events, keeping each one's newest.
+            let victim =
+                index.ids().filter_map(|id| streams.get(id)).find(|s| s.stored.borrow().len() > 1).cloned();
+            drop(streams);
+            let Some(victim) = victim else { break };
+            let old = victim.stored.borrow_mut().pop_front().expect("a record");
+            trimmed.extend(old.keys(&victim.id));
+            index.grow(&victim.id, 0, old.bytes);
+        }
+        (evicted, trimmed)
+    }
+
+    async fn delete_stored(&self, streams: Vec<String>, keys: Vec<String>) {
+        delete_all(&*self.rt, streams, keys).await;
+    }
+
+    /// Writes the final answers of a POST and ends its stream.
+    pub fn finish(&self, stream: &OutStream, responses: &[Response]) {
+        for response in responses {
+            self.push_event(stream, response.to_value().to_string(), response.id.clone());
+        }
+        stream.finish();
+        if responses.is_empty() && stream.is_stored() {
+            self.write_index_if_changed();
+        }
+    }
+
+    /// Rewrites the stored index if sizes changed since it was written.
+    fn write_index_if_changed(&self) {
+        let json = {
+            let mut index = self.index.borrow_mut();
+            match index.as_mut() {
+                Some(index) if index.needs_write(0) => {
+                    index.written();
+                    index.to_json()
+                }
+                _ => return,
+            }
+        };
+        let rt = self.rt.clone();
+        self.rt.spawn(Box::pin(async move {
+            let _ = rt.put_all(vec![(INDEX_KEY.to_string(), json)]).await;
+        }));
+    }
+
+    /// A body reading `stream` from now on (new POST streams), after its priming event and the events
+    /// already written.
+    pub fn stream_body(&self, stream: &OutStream) -> SseBody {
+        let (tx, rx) = unbounded::<Vec<u8>>();
+        stream.prime(&tx);
+        stream.attach(&self.rt, tx, Some(0), self.keepalive);
+        if stream.close_requested() {
+            stream.detach();
+        }
+        rx
+    }
+
+    /// `GET` without `Last-Event-ID`: the standalone stream for messages not tied to a request, stored like
+    /// the others. A new one replaces (and ends) the previous one rather than being refused: a client that
+    /// lost its connection must be able to open another even when the disconnect has not reached us, and no
+    /// message may go out on two streams.
+    pub async fn open_standalone(&self, version: ProtocolVersion) -> Result<SseBody, HttpError> {
+        self.end_standalone();
+        let stream = self.open_stream(new_stream_id(), StreamKind::Standalone, polls(version));
+        *self.standalone.borrow_mut() = Some(stream.clone());
+        let body = self.stream_body(&stream);
+        self.start_storing(&stream, StreamMeta::Standalone { ended: false }).await?;
+        Ok(body)
+    }
+
+    /// Ends the standalone stream, if any; a stored one is marked ended, so it is not revived after a restart.
+    fn end_standalone(&self) {
+        let Some(previous) = self.standalone.borrow_mut().take() else { return };
+        previous.finish();
+        if previous.is_stored() {
+            let entry =
+                (meta_key(&previous.id), serde_json::to_string(&StreamMeta::Standalone { ended: true }));
+            let rt = self.rt.clone();
+            self.rt.spawn(Box::pin(async move {
+                let _ = rt.put_all(vec![(entry.0, entry.1.unwrap_or_default())]).await;
+            }));
+        }
+    }
+
+    /// The stream of a 2024-11-05 session: `first_event` (the endpoint), then every message of the session.
+    pub fn open_legacy(&self, first_event: String) -> SseBody {
+        let stream = self.open_stream(new_stream_id(), StreamKind::Legacy, false);
+        *self.standalone.borrow_mut() = Some(stream.clone());
+        let (tx, rx) = unbounded::<Vec<u8>>();
+        let _ = tx.unbounded_send(first_event.into_bytes());
+        stream.attach(&self.rt, tx, None, self.keepalive);
+        rx
+    }
+
+    /// The legacy session's stream, while its reader is connected.
+    pub fn legacy_stream(&self) -> Option<Rc<OutStream>> {
+        self.standalone.borrow().as_ref().filter(|s| s.is_attached()).cloned()
+    }
+
+    /// The standalone stream, if one is open.
+    pub fn standalone(&self) -> Option<Rc<OutStream>> {
+        self.standalone.borrow().clone()
+    }
+
+    /// `GET` with `Last-Event-ID`: the events after it, then (if the stream still runs) what comes next. A
+    /// stream whose events are gone gets a fresh standalone stream instead (a 404 would tell the client its
+    /// session is gone).
+    pub async fn resume(&self, last_event_id: &str, version: ProtocolVersion) -> Result<SseBody, HttpError> {
+        let (stream_id, after) = parse_last_event_id(last_event_id)?;
+        let live = self.streams.borrow().get(stream_id).cloned();
+        if let Some(stream) = live {
+            return Ok(self.reattach(&stream, after).await);
+        }
+        let stored =
+            log::read_stream(&*self.rt, stream_id).await.map_err(storage_error("reading stored events"))?;
+        // It may have been revived while storage was read.
+        let live = self.streams.borrow().get(stream_id).cloned();
+        if let Some(stream) = live {
+            return Ok(self.reattach(&stream, after).await);
+        }
+        match stored {
+            None => self.open_standalone(version).await,
+            Some(StoredStream { meta: StreamMeta::Standalone { ended: false }, events }) => {
+                self.revive_standalone(stream_id, events, after, version).await
+            }
+            Some(stored) => Ok(closed_body(replay_stored(stream_id, stored, after))),
+        }
+    }
+
+    /// Connects a reader to a stream this object runs (or still remembers), replaying what it missed: from
+    /// storage what memory no longer holds, then from memory.
+    async fn reattach(&self, stream: &Rc<OutStream>, after: u64) -> SseBody {
+        let (tx, rx) = unbounded::<Vec<u8>>();
+        let mut after = after;
+        if stream.is_stored() && after + 1 < stream.first_in_memory() {
+            if let Ok(Some(stored)) = log::read_stream(&*self.rt, &stream.id).await {
+                let first = stream.first_in_memory();
+                let from = after;
+                for event in stored.events.iter().filter(|e| e.seq > from && e.seq < first) {
+                    let _ = tx.unbounded_send(encode(&stream.id, event.seq, &event.json).into_bytes());
+                    after = event.seq;
+                }
+            }
+        }
+        stream.attach(&self.rt, tx, Some(after), self.keepalive);
+        rx
+    }
+
+    /// A standalone stream from before a restart: its stored events after `after`, then it is the session's
+    /// standalone stream again.
+    async fn revive_standalone(
+        &self,
+        id: &str,
+        events: Vec<log::StoredEvent>,
+        after: u64,
+        version: ProtocolVersion,
+    ) -> Result<SseBody, HttpError> {
+        self.load_index().await?;
+        let live = self.streams.borrow().get(id).cloned();
+        if let Some(stream) = live {
+            return Ok(self.reattach(&stream, after).await);
+        }
+        self.end_standalone();
+        let stream = self.open_stream(id.to_string(), StreamKind::Standalone, polls(version));
+        stream.seq.set(events.last().map_or(0, |e| e.seq));
+        stream.storing.set(Storing::Yes);
+        let bytes: u64 = events.iter().map(|e| e.json.len() as u64).sum();
+        {
+            let mut index = self.index.borrow_mut();
+            let index = index.get_or_insert_with(Index::default);
+            if !index.contains(id) {
+                index.add(id, bytes);
+            }
+        }
+        let (tx, rx) = unbounded::<Vec<u8>>();
+        let mut records = stream.stored.borrow_mut();
+        for event in events {
+            records.push_back(Record { seq: event.seq, parts: event.parts, bytes: event.json.len() as u64 });
+            if event.seq > after {
+                let _ = tx.unbounded_send(encode(id, event.seq, &event.json).into_bytes());
+            }
+        }
+        drop(records);
+        *self.standalone.borrow_mut() = Some(stream.clone());
+        stream.attach(&self.rt, tx, None, self.keepalive);
+        Ok(rx)
+    }
+
+    /// A server-to-client request on `stream`, answered by a later POST (see [`Outbox::deliver`]), or failed
+    /// after `timeout_ms`.
+    pub async fn request(
+        &self,
+        stream: &OutStream,
+        method: &str,
+        params: Value,
+        timeout_ms: u64,
+    ) -> Result<Value, PeerError> {
+        let waiting = self.requests.register(&stream.id);
+        let request =
+            Message::Request(Request { id: waiting.id.clone(), method: method.into(), params: Some(params) });
+        self.push(stream, request.to_json());
+        waiting.answer(self.rt.sleep(Duration::from_millis(timeout_ms)), timeout_ms).await
+    }
+
+    /// Routes a client's response to the request waiting for it (one for no waiting request is dropped).
+    pub fn deliver(&self, response: Response) {
+        self.requests.deliver(response);
+    }
+
+    /// Server-to-client requests waiting for an answer.
+    pub fn pending_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Ends every stream and fails every waiting request (the session ended).
+    pub fn close_all(&self) {
+        for stream in self.streams.borrow_mut().drain().map(|(_, s)| s) {
+            stream.finish();
+        }
+        self.order.borrow_mut().clear();
+        self.memory_bytes.set(0);
+        self.standalone.borrow_mut().take();
+        self.requests.clear();
+        // The session's storage is deleted with it.
+        *self.index.borrow_mut() = Some(Index::default());
+    }
+}
+
+/// Deletes whole stored streams and single event keys.
+async fn delete_all(store: &dyn super::platform::Store, streams: Vec<String>, keys: Vec<String>) {
+    for id in streams {
+        let _ = log::delete_stream(store, &id).await;
+    }
+    if !keys.is_empty() {
+        let _ = store.delete(keys).await;
+    }
+}
