@@ -223,3 +223,23 @@ fn subscriptions_are_recorded_in_the_session() {
     assert!(session.state().subscriptions.is_empty());
     assert_eq!(call(&server, &session, "resources/subscribe", json!({}))["error"]["code"], -32602);
 }
+
+#[test]
+fn subscriptions_per_session_are_bounded() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let subscribe = |uri: &str| call(&server, &session, "resources/subscribe", json!({"uri": uri}));
+    let long = subscribe(&format!("docs://{}", "x".repeat(4096)));
+    assert_eq!(long["error"]["code"], -32602, "an overlong URI is refused: {long}");
+    assert!(long["error"]["message"].as_str().unwrap().contains("characters"), "{long}");
+    for i in 0..mcp_worker::session::MAX_SUBSCRIPTIONS {
+        assert_eq!(subscribe(&format!("docs://doc-{i}"))["result"], json!({}), "subscription {i}");
+    }
+    let refused = subscribe("docs://one-too-many");
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("at most"), "{refused}");
+    assert_eq!(subscribe("docs://doc-0")["result"], json!({}), "an existing subscription is not a new one");
+    let unsubscribed = call(&server, &session, "resources/unsubscribe", json!({"uri": "docs://doc-0"}));
+    assert_eq!(unsubscribed["result"], json!({}));
+    assert_eq!(subscribe("docs://one-too-many")["result"], json!({}), "room again after unsubscribing");
+}

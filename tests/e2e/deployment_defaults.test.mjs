@@ -4,8 +4,12 @@
 // browser origins are not trusted; a malformed setting is reported, never silently defaulted.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { startWorker } from './support/worker.mjs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, freePort, startWorker } from './support/worker.mjs';
 import { initializeRequest, post, ACCEPT_BOTH, SESSION_ID_RE } from './support/mcp.mjs';
 
 const T = { timeout: 30_000 };
@@ -92,5 +96,52 @@ describe('MCP_ALLOW_ANONYMOUS=true, keys without a secret, and a malformed setti
     const a = await post(broken.url, initializeRequest());
     assert.equal(a.status, 503, a.text);
     assert.match(a.json.error.message, /MCP_SESSION_TTL_SECONDS/);
+  });
+});
+
+describe('`npm run dev -- --port N`', { timeout: 300_000 }, () => {
+  let child;
+  let port;
+  let output = '';
+  let state;
+  before(async () => {
+    port = await freePort();
+    state = mkdtempSync(join(tmpdir(), 'mcp-npm-dev-'));
+    const inspector = await freePort();
+    child = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', state,
+      '--inspector-port', String(inspector), '--show-interactive-dev-session=false'], {
+      cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MCP_SKIP_BUILD: '1', CI: '1', NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false' },
+    });
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output}`);
+      try {
+        await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`npm run dev did not answer on port ${port}:\n${output}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }, { timeout: 150_000 });
+  after(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.on('exit', r));
+      try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (state) rmSync(state, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  it('serves on the port given, in development mode (no credentials, localhost origins)', T, async () => {
+    const a = await post(`http://127.0.0.1:${port}`, initializeRequest(), { headers: { origin: 'http://localhost:6274' } });
+    assert.equal(a.status, 200, a.text);
+    assert.match(a.headers.get('mcp-session-id') ?? '', SESSION_ID_RE);
+    assert.equal(a.headers.get('access-control-allow-origin'), 'http://localhost:6274');
   });
 });

@@ -227,8 +227,15 @@ describe('stream durability', { timeout: 600_000 }, () => {
     assert.equal(largeAnswer.length, 1);
     const text = JSON.parse(largeAnswer[0].data).result.content[0].text;
     assert.equal(text.length, size);
-    // Give the object a moment to finish writing the events, then restart wrangler dev: memory is gone.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Wait until the object has written both streams' events (it stores them after sending), then restart
+    // wrangler dev: memory is gone.
+    const streamOf = (events) => events.find((e) => e.id)?.id.split('-')[0];
+    const bytesStored = (stream) => storedSizes(worker.persistTo, `ev:${stream}:`).reduce((n, p) => n + p.bytes, 0);
+    const deadline = Date.now() + 30_000;
+    while (storedSizes(worker.persistTo, `ev:${streamOf(original)}:`).length < original.length || bytesStored(streamOf(largeEvents)) < size) {
+      assert.ok(Date.now() < deadline, 'the events were stored within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     worker = await worker.restart();
     // Stored in parts, each within a Durable Object value's 2 MB (wrangler dev itself does not enforce it).
     const parts = storedSizes(worker.persistTo, `ev:${largeEvents[0].id.split('-')[0]}:`);
