@@ -24,8 +24,13 @@ pub async fn handle(mut req: Request, at: &Admitted<'_>) -> Result<Response, Fai
         Method::Get => {
             shttp::check_get_accept(http::header(&req, "Accept").as_deref())?;
             let id = session.ok_or(HttpError::SessionRequired)?;
+            let last_event_id = http::header(&req, "Last-Event-ID");
+            // Checked here too, so a malformed one never travels to the object.
+            if let Some(last) = &last_event_id {
+                crate::stream::parse_last_event_id(last)?;
+            }
             let mut call = session_call(at, Operation::Listen, &id, revision)?;
-            call.last_event_id = http::header(&req, "Last-Event-ID");
+            call.last_event_id = last_event_id;
             Ok(call_session(at.env, &call, None).await?)
         }
         Method::Delete => {

@@ -43,6 +43,30 @@ async function readEvents(res, stop = () => false, timeoutMs = 10_000) {
   return parseSse(text.slice(0, text.lastIndexOf('\n\n') + 2));
 }
 
+/** Reads a streaming body: `until(marker)` until the text read holds `marker`, `rest()` to its end. */
+function streamReader(res) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const r = {
+    text: '',
+    async until(marker) {
+      while (!r.text.includes(marker)) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `the stream ended before ${marker}: ${r.text}`);
+        r.text += decoder.decode(value, { stream: true });
+      }
+    },
+    async rest() {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        r.text += decoder.decode(value, { stream: true });
+      }
+    },
+  };
+  return r;
+}
+
 describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)', { timeout: 300_000 }, () => {
   let worker;
   let url;
@@ -120,25 +144,16 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
       method: 'POST', headers,
       body: JSON.stringify(request('tools/call', { name: 'test_elicitation', arguments: { message: 'cancel me' } }, 'c1')),
     });
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (!text.includes('elicitation/create')) {
-      const { value, done } = await reader.read();
-      assert.ok(!done, `the stream ended before the elicitation request: ${text}`);
-      text += decoder.decode(value, { stream: true });
-    }
-    const elicitation = parseSse(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((e) => e.data).map((e) => JSON.parse(e.data)).find((m) => m.method === 'elicitation/create');
+    const stream = streamReader(res);
+    await stream.until('elicitation/create');
+    const elicitation = parseSse(stream.text.slice(0, stream.text.lastIndexOf('\n\n') + 2)).filter((e) => e.data).map((e) => JSON.parse(e.data)).find((m) => m.method === 'elicitation/create');
     const cancel = await fetch(`${url}/mcp`, {
       method: 'POST', headers,
       body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1', reason: 'user stopped it' } }),
     });
     assert.equal(cancel.status, 202);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
+    await stream.rest();
+    const text = stream.text;
     assert.ok(Date.now() - started < 1900, 'the stream ended before the 2 s client time-out');
     const messages = parseSse(text).filter((e) => e.data).map((e) => JSON.parse(e.data));
     assert.equal(messages.filter((m) => m.id === 'c1').length, 0, `no response for the cancelled request: ${text}`);
@@ -160,14 +175,8 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
       ]),
     });
     assert.equal(res.status, 200);
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (!text.includes('elicitation/create')) {
-      const { value, done } = await reader.read();
-      assert.ok(!done, `the stream ended before the elicitation request: ${text}`);
-      text += decoder.decode(value, { stream: true });
-    }
+    const stream = streamReader(res);
+    await stream.until('elicitation/create');
     // The same id again while b1 runs: refused, and b1 is untouched.
     const reused = await post(url, request('ping', {}, 'b1'), { session: s.session, protocolVersion: s.version });
     assert.equal(reused.status, 200, reused.text);
@@ -175,11 +184,8 @@ describe('server-to-client requests and notifications (MCP_FIXTURES=conformance)
     const cancel = await post(url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'b1' } },
       { session: s.session, protocolVersion: s.version });
     assert.equal(cancel.status, 202);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
+    await stream.rest();
+    const text = stream.text;
     const messages = parseSse(text).filter((e) => e.data).map((e) => JSON.parse(e.data)).flat();
     assert.equal(messages.filter((m) => m.id === 'b1').length, 0, `no response for the cancelled request: ${text}`);
     const b2 = messages.find((m) => m.id === 'b2');
