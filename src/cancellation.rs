@@ -79,19 +79,29 @@ impl Cancellation {
 #[derive(Debug, Default)]
 pub struct InFlight {
     running: RefCell<HashMap<RequestId, Cancellation>>,
+    /// The session ended: nothing starts any more.
+    closed: Cell<bool>,
 }
 
 /// Why a request cannot start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DuplicateId;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Another request with this id is still in flight.
+    DuplicateId,
+    /// The session ended.
+    Closed,
+}
 
 impl InFlight {
     /// Registers request `id`. An id still in flight is refused: two requests under one id would make
     /// `notifications/cancelled` (and the client's bookkeeping) ambiguous.
-    pub fn start(&self, id: &RequestId) -> Result<Cancellation, DuplicateId> {
+    pub fn start(&self, id: &RequestId) -> Result<Cancellation, Refusal> {
+        if self.closed.get() {
+            return Err(Refusal::Closed);
+        }
         let mut running = self.running.borrow_mut();
         if running.contains_key(id) {
-            return Err(DuplicateId);
+            return Err(Refusal::DuplicateId);
         }
         let cancellation = Cancellation::new();
         running.insert(id.clone(), cancellation.clone());
@@ -117,11 +127,16 @@ impl InFlight {
         }
     }
 
-    /// Cancels everything (the session ended).
-    pub fn cancel_all(&self) {
+    /// The session ended: cancels everything in flight and refuses whatever would start later.
+    pub fn close(&self) {
+        self.closed.set(true);
         for (_, cancellation) in self.running.borrow_mut().drain() {
             cancellation.cancel();
         }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
     }
 
     pub fn len(&self) -> usize {
@@ -169,13 +184,22 @@ mod tests {
         let in_flight = InFlight::default();
         let id = RequestId::String("a".into());
         let first = in_flight.start(&id).unwrap();
-        assert_eq!(in_flight.start(&id).unwrap_err(), DuplicateId);
+        assert_eq!(in_flight.start(&id).unwrap_err(), Refusal::DuplicateId);
         in_flight.finish(&id, &first);
         let second = in_flight.start(&id).unwrap();
         // A late finish of the first request does not unregister the second.
         in_flight.finish(&id, &first);
         assert!(in_flight.cancel(&id));
         assert!(second.is_cancelled() && !first.is_cancelled());
+    }
+
+    #[test]
+    fn a_closed_session_cancels_its_requests_and_starts_no_more() {
+        let in_flight = InFlight::default();
+        let running = in_flight.start(&RequestId::Number(1)).unwrap();
+        in_flight.close();
+        assert!(running.is_cancelled() && in_flight.is_empty());
+        assert_eq!(in_flight.start(&RequestId::Number(2)).unwrap_err(), Refusal::Closed);
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub enum HttpError {
     Parse(ErrorObject),
     /// 400: the JSON-RPC shape is wrong (`-32600`), e.g. a batch where the revision forbids it.
     InvalidRequest { id: Option<RequestId>, message: String },
+    /// 400: a request refused before any session exists (invalid `initialize` params), with its own error.
+    Rejected { id: RequestId, error: ErrorObject },
     /// 400: a request other than `initialize` without `Mcp-Session-Id`.
     SessionRequired,
     /// 400: an `Mcp-Session-Id` that is not a visible-ASCII token.
@@ -95,6 +97,7 @@ impl HttpError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Parse(_)
+            | Self::Rejected { .. }
             | Self::InvalidRequest { .. }
             | Self::SessionRequired
             | Self::MalformedSessionId
@@ -116,7 +119,7 @@ impl HttpError {
         use crate::model::ProtocolVersion;
         let server = |message: String| ErrorObject::new(code::SERVER_ERROR, message);
         match self {
-            Self::Parse(error) => error.clone(),
+            Self::Parse(error) | Self::Rejected { error, .. } => error.clone(),
             Self::InvalidRequest { message, .. } => {
                 ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {message}"))
             }
@@ -167,7 +170,7 @@ impl HttpError {
     /// detail was logged.
     pub fn to_body(&self, request_id: Option<RequestId>, reference: &str) -> String {
         let id = match self {
-            Self::InvalidRequest { id: Some(id), .. } => Some(id.clone()),
+            Self::InvalidRequest { id: Some(id), .. } | Self::Rejected { id, .. } => Some(id.clone()),
             _ => request_id,
         };
         let mut error = self.to_error_object();
@@ -194,6 +197,16 @@ impl HttpError {
                 vec![("WWW-Authenticate", www_authenticate.clone())]
             }
             _ => Vec::new(),
+        }
+    }
+}
+
+/// A request answered with an error before any session exists (400).
+impl From<Response> for HttpError {
+    fn from(response: Response) -> Self {
+        match (response.id, response.outcome) {
+            (Some(id), Err(error)) => Self::Rejected { id, error },
+            (id, _) => Self::InvalidRequest { id, message: "the request was refused".into() },
         }
     }
 }

@@ -30,10 +30,6 @@ impl Identity {
     pub fn id(&self) -> &str {
         &self.id
     }
-
-    pub fn is_anonymous(&self) -> bool {
-        self.id == "anonymous"
-    }
 }
 
 impl fmt::Display for Identity {

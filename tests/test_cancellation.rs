@@ -52,7 +52,7 @@ fn a_cancelled_request_in_a_batch_leaves_the_others_answered() {
     }
     pool.run_until_stalled();
     assert!(outcome.borrow().is_none(), "request 1 waits for the client");
-    assert_eq!(session.in_flight().len(), 1);
+    assert_eq!(session.in_flight().len(), 2, "both requests of the batch are in flight from the start");
 
     // Another POST of the same session cancels request 1.
     let answer = futures_executor::block_on(server.handle_message(cancel(json!(1)), &cx, &|_| {}));
@@ -106,4 +106,83 @@ fn cancelling_an_unknown_or_malformed_id_changes_nothing() {
         assert!(futures_executor::block_on(server.handle_message(cancel(id), &cx, &|_| {})).is_none());
     }
     assert!(session.in_flight().is_empty());
+}
+
+/// Runs `body` as one POST of `session` on a local pool; returns the pool and the POST's outcome cell.
+fn start_post(
+    server: &Rc<mcp_worker::handler::Server>,
+    cx: &mcp_worker::handler::RequestContext,
+    body: Value,
+) -> (LocalPool, OutcomeCell) {
+    let pool = LocalPool::new();
+    let outcome: OutcomeCell = Rc::new(RefCell::new(None));
+    let (server, cx, cell) = (server.clone(), cx.clone(), outcome.clone());
+    pool.spawner()
+        .spawn_local(async move {
+            let payload = Payload::parse(body.to_string().as_bytes()).unwrap();
+            *cell.borrow_mut() = Some(handle_post(&server, &cx, payload, &|_| {}).await);
+        })
+        .unwrap();
+    (pool, outcome)
+}
+
+type OutcomeCell = Rc<RefCell<Option<Result<PostOutcome, mcp_worker::error::HttpError>>>>;
+
+#[test]
+fn cancelling_a_batch_request_that_has_not_started_yet_is_not_lost() {
+    let server = Rc::new(common::fixture_server());
+    let (_, session) = common::initialize(&server, "2025-03-26");
+    let cx = common::context(&session, Rc::new(Silent));
+    let sampling = json!({"name": "test_sampling", "arguments": {"prompt": "hi"}});
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": sampling},
+        {"jsonrpc": "2.0", "id": "b", "method": "ping"},
+        {"jsonrpc": "2.0", "id": "c", "method": "ping"},
+    ]);
+    let (mut pool, outcome) = start_post(&server, &cx, batch);
+    pool.run_until_stalled();
+    // "b" waits behind "a"; cancelling it now must still count.
+    futures_executor::block_on(server.handle_message(cancel(json!("b")), &cx, &|_| {}));
+    futures_executor::block_on(server.handle_message(cancel(json!("a")), &cx, &|_| {}));
+    pool.run_until_stalled();
+    let Some(Ok(PostOutcome::Responses { responses, .. })) = outcome.borrow_mut().take() else {
+        panic!("finished")
+    };
+    let ids: Vec<Value> = responses.iter().map(|r| r.to_value()["id"].clone()).collect();
+    assert_eq!(ids, vec![json!("c")]);
+    assert!(session.in_flight().is_empty());
+}
+
+#[test]
+fn two_requests_of_one_batch_cannot_share_an_id() {
+    let server = Rc::new(common::fixture_server());
+    let (_, session) = common::initialize(&server, "2025-03-26");
+    let cx = common::context(&session, Rc::new(Silent));
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+    ]);
+    let (mut pool, outcome) = start_post(&server, &cx, batch);
+    pool.run_until_stalled();
+    let Some(Ok(PostOutcome::Responses { responses, .. })) = outcome.borrow_mut().take() else {
+        panic!("finished")
+    };
+    let answers: Vec<Value> = responses.iter().map(Response::to_value).collect();
+    assert_eq!(answers[0]["result"], json!({}), "{answers:?}");
+    assert_eq!(answers[1]["error"]["code"], -32600, "{answers:?}");
+}
+
+#[test]
+fn an_ended_session_starts_no_request() {
+    let server = Rc::new(common::fixture_server());
+    let (_, session) = common::initialize(&server, "2025-11-25");
+    let cx = common::context(&session, Rc::new(Silent));
+    session.end();
+    let (mut pool, outcome) = start_post(&server, &cx, json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}));
+    pool.run_until_stalled();
+    let Some(Ok(PostOutcome::Responses { responses, .. })) = outcome.borrow_mut().take() else {
+        panic!("finished")
+    };
+    assert_eq!(responses[0].to_value()["error"]["code"], -32600);
+    assert!(responses[0].to_value()["error"]["message"].as_str().unwrap().contains("ended"));
 }

@@ -6,6 +6,7 @@ mod common;
 use std::rc::Rc;
 
 use common::{post, server};
+use mcp_worker::identity::Identity;
 use mcp_worker::keys::ServerSecret;
 use mcp_worker::model::{Payload, Request, RequestId};
 use mcp_worker::session::id::{Kind, SessionIds};
@@ -29,27 +30,34 @@ fn ids() -> SessionIds {
     SessionIds::new(&ServerSecret::parse("a test secret that is long enough!!").unwrap())
 }
 
-/// What the Worker and the Durable Object do on a deferred session's first request.
+fn alice() -> Identity {
+    Identity::api_key("alice")
+}
+
+/// What the Worker and the Durable Object do on a deferred session's first request, by its owner.
 fn first_use(id: &str, now_ms: u64) -> Rc<Session> {
-    let Some(Kind::Deferred(opening)) = ids().verify(id, now_ms) else { panic!("{id} is not a deferred id") };
-    Rc::new(Session::new(SessionState::new(id.to_string(), opening, now_ms)))
+    let Some(Kind::Deferred { opening, owner }) = ids().verify(id, now_ms) else {
+        panic!("{id} is not deferred")
+    };
+    assert!(ids().is_owner(&owner, &alice()), "only alice may use it");
+    Rc::new(Session::new(SessionState::new(id.to_string(), opening, &alice(), now_ms)))
 }
 
 #[test]
 fn a_session_built_from_its_id_is_the_one_initialize_described() {
     let server = server(50);
     let caps = json!({"sampling": {}, "elicitation": {"form": {}}, "roots": {"listChanged": true}});
-    let (response, opening) =
-        server.initialize(&initialize("2025-03-26", caps.clone()), "key:alice", 1_000).unwrap();
+    let (response, opening) = server.initialize(&initialize("2025-03-26", caps.clone()), 1_000).unwrap();
     assert_eq!(response.to_value()["result"]["protocolVersion"], "2025-03-26");
-    let id = ids().mint(&opening).expect("a typical opening fits in an id");
+    let id = ids().mint(&opening, &alice()).expect("a typical opening fits in an id");
 
     let session = first_use(&id, 50_000);
     let state = session.snapshot();
     assert_eq!(state.id, id);
     assert_eq!(state.client_capabilities, caps);
     assert_eq!(state.client_info.title.as_deref(), Some("Claude"));
-    assert!(state.client_supports("sampling") && state.client_supports("roots"));
+    let declares = |c| mcp_worker::session::declares(&state.client_capabilities, c);
+    assert!(declares("sampling") && declares("roots"));
     assert_eq!((state.created_at_ms, state.last_seen_ms), (1_000, 50_000), "opened, then first used");
     assert_eq!(state.owner, "key:alice", "the session belongs to whoever opened it");
 
@@ -64,8 +72,8 @@ fn a_session_built_from_its_id_is_the_one_initialize_described() {
 #[test]
 fn a_later_revision_keeps_its_rules_too() {
     let server = server(50);
-    let (_, opening) = server.initialize(&initialize("2025-11-25", json!({})), "anonymous", 0).unwrap();
-    let session = first_use(&ids().mint(&opening).unwrap(), 10);
+    let (_, opening) = server.initialize(&initialize("2025-11-25", json!({})), 0).unwrap();
+    let session = first_use(&ids().mint(&opening, &alice()).unwrap(), 10);
     let batch = json!([{"jsonrpc":"2.0","id":1,"method":"ping"}]);
     assert_eq!(post(&server, &session, batch).unwrap_err().status(), 400);
 }

@@ -19,7 +19,11 @@ fn send(server: &mcp_worker::handler::Server, session: &Rc<Session>, body: Value
 #[test]
 fn initialize_defines_the_session_it_arrives_in() {
     let server = common::server(50);
-    let session = Rc::new(Session::new(SessionState::legacy("ab".repeat(16), "anonymous".into(), 1_000)));
+    let session = Rc::new(Session::new(SessionState::legacy(
+        "ab".repeat(16),
+        &mcp_worker::identity::Identity::anonymous(),
+        1_000,
+    )));
     let replies = send(
         &server,
         &session,
@@ -32,14 +36,18 @@ fn initialize_defines_the_session_it_arrives_in() {
     assert_eq!(state.client_info.name, "old");
     assert_eq!(state.transport, TransportKind::LegacySse, "the transport survives initialize");
     assert_eq!(state.id, "ab".repeat(16));
-    assert!(state.client_supports("roots"));
+    assert!(mcp_worker::session::declares(&state.client_capabilities, "roots"));
     assert_eq!(state.owner, "anonymous", "initialize keeps the session's owner");
 }
 
 #[test]
 fn batches_are_answered_as_one_array_and_notifications_not_at_all() {
     let server = common::server(50);
-    let session = Rc::new(Session::new(SessionState::legacy("cd".repeat(16), "anonymous".into(), 0)));
+    let session = Rc::new(Session::new(SessionState::legacy(
+        "cd".repeat(16),
+        &mcp_worker::identity::Identity::anonymous(),
+        0,
+    )));
     let replies = send(
         &server,
         &session,

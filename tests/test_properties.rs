@@ -2,6 +2,7 @@
 //! and the session-id codec. Arbitrary input never panics, well-formed values round-trip, and an id altered in
 //! any byte is rejected.
 
+use mcp_worker::identity::Identity;
 use mcp_worker::keys::ServerSecret;
 use mcp_worker::model::lifecycle::Implementation;
 use mcp_worker::model::{
@@ -61,13 +62,12 @@ fn version() -> impl Strategy<Value = ProtocolVersion> {
 }
 
 fn opening() -> impl Strategy<Value = Opening> {
-    (version(), ".{0,30}", ".{0,10}", json_value(), 0u64..4_000_000_000_000, "[a-z:0-9]{1,20}").prop_map(
-        |(protocol_version, name, version, caps, opened_at_ms, owner)| Opening {
+    (version(), ".{0,30}", ".{0,10}", json_value(), 0u64..4_000_000_000_000).prop_map(
+        |(protocol_version, name, version, caps, opened_at_ms)| Opening {
             protocol_version,
             client_info: Implementation { name, version, title: None },
             client_capabilities: json!({ "experimental": caps }),
             opened_at_ms,
-            owner,
         },
     )
 }
@@ -139,13 +139,21 @@ proptest! {
     }
 
     #[test]
-    fn minted_ids_verify_and_carry_their_opening(opening in opening()) {
+    fn minted_ids_verify_and_carry_their_opening(opening in opening(), owner in "[a-z:0-9]{1,20}") {
         let codec = ids();
-        match codec.mint(&opening) {
+        let owner = Identity::from_id(owner);
+        match codec.mint(&opening, &owner) {
             Some(minted) => {
                 prop_assert!(shttp::check_session_header(Some(&minted)).unwrap().is_some());
-                prop_assert_eq!(codec.verify(&minted, FAR_FUTURE), Some(Kind::Deferred(opening.clone())));
-                prop_assert_eq!(id::kind_of_verified(&minted), Some(Kind::Deferred(opening)));
+                let verified = codec.verify(&minted, FAR_FUTURE);
+                prop_assert_eq!(&verified, &id::kind_of_verified(&minted));
+                let Some(Kind::Deferred { opening: carried, owner: tag }) = verified else {
+                    return Err(TestCaseError::fail("a deferred id"));
+                };
+                prop_assert_eq!(carried, opening);
+                prop_assert!(codec.is_owner(&tag, &owner));
+                let other = Identity::from_id(owner.id().to_string() + "x");
+                prop_assert!(!codec.is_owner(&tag, &other));
             }
             None => {
                 // Refused only when the id really would pass the limit: nonce, tag, two dots and the opening's
@@ -155,7 +163,7 @@ proptest! {
                     opening.opened_at_ms,
                     &opening.client_capabilities,
                     &opening.client_info,
-                    &opening.owner,
+                    "AAAAAAAAAAAAAAAAAAAAAA",
                 );
                 let json_len = serde_json::to_string(&wire).unwrap().len();
                 prop_assert!((json_len * 4).div_ceil(3) + 2 * 22 + 2 > id::MAX_LEN, "{json_len} bytes of JSON");
@@ -168,7 +176,7 @@ proptest! {
     #[test]
     fn an_id_altered_in_any_byte_is_rejected(opening in opening(), position in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let codec = ids();
-        let minted = codec.mint(&opening).unwrap_or_else(|| codec.mint_plain());
+        let minted = codec.mint(&opening, &Identity::anonymous()).unwrap_or_else(|| codec.mint_plain());
         let mut altered = minted.clone().into_bytes();
         let i = position.index(altered.len());
         prop_assume!(altered[i] != byte);

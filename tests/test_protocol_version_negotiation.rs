@@ -35,7 +35,7 @@ fn capabilities_and_server_info_are_declared() {
     assert_eq!(result["result"]["serverInfo"]["name"], "mcp-worker");
     assert!(result["result"]["instructions"].as_str().unwrap().contains("search"));
     assert_eq!(session.state().client_info.name, "test-client");
-    assert!(session.state().client_supports("sampling"));
+    assert!(mcp_worker::session::declares(&session.state().client_capabilities, "sampling"));
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn initialize_with_bad_params_is_invalid_params_and_creates_nothing() {
         method: "initialize".into(),
         params: Some(serde_json::json!({"protocolVersion": 5})),
     };
-    let err = server(50).initialize(&request, "anonymous", 0).unwrap_err();
+    let err = server(50).initialize(&request, 0).unwrap_err();
     assert_eq!(err.to_value()["error"]["code"], -32602);
     assert_eq!(err.to_value()["id"], 9);
 }

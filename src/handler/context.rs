@@ -226,9 +226,9 @@ mod tests {
             client_info: Implementation::default(),
             client_capabilities: caps,
             opened_at_ms: 0,
-            owner: "anonymous".into(),
         };
-        let session = Rc::new(Session::new(crate::session::SessionState::new("s".into(), opening, 0)));
+        let state = crate::session::SessionState::new("s".into(), opening, &Identity::anonymous(), 0);
+        let session = Rc::new(Session::new(state));
         session.update(|s| {
             s.log_level = LogLevel::Warning;
             s.subscriptions.insert("test://watched".into());

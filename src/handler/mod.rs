@@ -12,7 +12,7 @@ pub mod tools;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use crate::cancellation::Cancellation;
+use crate::cancellation::{Cancellation, Refusal};
 use crate::error::McpError;
 use crate::model::lifecycle::{
     Implementation, InitializeParams, InitializeResult, ListChanged, ResourcesCapability, ServerCapabilities,
@@ -94,22 +94,22 @@ impl Server {
         }
     }
 
-    /// Answers `initialize` at `now_ms` from `owner`, with what the new session keeps ([`Opening`]).
-    pub fn initialize(
-        &self,
-        request: &Request,
-        owner: &str,
-        now_ms: u64,
-    ) -> Result<(Response, Opening), Response> {
+    /// Answers `initialize` at `now_ms`, with what the new session keeps ([`Opening`]).
+    pub fn initialize(&self, request: &Request, now_ms: u64) -> Result<(Response, Opening), Response> {
         let params: InitializeParams =
             parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
+        let kept = params.capabilities.to_string().len() + to_value(&params.client_info).to_string().len();
+        if kept > MAX_OPENING_BYTES {
+            let why =
+                format!("capabilities and clientInfo may take at most {MAX_OPENING_BYTES} bytes, not {kept}");
+            return Err(error_response(request, McpError::InvalidParams(why)));
+        }
         let version = ProtocolVersion::negotiate(&params.protocol_version);
         let opening = Opening {
             protocol_version: version,
             client_info: params.client_info,
             client_capabilities: params.capabilities,
             opened_at_ms: now_ms,
-            owner: owner.to_string(),
         };
         let result = InitializeResult {
             protocol_version: version.as_str().into(),
@@ -121,23 +121,39 @@ impl Server {
     }
 
     /// Answers one request with `cx`, the context of the lane it came through; `None` when the client
-    /// cancelled it (no response is sent then). Inside a session the request is registered as in flight, so
-    /// that `notifications/cancelled` stops exactly this request; an id already in flight is refused.
+    /// cancelled it (no response is sent then).
     pub async fn handle_request(&self, request: Request, cx: &RequestContext) -> Option<Response> {
+        match self.admit(&request, cx) {
+            Ok(cancellation) => self.answer(request, cx, cancellation).await,
+            Err(refused) => Some(refused),
+        }
+    }
+
+    /// Registers `request` as in flight in the context's session, so that `notifications/cancelled` can stop
+    /// exactly this request: admit every request of a POST before answering the first, so that a cancellation
+    /// of a later one is not lost. An id already in flight, or a session that ended, is refused.
+    pub fn admit(&self, request: &Request, cx: &RequestContext) -> Result<Cancellation, Response> {
+        let Some(session) = &cx.session else { return Ok(Cancellation::new()) };
+        session.in_flight().start(&request.id).map_err(|refusal| {
+            let why = match refusal {
+                Refusal::DuplicateId => format!(
+                    "request id {} is already in use by a request in progress",
+                    serde_json::to_string(&request.id).unwrap_or_default()
+                ),
+                Refusal::Closed => "the session ended".to_string(),
+            };
+            Response::error(Some(request.id.clone()), McpError::InvalidRequest(why).to_error_object())
+        })
+    }
+
+    /// Answers an admitted request (see [`Server::admit`]); `None` when it was cancelled.
+    pub async fn answer(
+        &self,
+        request: Request,
+        cx: &RequestContext,
+        cancellation: Cancellation,
+    ) -> Option<Response> {
         let id = request.id.clone();
-        let cancellation = match &cx.session {
-            Some(session) => match session.in_flight().start(&id) {
-                Ok(cancellation) => cancellation,
-                Err(_) => {
-                    let error = McpError::InvalidRequest(format!(
-                        "request id {} is already in use by a request in progress",
-                        serde_json::to_string(&id).unwrap_or_default()
-                    ));
-                    return Some(Response::error(Some(id), error.to_error_object()));
-                }
-            },
-            None => Cancellation::new(),
-        };
         let cx = cx.for_request(&request.params, cancellation.clone());
         let outcome = cancellation.run(self.dispatch(request, &cx)).await;
         if let Some(session) = &cx.session {
@@ -290,6 +306,10 @@ impl Server {
         }
     }
 }
+
+/// What a session keeps of its `initialize` (capabilities and client info), at most: it is stored with the
+/// session and rewritten with every change of its state.
+pub const MAX_OPENING_BYTES: usize = 16 * 1024;
 
 /// The longest resource URI a session may subscribe to.
 const MAX_SUBSCRIBED_URI_LEN: usize = 2048;

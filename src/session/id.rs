@@ -1,7 +1,8 @@
 //! Session ids: random, signed, and (for Streamable HTTP) carrying what `initialize` fixed.
 //!
 //! - **Deferred** (`<nonce>.<opening>.<tag>`): 128 random bits, what `initialize` fixed for the session
-//!   ([`Opening`], including the identity that opened it), and an HMAC tag. The Worker answers `initialize`
+//!   ([`Opening`]) with an [`OwnerTag`] of the identity that opened it (a MAC, so the id does not show who
+//!   that is), and an HMAC tag. The Worker answers `initialize`
 //!   without touching a Durable Object; the first request that needs the session creates its object from the
 //!   id. A session that is opened and never used costs no object and no storage.
 //! - **Plain** (`<nonce>.<tag>`): legacy HTTP+SSE sessions, and Streamable HTTP sessions whose opening does not
@@ -16,6 +17,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::identity::Identity;
 use crate::keys::{Key, Purpose, ServerSecret};
 use crate::model::lifecycle::Implementation;
 use crate::model::ProtocolVersion;
@@ -26,6 +28,8 @@ const NONCE_BYTES: usize = 16;
 /// Characters of a base64url-encoded 16-byte value (no padding): the nonce and the tag.
 const PART_CHARS: usize = 22;
 const TAG_BYTES: usize = 16;
+/// Bytes of an [`OwnerTag`].
+const OWNER_TAG_BYTES: usize = 16;
 /// How far in the future an opening's time may lie (clock differences between isolates).
 pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 
@@ -36,8 +40,6 @@ pub struct Opening {
     pub client_info: Implementation,
     pub client_capabilities: Value,
     pub opened_at_ms: u64,
-    /// The id of the identity that opened the session; no other may use it.
-    pub owner: String,
 }
 
 impl Opening {
@@ -47,6 +49,11 @@ impl Opening {
     }
 }
 
+/// Who opened a deferred session, as its id carries it: a MAC of the identity's id under the session-id key,
+/// which matches only that identity and reveals nothing of it (not a key's name, not a digest of a key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerTag(String);
+
 /// The opening as it travels in an id: a compact array.
 #[derive(Serialize, Deserialize)]
 struct Wire(ProtocolVersion, u64, Value, Implementation, String);
@@ -55,7 +62,7 @@ struct Wire(ProtocolVersion, u64, Value, Implementation, String);
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     Plain,
-    Deferred(Opening),
+    Deferred { opening: Opening, owner: OwnerTag },
 }
 
 /// Mints and verifies session ids with the server secret's session-id key.
@@ -71,19 +78,20 @@ impl SessionIds {
 
     /// A fresh plain id.
     pub fn mint_plain(&self) -> String {
-        let nonce = B64.encode(random_bytes());
+        let nonce = B64.encode(crate::random::bytes::<NONCE_BYTES>());
         let tag = self.tag(&nonce, "");
         format!("{nonce}.{tag}")
     }
 
-    /// A fresh deferred id carrying `opening`, or `None` when it would be longer than [`MAX_LEN`].
-    pub fn mint(&self, opening: &Opening) -> Option<String> {
+    /// A fresh deferred id carrying `opening` and its `owner`, or `None` when it would be longer than
+    /// [`MAX_LEN`].
+    pub fn mint(&self, opening: &Opening, owner: &Identity) -> Option<String> {
         let wire = Wire(
             opening.protocol_version,
             opening.opened_at_ms,
             opening.client_capabilities.clone(),
             opening.client_info.clone(),
-            opening.owner.clone(),
+            self.owner_tag(owner).0,
         );
         // Through `Value`, as everywhere else: a direct `to_vec`/`from_slice` of `Wire` would add its own copy of
         // serde_json's machinery to the upload.
@@ -92,7 +100,7 @@ impl SessionIds {
         if PART_CHARS * 2 + encoded.len() + 2 > MAX_LEN {
             return None;
         }
-        let nonce = B64.encode(random_bytes());
+        let nonce = B64.encode(crate::random::bytes::<NONCE_BYTES>());
         let tag = self.tag(&nonce, &encoded);
         Some(format!("{nonce}.{encoded}.{tag}"))
     }
@@ -107,12 +115,23 @@ impl SessionIds {
         }
         match opening {
             None => Some(Kind::Plain),
-            Some(opening) => {
-                let opening = decode_opening(opening)?;
+            Some(encoded) => {
+                let (opening, owner) = decode_opening(encoded)?;
                 (opening.opened_at_ms <= now_ms.saturating_add(MAX_CLOCK_SKEW_MS))
-                    .then_some(Kind::Deferred(opening))
+                    .then_some(Kind::Deferred { opening, owner })
             }
         }
+    }
+
+    /// The tag a deferred id carries for `owner`.
+    pub fn owner_tag(&self, owner: &Identity) -> OwnerTag {
+        OwnerTag(B64.encode(&self.key.sign(&[b"owner", owner.id().as_bytes()])[..OWNER_TAG_BYTES]))
+    }
+
+    /// Whether `caller` is the identity behind `tag`.
+    pub fn is_owner(&self, tag: &OwnerTag, caller: &Identity) -> bool {
+        let tag = B64.decode(&tag.0).unwrap_or_default();
+        tag.len() == OWNER_TAG_BYTES && self.key.verify(&[b"owner", caller.id().as_bytes()], &tag)
     }
 
     fn tag(&self, nonce: &str, opening: &str) -> String {
@@ -125,16 +144,18 @@ impl SessionIds {
 pub fn kind_of_verified(id: &str) -> Option<Kind> {
     match split(id)? {
         (_, None, _) => Some(Kind::Plain),
-        (_, Some(opening), _) => decode_opening(opening).map(Kind::Deferred),
+        (_, Some(encoded), _) => {
+            decode_opening(encoded).map(|(opening, owner)| Kind::Deferred { opening, owner })
+        }
     }
 }
 
-fn decode_opening(encoded: &str) -> Option<Opening> {
+fn decode_opening(encoded: &str) -> Option<(Opening, OwnerTag)> {
     let json = B64.decode(encoded).ok()?;
     let value: Value = serde_json::from_slice(&json).ok()?;
     let Wire(protocol_version, opened_at_ms, client_capabilities, client_info, owner) =
         serde_json::from_value(value).ok()?;
-    Some(Opening { protocol_version, client_info, client_capabilities, opened_at_ms, owner })
+    Some((Opening { protocol_version, client_info, client_capabilities, opened_at_ms }, OwnerTag(owner)))
 }
 
 /// Nonce, opening (deferred ids only) and tag, by shape.
@@ -153,17 +174,6 @@ fn split(id: &str) -> Option<(&str, Option<&str>, &str)> {
         None => (second.len() == PART_CHARS).then_some((nonce, None, second)),
         Some(tag) => (tag.len() == PART_CHARS && b64(tag)).then_some((nonce, Some(second), tag)),
     }
-}
-
-fn random_bytes() -> [u8; NONCE_BYTES] {
-    let mut bytes = [0u8; NONCE_BYTES];
-    getrandom::fill(&mut bytes).expect("the platform has a random source");
-    bytes
-}
-
-/// 32 random lowercase hex characters: names for things that are not sessions (streams, error references).
-pub fn random_hex() -> String {
-    random_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A deferred id, by its shape (its opening is decoded only where needed).
@@ -198,8 +208,11 @@ mod tests {
             client_info: Implementation { name: name.into(), version: "1.2.3".into(), title: None },
             client_capabilities: json!({"sampling": {}, "elicitation": {"form": {}}}),
             opened_at_ms: NOW,
-            owner: "key:alice".into(),
         }
+    }
+
+    fn alice() -> Identity {
+        Identity::api_key("alice")
     }
 
     #[test]
@@ -212,28 +225,35 @@ mod tests {
     }
 
     #[test]
-    fn deferred_ids_carry_their_opening_and_owner() {
+    fn deferred_ids_carry_their_opening_and_a_tag_of_their_owner() {
         let o = opening("inspector");
-        let a = ids().mint(&o).unwrap();
-        let b = ids().mint(&o).unwrap();
+        let a = ids().mint(&o, &alice()).unwrap();
+        let b = ids().mint(&o, &alice()).unwrap();
         assert_ne!(a, b, "the nonce differs");
         assert!(is_deferred(&a) && is_well_formed(&a) && is_valid_header(&a));
-        assert_eq!(ids().verify(&a, NOW), Some(Kind::Deferred(o.clone())));
-        assert_eq!(kind_of_verified(&a), Some(Kind::Deferred(o)));
+        let Some(Kind::Deferred { opening, owner }) = ids().verify(&a, NOW) else { panic!("deferred") };
+        assert_eq!(opening, o);
+        assert!(ids().is_owner(&owner, &alice()));
+        assert!(!ids().is_owner(&owner, &Identity::api_key("bob")));
+        assert!(!ids().is_owner(&owner, &Identity::anonymous()));
+        assert_eq!(kind_of_verified(&a), Some(Kind::Deferred { opening: o, owner }));
+        let decoded = String::from_utf8(B64.decode(a.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert!(!decoded.contains("alice"), "the id does not show who opened it: {decoded}");
         assert!(a.len() < 240, "a typical id stays short: {} characters", a.len());
     }
 
     #[test]
     fn openings_too_big_for_an_id_are_refused() {
-        assert_eq!(ids().mint(&opening(&"n".repeat(MAX_LEN))), None);
+        assert_eq!(ids().mint(&opening(&"n".repeat(MAX_LEN)), &alice()), None);
     }
 
     #[test]
     fn edited_invented_and_foreign_ids_do_not_verify() {
-        let a = ids().mint(&opening("c")).unwrap();
+        let a = ids().mint(&opening("c"), &alice()).unwrap();
         let parts: Vec<&str> = a.split('.').collect();
         let (nonce, body, tag) = (parts[0], parts[1], parts[2]);
-        let other_body = B64.encode(br#"["2025-11-25",0,{},{"name":"x","version":"1"},"key:mallory"]"#);
+        let other_body =
+            B64.encode(br#"["2025-11-25",0,{},{"name":"x","version":"1"},"AAAAAAAAAAAAAAAAAAAAAA"]"#);
         let foreign = SessionIds::new(&ServerSecret::parse(&"z".repeat(40)).unwrap());
         for bad in [
             format!("{nonce}.{other_body}.{tag}"),
@@ -241,7 +261,7 @@ mod tests {
             format!("{nonce}.{body}"),
             format!("{nonce}.{tag}"),
             format!("{nonce}.{body}.{}", B64.encode([0u8; 16])),
-            foreign.mint(&opening("c")).unwrap(),
+            foreign.mint(&opening("c"), &alice()).unwrap(),
             foreign.mint_plain(),
             "session-123".to_string(),
             "0123456789abcdef0123456789abcdef".to_string(),
@@ -254,7 +274,7 @@ mod tests {
     fn openings_in_the_future_do_not_verify() {
         let mut o = opening("c");
         o.opened_at_ms = NOW + MAX_CLOCK_SKEW_MS + 1;
-        let id = ids().mint(&o).unwrap();
+        let id = ids().mint(&o, &alice()).unwrap();
         assert_eq!(ids().verify(&id, NOW), None);
         assert!(ids().verify(&id, NOW + 2).is_some(), "within the allowed clock skew");
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cancellation::InFlight;
+use crate::identity::Identity;
 use crate::model::lifecycle::{Implementation, LogLevel};
 use crate::model::ProtocolVersion;
 
@@ -57,9 +58,9 @@ pub struct SessionState {
 pub const TOUCH_GRANULARITY_MS: u64 = 60_000;
 
 impl SessionState {
-    /// The state of session `id`, opened by `opening` and first used at `now_ms` (for a deferred session,
-    /// possibly long after it was opened).
-    pub fn new(id: String, opening: Opening, now_ms: u64) -> Self {
+    /// The state of session `id` of `owner`, opened by `opening` and first used at `now_ms` (for a deferred
+    /// session, possibly long after it was opened).
+    pub fn new(id: String, opening: Opening, owner: &Identity, now_ms: u64) -> Self {
         Self {
             id,
             protocol_version: opening.protocol_version,
@@ -69,22 +70,21 @@ impl SessionState {
             log_level: LogLevel::default(),
             subscriptions: BTreeSet::new(),
             transport: TransportKind::StreamableHttp,
-            owner: opening.owner,
+            owner: owner.id().to_string(),
             created_at_ms: opening.opened_at_ms,
             last_seen_ms: now_ms,
         }
     }
 
     /// A session of the 2024-11-05 HTTP+SSE transport: it exists from `GET /sse` on, before `initialize`.
-    pub fn legacy(id: String, owner: String, now_ms: u64) -> Self {
+    pub fn legacy(id: String, owner: &Identity, now_ms: u64) -> Self {
         let opening = Opening {
             protocol_version: ProtocolVersion::V2024_11_05,
             client_info: Implementation::default(),
             client_capabilities: Value::Null,
             opened_at_ms: now_ms,
-            owner,
         };
-        Self { transport: TransportKind::LegacySse, ..Self::new(id, opening, now_ms) }
+        Self { transport: TransportKind::LegacySse, ..Self::new(id, opening, owner, now_ms) }
     }
 
     /// When the session ends if nothing else reaches it.
@@ -103,13 +103,8 @@ impl SessionState {
     }
 
     /// Whether `caller` may use this session: only the identity that opened it may.
-    pub fn is_owned_by(&self, caller: &crate::identity::Identity) -> bool {
+    pub fn is_owned_by(&self, caller: &Identity) -> bool {
         self.owner == caller.id()
-    }
-
-    /// Whether the client declared a capability (e.g. `sampling`, `elicitation`, `roots`).
-    pub fn client_supports(&self, capability: &str) -> bool {
-        declares(&self.client_capabilities, capability)
     }
 }
 
@@ -138,6 +133,21 @@ impl Session {
     /// The client requests of this session being worked on.
     pub fn in_flight(&self) -> &InFlight {
         &self.in_flight
+    }
+
+    /// The session ended (DELETE, expiry): its requests are cancelled, no new one starts, and its state must
+    /// not be written back (that would bring it back).
+    pub fn end(&self) {
+        self.in_flight.close();
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.in_flight.is_closed()
+    }
+
+    /// Marks the state as changed again (a write of it failed, so the next request retries it).
+    pub fn mark_dirty(&self) {
+        self.dirty.set(true);
     }
 
     pub fn state(&self) -> Ref<'_, SessionState> {
@@ -180,9 +190,8 @@ mod tests {
             client_info: Implementation { name: "c".into(), version: "1".into(), title: None },
             client_capabilities: serde_json::json!({"sampling": {}}),
             opened_at_ms: now,
-            owner: "key:alice".into(),
         };
-        SessionState::new(id::random_hex(), opening, now)
+        SessionState::new(crate::random::hex::<16>(), opening, &Identity::api_key("alice"), now)
     }
 
     #[test]
@@ -208,9 +217,9 @@ mod tests {
         let json = serde_json::to_string(&*session.state()).unwrap();
         let back: SessionState = serde_json::from_str(&json).unwrap();
         assert_eq!(back, session.snapshot());
-        assert!(back.client_supports("sampling"));
-        assert!(!back.client_supports("roots"));
-        assert!(back.is_owned_by(&crate::identity::Identity::api_key("alice")));
-        assert!(!back.is_owned_by(&crate::identity::Identity::api_key("bob")));
+        assert!(declares(&back.client_capabilities, "sampling"));
+        assert!(!declares(&back.client_capabilities, "roots"));
+        assert!(back.is_owned_by(&Identity::api_key("alice")));
+        assert!(!back.is_owned_by(&Identity::api_key("bob")));
     }
 }

@@ -8,7 +8,7 @@ pub const MAX_LAST_EVENT_ID_LEN: usize = 128;
 
 /// A fresh stream id: 16 hex digits.
 pub fn new_stream_id() -> String {
-    crate::session::id::random_hex()[..16].to_string()
+    crate::random::hex::<8>()
 }
 
 /// The stream and event number a `Last-Event-ID` names. A header that is too long, holds characters our

@@ -16,17 +16,6 @@ use crate::transport::sse;
 /// The reconnection delay suggested to clients in the priming event.
 pub const RETRY_MS: u64 = 2000;
 
-/// What a stream carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamKind {
-    /// The answer to one POST.
-    Post,
-    /// The session's GET stream, for messages not tied to a request.
-    Standalone,
-    /// The stream of a 2024-11-05 session (not stored: that transport cannot resume).
-    Legacy,
-}
-
 /// Whether a stream's events go to storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Storing {
@@ -54,7 +43,9 @@ impl Record {
 /// One outgoing stream.
 pub struct OutStream {
     pub id: String,
-    pub kind: StreamKind,
+    /// The requests a POST's stream answers, once it is stored: those it finishes without answering were
+    /// cancelled, and its stored record must say so.
+    pub(super) answers: RefCell<Vec<crate::model::RequestId>>,
     /// The session speaks 2025-11-25 or later: a priming event opens each response, and the server may end a
     /// response early (SSE polling). Older clients fail on an event with empty data.
     pub(super) polling: bool,
@@ -75,10 +66,10 @@ pub struct OutStream {
 }
 
 impl OutStream {
-    pub(super) fn new(id: String, kind: StreamKind, polling: bool) -> Self {
+    pub(super) fn new(id: String, polling: bool) -> Self {
         Self {
             id,
-            kind,
+            answers: RefCell::new(Vec::new()),
             polling,
             seq: Cell::new(0),
             sink: RefCell::new(None),

@@ -15,7 +15,7 @@ use super::limits::Limits;
 use super::log::{
     self, event_key, meta_key, replay_stored, split_chunks, Index, StoredStream, StreamMeta, INDEX_KEY,
 };
-use super::out_stream::{encode, OutStream, Record, Storing, StreamKind};
+use super::out_stream::{encode, OutStream, Record, Storing};
 use super::peer::StreamPeer;
 use super::platform::{Runtime, StoreError};
 use super::requests::PendingRequests;
@@ -39,6 +39,9 @@ pub struct Outbox<R: Runtime> {
     /// The stored streams (the `streams` key), read once.
     index: RefCell<Option<Index>>,
     requests: Rc<PendingRequests>,
+    /// The session ended and its storage is gone: nothing is written any more (late writes of work that was
+    /// still running would bring parts of it back).
+    closed: Cell<bool>,
 }
 
 /// Whether streams of a session at `version` get priming events and early closes (SSE polling).
@@ -74,6 +77,7 @@ impl<R: Runtime> Outbox<R> {
             standalone: RefCell::new(None),
             index: RefCell::new(None),
             requests: Rc::new(PendingRequests::default()),
+            closed: Cell::new(false),
         }
     }
 
@@ -89,11 +93,11 @@ impl<R: Runtime> Outbox<R> {
 
     /// A new stream for one POST of a session at `version`.
     pub fn open(&self, version: ProtocolVersion) -> Rc<OutStream> {
-        self.open_stream(new_stream_id(), StreamKind::Post, polls(version))
+        self.open_stream(new_stream_id(), polls(version))
     }
 
-    fn open_stream(&self, id: String, kind: StreamKind, polling: bool) -> Rc<OutStream> {
-        let stream = Rc::new(OutStream::new(id, kind, polling));
+    fn open_stream(&self, id: String, polling: bool) -> Rc<OutStream> {
+        let stream = Rc::new(OutStream::new(id, polling));
         self.streams.borrow_mut().insert(stream.id.clone(), stream.clone());
         self.order.borrow_mut().push_back(stream.id.clone());
         if self.order.borrow().len() > self.limits.max_streams_in_memory {
@@ -195,8 +199,11 @@ impl<R: Runtime> Outbox<R> {
 
     /// Starts storing `stream`'s events (it is going out as SSE): its meta, then the events it already has.
     pub async fn start_storing(&self, stream: &OutStream, meta: StreamMeta) -> Result<(), HttpError> {
-        if stream.storing.get() != Storing::No {
+        if stream.storing.get() != Storing::No || self.closed.get() {
             return Ok(());
+        }
+        if let StreamMeta::Requests(ids) = &meta {
+            *stream.answers.borrow_mut() = ids.clone();
         }
         stream.storing.set(Storing::Starting);
         let result = self.write_meta(stream, meta).await;
@@ -230,6 +237,9 @@ impl<R: Runtime> Outbox<R> {
     /// Stores event `seq` of `stream`, in parts when large; a response too large to keep is stored as an error
     /// saying so.
     fn store_event(&self, stream: &OutStream, seq: u64, json: Rc<str>, answers: Option<RequestId>) {
+        if self.closed.get() {
+            return;
+        }
         let size = json.len();
         let json: Rc<str> = if size > self.limits.max_stored_event_bytes {
             match &answers {
@@ -335,13 +345,35 @@ impl<R: Runtime> Outbox<R> {
             self.push_event(stream, response.to_value().to_string(), response.id.clone());
         }
         stream.finish();
-        if responses.is_empty() && stream.is_stored() {
-            self.write_index_if_changed();
+        if stream.is_stored() && !self.closed.get() {
+            self.forget_cancelled(stream, responses);
+            if responses.is_empty() {
+                self.write_index_if_changed();
+            }
         }
+    }
+
+    /// A stored POST stream that finished without answering some of its requests (they were cancelled)
+    /// records only those it answered, so a replay after a restart does not invent an error for the others.
+    fn forget_cancelled(&self, stream: &OutStream, responses: &[Response]) {
+        let answered: Vec<RequestId> = responses.iter().filter_map(|r| r.id.clone()).collect();
+        let expected = stream.answers.borrow().clone();
+        if expected.iter().all(|id| answered.contains(id)) {
+            return;
+        }
+        let meta = serde_json::to_string(&StreamMeta::Requests(answered)).unwrap_or_default();
+        let entry = vec![(meta_key(&stream.id), meta)];
+        let rt = self.rt.clone();
+        self.rt.spawn(Box::pin(async move {
+            let _ = rt.put_all(entry).await;
+        }));
     }
 
     /// Rewrites the stored index if sizes changed since it was written.
     fn write_index_if_changed(&self) {
+        if self.closed.get() {
+            return;
+        }
         let json = {
             let mut index = self.index.borrow_mut();
             match index.as_mut() {
@@ -376,7 +408,7 @@ impl<R: Runtime> Outbox<R> {
     /// message may go out on two streams.
     pub async fn open_standalone(&self, version: ProtocolVersion) -> Result<SseBody, HttpError> {
         self.end_standalone();
-        let stream = self.open_stream(new_stream_id(), StreamKind::Standalone, polls(version));
+        let stream = self.open_stream(new_stream_id(), polls(version));
         *self.standalone.borrow_mut() = Some(stream.clone());
         let body = self.stream_body(&stream);
         self.start_storing(&stream, StreamMeta::Standalone { ended: false }).await?;
@@ -399,7 +431,7 @@ impl<R: Runtime> Outbox<R> {
 
     /// The stream of a 2024-11-05 session: `first_event` (the endpoint), then every message of the session.
     pub fn open_legacy(&self, first_event: String) -> SseBody {
-        let stream = self.open_stream(new_stream_id(), StreamKind::Legacy, false);
+        let stream = self.open_stream(new_stream_id(), false);
         *self.standalone.borrow_mut() = Some(stream.clone());
         let (tx, rx) = unbounded::<Vec<u8>>();
         let _ = tx.unbounded_send(first_event.into_bytes());
@@ -476,7 +508,7 @@ impl<R: Runtime> Outbox<R> {
             return Ok(self.reattach(&stream, after).await);
         }
         self.end_standalone();
-        let stream = self.open_stream(id.to_string(), StreamKind::Standalone, polls(version));
+        let stream = self.open_stream(id.to_string(), polls(version));
         stream.seq.set(events.last().map_or(0, |e| e.seq));
         stream.storing.set(Storing::Yes);
         let bytes: u64 = events.iter().map(|e| e.json.len() as u64).sum();
@@ -529,6 +561,7 @@ impl<R: Runtime> Outbox<R> {
 
     /// Ends every stream and fails every waiting request (the session ended).
     pub fn close_all(&self) {
+        self.closed.set(true);
         for stream in self.streams.borrow_mut().drain().map(|(_, s)| s) {
             stream.finish();
         }

@@ -61,10 +61,6 @@ impl PendingRequests {
         self.waiting.borrow().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Fails every waiting request (the session ended).
     pub fn clear(&self) {
         self.waiting.borrow_mut().clear();

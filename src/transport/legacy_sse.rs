@@ -9,6 +9,7 @@ use crate::error::HttpError;
 use crate::handler::{RequestContext, Server};
 use crate::model::{Message, Payload, Response};
 use crate::session::{id as session_id, SessionState, TransportKind};
+use crate::transport::streamable_http::{admit_all, Admitted};
 
 /// The stream's first event: where to POST messages.
 pub fn endpoint_event(messages_path: &str, session: &str) -> String {
@@ -49,25 +50,30 @@ pub async fn handle_message(
 ) -> Replies {
     let batch = payload.is_batch();
     let mut responses = Vec::new();
-    for item in payload.into_items() {
-        match item {
-            Ok(Message::Request(request)) if request.method == "initialize" => {
-                match server.initialize(&request, cx.caller.id(), now_ms) {
-                    Ok((response, opening)) => {
-                        let Some(session) = &cx.session else { continue };
+    for admitted in admit_all(server, cx, payload.into_items()) {
+        match admitted {
+            Admitted::Other(Message::Request(request)) => match server.initialize(&request, now_ms) {
+                Ok((response, opening)) => {
+                    if let Some(session) = &cx.session {
                         session.update(|s| {
                             *s = SessionState {
                                 transport: TransportKind::LegacySse,
-                                ..SessionState::new(s.id.clone(), opening, now_ms)
+                                ..SessionState::new(s.id.clone(), opening, &cx.caller, now_ms)
                             }
                         });
-                        responses.push(response);
                     }
-                    Err(response) => responses.push(response),
+                    responses.push(response);
                 }
+                Err(response) => responses.push(response),
+            },
+            Admitted::Other(message) => {
+                responses.extend(server.handle_message(message, cx, on_client_response).await)
             }
-            Ok(message) => responses.extend(server.handle_message(message, cx, on_client_response).await),
-            Err(malformed) => responses.push(malformed.into_response()),
+            Admitted::Request(request, Ok(cancellation)) => {
+                responses.extend(server.answer(request, cx, cancellation).await);
+            }
+            Admitted::Request(_, Err(refused)) => responses.push(refused),
+            Admitted::Malformed(malformed) => responses.push(malformed.into_response()),
         }
     }
     Replies { responses, batch }

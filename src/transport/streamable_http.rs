@@ -1,6 +1,7 @@
 //! The Streamable HTTP transport's rules (2025-03-26 to 2025-11-25), free of any HTTP library: header
 //! checks, where a POST goes, and how a POST's messages are answered inside a session.
 
+use crate::cancellation::Cancellation;
 use crate::error::HttpError;
 use crate::handler::{RequestContext, Server};
 use crate::model::jsonrpc::Malformed;
@@ -68,9 +69,11 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), HttpError> {
 
 /// Refuses a body over `limit` by its declared length, before reading it.
 pub fn check_content_length(content_length: Option<&str>, limit: usize) -> Result<(), HttpError> {
-    match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
-        Some(len) if len > limit as u64 => Err(HttpError::PayloadTooLarge { limit }),
-        _ => Ok(()),
+    let Some(declared) = content_length else { return Ok(()) };
+    match declared.trim().parse::<u64>() {
+        Ok(len) if len > limit as u64 => Err(HttpError::PayloadTooLarge { limit }),
+        Ok(_) => Ok(()),
+        Err(_) => Err(HttpError::BadRequest("Content-Length must be a whole number of bytes".into())),
     }
 }
 
@@ -186,25 +189,58 @@ pub async fn handle_post(
             ),
         });
     }
+    let items = payload.into_items();
+    if let Some(Ok(Message::Request(init))) = items.iter().find(|item| is_initialize(item)) {
+        return Err(HttpError::already_initialized(Some(init.id.clone())));
+    }
+    if !batch {
+        if let Some(Err(malformed)) = items.first() {
+            return Err(malformed.clone().into());
+        }
+    }
+    let saw_request = items.iter().any(|item| matches!(item, Ok(Message::Request(_)) | Err(_)));
     let mut responses = Vec::new();
-    let mut saw_request = false;
-    for item in payload.into_items() {
-        match item {
-            Ok(Message::Request(request)) if request.method == "initialize" => {
-                return Err(HttpError::already_initialized(Some(request.id)));
+    for admitted in admit_all(server, cx, items) {
+        match admitted {
+            Admitted::Request(request, Ok(cancellation)) => {
+                responses.extend(server.answer(request, cx, cancellation).await);
             }
-            Ok(message) => {
-                saw_request |= matches!(message, Message::Request(_));
-                responses.extend(server.handle_message(message, cx, on_client_response).await);
+            Admitted::Request(_, Err(refused)) => responses.push(refused),
+            Admitted::Other(message) => {
+                responses.extend(server.handle_message(message, cx, on_client_response).await)
             }
-            Err(malformed) if batch => {
-                saw_request = true;
-                responses.push(malformed.into_response());
-            }
-            Err(malformed) => return Err(malformed.into()),
+            Admitted::Malformed(malformed) => responses.push(malformed.into_response()),
         }
     }
     Ok(if saw_request { PostOutcome::Responses { responses, batch } } else { PostOutcome::Accepted })
+}
+
+/// One message of a POST, with its requests admitted up front (see [`Server::admit`]).
+pub enum Admitted {
+    Request(Request, Result<Cancellation, Response>),
+    /// Notifications, responses, and `initialize` (which is never in flight: it opens a session).
+    Other(Message),
+    Malformed(Malformed),
+}
+
+/// Admits every request of a POST before any runs, so that `notifications/cancelled` for a later request of a
+/// batch finds it, and two requests of one batch cannot share an id.
+pub fn admit_all(
+    server: &Server,
+    cx: &RequestContext,
+    items: Vec<Result<Message, Malformed>>,
+) -> Vec<Admitted> {
+    items
+        .into_iter()
+        .map(|item| match item {
+            Ok(Message::Request(request)) if request.method != "initialize" => {
+                let admission = server.admit(&request, cx);
+                Admitted::Request(request, admission)
+            }
+            Ok(other) => Admitted::Other(other),
+            Err(malformed) => Admitted::Malformed(malformed),
+        })
+        .collect()
 }
 
 /// The `application/json` body for `responses`.

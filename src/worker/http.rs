@@ -3,13 +3,13 @@
 use futures_util::StreamExt;
 use worker::{Context, Headers, Request, Response, ResponseBuilder};
 
-/// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
-pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
-
 use crate::error::HttpError;
 use crate::model::RequestId;
 use crate::transport::sse;
 use crate::transport::streamable_http::{ResponseMode, SESSION_HEADER};
+
+/// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
+pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 pub const JSON: &str = "application/json";
 pub const EVENT_STREAM: &str = "text/event-stream";
@@ -87,7 +87,7 @@ pub async fn read_body(req: &mut Request, limit: usize, ctx: &Context) -> Result
     Ok(body)
 }
 
-/// Logs a runtime failure and turns it into a 500 that says nothing internal.
+/// A runtime failure as a 500: the detail is logged when the error is answered ([`error`]), never sent.
 pub fn internal(context: &str, err: impl std::fmt::Display) -> HttpError {
     HttpError::Internal(format!("{context}: {err}"))
 }

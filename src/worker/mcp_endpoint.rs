@@ -29,13 +29,13 @@ pub async fn handle(mut req: Request, at: &Admitted<'_>) -> Result<Response, Fai
             if let Some(last) = &last_event_id {
                 crate::stream::parse_last_event_id(last)?;
             }
-            let mut call = session_call(at, Operation::Listen, &id, revision)?;
+            let (mut call, _) = session_call(at, Operation::Listen, &id, revision)?;
             call.last_event_id = last_event_id;
             Ok(call_session(at.env, &call, None).await?)
         }
         Method::Delete => {
             let id = session.ok_or(HttpError::SessionRequired)?;
-            let call = session_call(at, Operation::End, &id, revision)?;
+            let (call, _) = session_call(at, Operation::End, &id, revision)?;
             Ok(call_session(at.env, &call, None).await?)
         }
         _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }.into()),
@@ -50,13 +50,15 @@ fn session_call(
     op: Operation,
     id: &str,
     revision: Option<ProtocolVersion>,
-) -> Result<SessionCall, HttpError> {
+) -> Result<(SessionCall, Kind), HttpError> {
     match at.ids.verify(id, Date::now().as_millis()) {
-        Some(Kind::Deferred(opening)) if opening.owner != at.caller.id() => Err(HttpError::SessionNotFound),
-        Some(_) => {
+        Some(Kind::Deferred { owner, .. }) if !at.ids.is_owner(&owner, &at.caller) => {
+            Err(HttpError::SessionNotFound)
+        }
+        Some(kind) => {
             let mut call = SessionCall::new(op, id, &at.caller);
             call.revision = revision;
-            Ok(call)
+            Ok((call, kind))
         }
         None => Err(HttpError::SessionNotFound),
     }
@@ -79,12 +81,9 @@ async fn post(
         return Err(HttpError::SessionRequired);
     };
     let server = super::isolate::server(at.env, at.settings);
-    let (response, opening) = match server.initialize(&init, at.caller.id(), Date::now().as_millis()) {
-        Ok(opened) => opened,
-        // Invalid initialize params: no session is created.
-        Err(error) => return Ok(http::json(400, error.to_value().to_string())),
-    };
-    match at.ids.mint(&opening) {
+    // Invalid initialize params: 400, and no session is created.
+    let (response, opening) = server.initialize(&init, Date::now().as_millis())?;
+    match at.ids.mint(&opening, &at.caller) {
         // The session's object is created by its first request that needs it.
         Some(id) => Ok(http::opened(at.settings.response_mode, &response, &id)),
         // An opening too big to carry in an id: the object is created now, from the same request.
@@ -105,7 +104,7 @@ async fn post_to_session(
     revision: Option<ProtocolVersion>,
     body: &[u8],
 ) -> Result<Response, HttpError> {
-    let call = session_call(at, Operation::Post, id, revision).map_err(|e| {
+    let (call, kind) = session_call(at, Operation::Post, id, revision).map_err(|e| {
         // `initialize` carrying a session id is refused as such (400), whatever the id names.
         let payload = Payload::parse(body).ok();
         match payload.as_ref().and_then(shttp::initialize_request) {
@@ -114,7 +113,7 @@ async fn post_to_session(
         }
     })?;
     if body.len() <= shttp::PEEK_LIMIT {
-        if let Some(Kind::Deferred(opening)) = crate::session::id::kind_of_verified(id) {
+        if let Kind::Deferred { opening, .. } = kind {
             let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
             let fresh = !opening.is_stale(Date::now().as_millis(), at.settings.session_ttl_ms);
             if shttp::is_lone_initialized(&payload) && fresh {

@@ -57,8 +57,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let url = req.inner().url();
     let origin = http::header(&req, "Origin");
     // Names this request in the log and in a 500's body; Cloudflare's ray id when there is one.
-    let reference =
-        http::header(&req, "cf-ray").unwrap_or_else(|| crate::session::id::random_hex()[..16].into());
+    let reference = http::header(&req, "cf-ray").unwrap_or_else(crate::random::hex::<8>);
     let mut cors_origin = None;
     let mut response = match route(req, &env, &ctx, &url, origin.as_deref(), &mut cors_origin).await {
         Ok(response) => response,

@@ -26,7 +26,7 @@ use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
 use crate::handler::{RequestContext, Server};
 use crate::identity::Identity;
-use crate::model::{Message, Payload, RequestId};
+use crate::model::{Message, Payload, ProtocolVersion, RequestId};
 use crate::session::{self, id::Kind, Opening, Session, SessionState, TransportKind};
 use crate::stream::StreamMeta;
 use crate::transport::legacy_sse;
@@ -55,9 +55,10 @@ impl DurableObject for McpSession {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        Ok(self.serve(req).await.unwrap_or_else(|Failure { error, id }| {
-            http::error(&error, id, &crate::session::id::random_hex()[..16])
-        }))
+        Ok(self
+            .serve(req)
+            .await
+            .unwrap_or_else(|Failure { error, id }| http::error(&error, id, &crate::random::hex::<8>())))
     }
 
     /// Ends an idle session. A failure is returned as an error, so the runtime retries the alarm (with
@@ -117,12 +118,23 @@ impl McpSession {
                 }
                 let session = self.active_session(id, &caller, &settings).await.map_err(answering)?;
                 require_transport(&session, TransportKind::StreamableHttp).map_err(answering)?;
-                Ok(self.post(server, settings, session, caller, payload).await?)
+                check_revision(&session, call.revision).map_err(answering)?;
+                let version = session.protocol_version();
+                if payload.is_batch() && !version.allows_batches() {
+                    let message =
+                        format!("JSON-RPC batches are not supported in protocol revision {version}");
+                    return Err(answering(HttpError::InvalidRequest { id: None, message }));
+                }
+                let request_id = shttp::first_request_id(&payload);
+                self.post(server, settings, session, caller, payload)
+                    .await
+                    .map_err(|error| Failure { error, id: request_id })
             }
             Operation::Listen => {
                 let session = self.active_session(id, &caller, &settings).await?;
                 require_transport(&session, TransportKind::StreamableHttp)?;
-                save_state(&self.outbox, &session).await?;
+                check_revision(&session, call.revision)?;
+                save_state(&self.outbox, &session).await;
                 let version = session.protocol_version();
                 let body = match call.last_event_id {
                     Some(last) => self.outbox.resume(&last, version).await?,
@@ -163,10 +175,7 @@ impl McpSession {
             let cx = RequestContext::in_session(session.clone(), caller, peer);
             let deliver = |response| outbox.deliver(response);
             let outcome = shttp::handle_post(&server, &cx, payload, &deliver).await;
-            let outcome = match (outcome, save_state(&outbox, &session).await) {
-                (Ok(outcome), Err(e)) if outcome != PostOutcome::Accepted => Err(e),
-                (outcome, _) => outcome,
-            };
+            save_state(&outbox, &session).await;
             let _ = done_tx.send(outcome);
         };
         wasm_bindgen_futures::spawn_local(work);
@@ -191,7 +200,7 @@ impl McpSession {
             let responses = match done_rx.await {
                 Ok(Ok(PostOutcome::Responses { responses, .. })) => responses,
                 Ok(Ok(PostOutcome::Accepted)) => Vec::new(),
-                Ok(Err(err)) => failed(&request_ids, err.to_error_object()),
+                Ok(Err(err)) => failed(&request_ids, &err),
                 Err(_) => Vec::new(),
             };
             outbox.finish(&stream, &responses);
@@ -212,10 +221,11 @@ impl McpSession {
         }
         match outcome? {
             PostOutcome::Accepted => Ok(http::respond(202, &[], String::new())),
-            // Every request was cancelled: a stream that ends without a response, as the spec asks.
-            PostOutcome::Responses { responses, .. } if responses.is_empty() => {
-                let response = self.outbox.stream_response(stream)?;
-                self.outbox.finish(stream, &[]);
+            // Every request was cancelled before anything was sent: an event stream that ends without a
+            // response, as the spec asks, and without an event id (there is nothing to resume).
+            PostOutcome::Responses { responses, .. } if quiet && responses.is_empty() => {
+                let response = http::respond(200, &[], String::new());
+                http::sse_headers(response.headers());
                 Ok(response)
             }
             PostOutcome::Responses { responses, batch } if quiet => {
@@ -244,12 +254,9 @@ impl McpSession {
             return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
         };
         let now = Date::now().as_millis();
-        let (response, opening) = match server.initialize(&request, caller.id(), now) {
-            Ok(opened) => opened,
-            // Invalid initialize params: no session is created.
-            Err(error) => return Ok(http::json(400, error.to_value().to_string())),
-        };
-        self.create(SessionState::new(id.to_string(), opening, now), settings).await?;
+        // Invalid initialize params: 400, and no session is created.
+        let (response, opening) = server.initialize(&request, now)?;
+        self.create(SessionState::new(id.to_string(), opening, &caller, now), settings).await?;
         Ok(http::opened(settings.response_mode, &response, id))
     }
 
@@ -260,7 +267,7 @@ impl McpSession {
         id: &str,
         caller: Identity,
     ) -> Result<Response, HttpError> {
-        let state = SessionState::legacy(id.to_string(), caller.id().to_string(), Date::now().as_millis());
+        let state = SessionState::legacy(id.to_string(), &caller, Date::now().as_millis());
         self.create(state, settings).await?;
         sse_response(self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, id)))
     }
@@ -291,9 +298,7 @@ impl McpSession {
             let deliver = |response| outbox.deliver(response);
             let now = Date::now().as_millis();
             let replies = legacy_sse::handle_message(&server, &cx, payload, &deliver, now).await;
-            if let Err(err) = save_state(&outbox, &session).await {
-                worker::console_error!("legacy session: {err}");
-            }
+            save_state(&outbox, &session).await;
             if let Some(json) = legacy_sse::replies_json(&replies) {
                 outbox.push(&stream, json);
             }
@@ -360,7 +365,8 @@ impl McpSession {
         if let Some(session) = self.cached() {
             return Ok(Some(session));
         }
-        let state = SessionState::new(id.to_string(), opening, Date::now().as_millis());
+        let caller = caller.expect("first_use needs the caller");
+        let state = SessionState::new(id.to_string(), opening, caller, Date::now().as_millis());
         Ok(Some(self.create(state, settings).await?))
     }
 
@@ -372,9 +378,11 @@ impl McpSession {
         settings: &Settings,
     ) -> Result<Option<(&'a str, Opening)>, HttpError> {
         let (Some(id), Some(caller)) = (id, caller) else { return Ok(None) };
-        let Some(Kind::Deferred(opening)) = session::id::kind_of_verified(id) else { return Ok(None) };
-        if opening.owner != caller.id() || opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms)
-        {
+        let Some(Kind::Deferred { opening, owner }) = session::id::kind_of_verified(id) else {
+            return Ok(None);
+        };
+        let owned = settings.session_ids.as_ref().is_some_and(|ids| ids.is_owner(&owner, caller));
+        if !owned || opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) {
             return Ok(None);
         }
         let ended: Option<u64> = self.read(ENDED_KEY).await?;
@@ -400,7 +408,7 @@ impl McpSession {
     async fn end(&self, ttl_ms: u64) -> worker::Result<()> {
         let session = self.session.borrow_mut().take();
         if let Some(session) = &session {
-            session.in_flight().cancel_all();
+            session.end();
         }
         let id = session.map(|s| s.state().id.clone());
         self.outbox.close_all();
@@ -408,7 +416,7 @@ impl McpSession {
         storage.delete_alarm().await?;
         storage.delete_all().await?;
         let now = Date::now().as_millis();
-        if let Some(Kind::Deferred(opening)) = id.as_deref().and_then(session::id::kind_of_verified) {
+        if let Some(Kind::Deferred { opening, .. }) = id.as_deref().and_then(session::id::kind_of_verified) {
             if !opening.is_stale(now, ttl_ms) {
                 let until = opening.opened_at_ms.saturating_add(ttl_ms);
                 let (marked, scheduled) = join(
@@ -446,19 +454,38 @@ fn require_transport(session: &Session, kind: TransportKind) -> Result<(), HttpE
 }
 
 /// The same error as the answer to each request.
-fn failed(ids: &[RequestId], error: crate::model::ErrorObject) -> Vec<crate::model::Response> {
+/// The same error as the answer to each request of a POST that failed as a whole after its stream began; a
+/// failure on our side is logged under a reference, which the answers name.
+fn failed(ids: &[RequestId], err: &HttpError) -> Vec<crate::model::Response> {
+    let reference = crate::random::hex::<8>();
+    let mut error = err.to_error_object();
+    if let HttpError::Internal(detail) = err {
+        worker::console_error!("internal error [{reference}]: {detail}");
+        error = error.with_data(serde_json::json!({ "reference": reference }));
+    }
     ids.iter().map(|id| crate::model::Response::error(Some(id.clone()), error.clone())).collect()
 }
 
-/// Writes the session state back if a request changed it.
-async fn save_state(outbox: &Outbox, session: &Session) -> Result<(), HttpError> {
-    if session.take_dirty() {
-        let snapshot = session.snapshot();
-        outbox
-            .storage()
-            .put(STATE_KEY, &snapshot)
-            .await
-            .map_err(|e| http::internal("saving the session", e))?;
+/// A request declaring another revision than its session negotiated is a bad request (400).
+fn check_revision(session: &Session, revision: Option<ProtocolVersion>) -> Result<(), HttpError> {
+    match revision {
+        Some(declared) if declared != session.protocol_version() => Err(HttpError::BadRequest(format!(
+            "MCP-Protocol-Version {declared} does not match this session's negotiated revision {}",
+            session.protocol_version()
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Writes the session state back if a request changed it, unless the session ended meanwhile (that would
+/// bring it back). A failed write is logged and retried with the next request: the answers already computed
+/// are not thrown away for it.
+async fn save_state(outbox: &Outbox, session: &Session) {
+    if session.is_ended() || !session.take_dirty() {
+        return;
+    }
+    if let Err(e) = outbox.storage().put(STATE_KEY, &session.snapshot()).await {
+        session.mark_dirty();
+        worker::console_error!("saving the session: {e}");
+    }
 }

@@ -45,9 +45,9 @@ pub fn initialize(server: &Server, version: &str) -> (Value, Rc<Session>) {
             "clientInfo": {"name": "test-client", "version": "1.0"}
         })),
     };
-    let (response, opening): (Response, Opening) =
-        server.initialize(&request, "anonymous", 1_000).expect("initialize");
-    let state = SessionState::new("0123456789abcdef0123456789abcdef".into(), opening, 1_000);
+    let (response, opening): (Response, Opening) = server.initialize(&request, 1_000).expect("initialize");
+    let state =
+        SessionState::new("0123456789abcdef0123456789abcdef".into(), opening, &Identity::anonymous(), 1_000);
     (response.to_value(), Rc::new(Session::new(state)))
 }
 
