@@ -10,9 +10,10 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * The HTTP client: undici's `request` with an Agent of `connections` keep-alive connections when undici can be
  * loaded (it is the engine of Node's own fetch, with less per-request overhead), else Node's global fetch (also
- * keep-alive by default).
+ * keep-alive by default). `extraHeaders` go with every request (the benchmark uses them only to pick a Worker
+ * behind a shared socket, when it cannot reach the Worker's own one: see run.mjs).
  */
-export async function createClient(connections) {
+export async function createClient(connections, extraHeaders = {}) {
   try {
     const { Agent, request } = await import('undici');
     const dispatcher = new Agent({
@@ -25,7 +26,7 @@ export async function createClient(connections) {
     return {
       name: 'undici.request',
       async post(url, headers, body) {
-        const res = await request(url, { method: 'POST', headers, body, dispatcher });
+        const res = await request(url, { method: 'POST', headers: { ...headers, ...extraHeaders }, body, dispatcher });
         return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
       },
       close: () => dispatcher.close(),
@@ -34,7 +35,7 @@ export async function createClient(connections) {
     return {
       name: 'fetch',
       async post(url, headers, body) {
-        const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        const res = await fetch(url, { method: 'POST', headers: { ...headers, ...extraHeaders }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
         return { status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() };
       },
       close: async () => {},
@@ -110,6 +111,9 @@ async function notify(client, url, headers, message) {
   if (res.status !== 202) throw new CheckError(`HTTP ${res.status}, expected 202`, describe(res, request));
 }
 
+/** The tools `tools/list` must name unless the target says otherwise (ours, and the references that mimic it). */
+export const DEFAULT_TOOLS = ['search', 'fetch', 'echo'];
+
 const baseHeaders = { accept: ACCEPT, 'content-type': 'application/json' };
 
 function initializeMessage(id) {
@@ -134,8 +138,9 @@ async function openSession(client, url) {
 }
 
 /**
- * The scenarios. `setup` runs once per run (not timed); `iteration(client, url, state, seq)` does one timed unit
- * of work; `seq` is unique within the run (request ids stay unique within a session).
+ * The scenarios. `setup` runs once per run (not timed); `iteration(client, url, state, seq, target)` does one timed
+ * unit of work; `seq` is unique within the run (request ids stay unique within a session). `target` describes the
+ * server measured: `target.tools` are the tool names its `tools/list` must include.
  */
 export const SCENARIOS = [
   {
@@ -157,11 +162,11 @@ export const SCENARIOS = [
     title: 'tools/list, one session',
     unit: 'req/s',
     setup: (client, url) => openSession(client, url),
-    async iteration(client, url, headers, seq) {
+    async iteration(client, url, headers, seq, target) {
       await call(client, url, headers, { jsonrpc: '2.0', id: seq + 2, method: 'tools/list', params: {} }, (result) => {
         if (!Array.isArray(result?.tools)) return 'result.tools is not an array';
         const names = new Set(result.tools.map((t) => t?.name));
-        const missing = ['search', 'fetch', 'echo'].filter((name) => !names.has(name));
+        const missing = (target?.tools ?? DEFAULT_TOOLS).filter((name) => !names.has(name));
         return missing.length ? `result.tools lacks ${missing.join(', ')}` : null;
       });
     },
@@ -205,7 +210,7 @@ const round = (x, digits = 2) => (x === null || x === undefined ? null : Number(
  * Runs one scenario: `concurrency` workers loop until `seconds` have passed or `maxIterations` have started.
  * Returns throughput (iterations/s and HTTP requests/s), latency percentiles of an iteration (ms), errors.
  */
-export async function runScenario(client, url, scenario, { concurrency, seconds, maxIterations }) {
+export async function runScenario(client, url, scenario, { concurrency, seconds, maxIterations }, target = null) {
   let firstError = null;
   let errors = 0;
   let setupState;
@@ -227,7 +232,7 @@ export async function runScenario(client, url, scenario, { concurrency, seconds,
       const slot = started++;
       const s = performance.now();
       try {
-        await scenario.iteration(counting, url, setupState, slot);
+        await scenario.iteration(counting, url, setupState, slot, target);
       } catch (err) {
         errors++;
         if (!firstError) firstError = { message: err.message, ...(err.details ?? { error: String(err.stack ?? err) }) };

@@ -1,0 +1,96 @@
+// Preloaded (`node --require`) into `wrangler dev` by bench/run.mjs. It gives each Worker named in
+// BENCH_DIRECT_SOCKETS (comma-separated) a socket of its own in workerd, and writes where those sockets listen to
+// the JSON file BENCH_DIRECT_SOCKETS_FILE, so that the benchmark reaches every Worker straight at workerd.
+//
+// Why: `wrangler dev` serves its port through a proxy of its own (a Durable Object in a second workerd process,
+// which caps any Worker at about 760 requests/s on a 2-CPU machine), and behind it workerd's single "entry" socket
+// dispatches to the Workers through Miniflare's entry Worker, another JavaScript hop. Miniflare can also bind a
+// socket straight to a Worker (the `unsafeDirectSockets` Worker option; wrangler uses it for its own inspector
+// proxy), but `wrangler dev` has no setting for it. So this file wraps the `miniflare` module that wrangler loads:
+//   - convertV4MiniflareOptions(), through which wrangler passes every Miniflare configuration, adds
+//     `unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }]` to the named Workers (port 0: the system picks one);
+//   - Miniflare, after each start or reload, asks the instance for those sockets' URLs
+//     (`unsafeGetDirectURL(name)`) and for its entry URL, and writes them to the file.
+// Everything else about `wrangler dev` (bundling, configuration, bindings, --var, storage) is left as it is.
+//
+// It does nothing unless both variables are set, and only in wrangler's own CLI process (bin/wrangler.js, which
+// passes its Node flags on to that process, loads it too). If a later wrangler or Miniflare lacks what it wraps, it
+// leaves the module alone and the file records why (`error`); bench/run.mjs then falls back to the entry socket.
+'use strict';
+
+const { renameSync, writeFileSync } = require('node:fs');
+const { dirname } = require('node:path');
+
+const names = (process.env.BENCH_DIRECT_SOCKETS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const file = process.env.BENCH_DIRECT_SOCKETS_FILE;
+const isCli = /wrangler-dist[\\/]cli\.js$/.test(process.argv[1] ?? '');
+
+function write(report) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString(), ...report }, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+function patch() {
+  const id = require.resolve('miniflare', { paths: [dirname(process.argv[1])] }); // as wrangler's CLI resolves it
+  const original = require(id);
+  if (typeof original.convertV4MiniflareOptions !== 'function' || typeof original.Miniflare !== 'function' ||
+      typeof original.Miniflare.prototype.unsafeGetDirectURL !== 'function') {
+    write({ error: 'this Miniflare has no convertV4MiniflareOptions, Miniflare or Miniflare#unsafeGetDirectURL' });
+    return;
+  }
+
+  const withSockets = (options) => {
+    if (!options || !Array.isArray(options.workers)) return options;
+    return {
+      ...options,
+      workers: options.workers.map((w) => (w && names.includes(w.name) && !w.unsafeDirectSockets
+        ? { ...w, unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] }
+        : w)),
+    };
+  };
+
+  class Miniflare extends original.Miniflare {
+    constructor(options, ...rest) {
+      super(options, ...rest);
+      this.benchReport();
+    }
+
+    async setOptions(options, ...rest) {
+      const result = await super.setOptions(options, ...rest);
+      this.benchReport();
+      return result;
+    }
+
+    /** Writes the entry URL and each named Worker's direct URL, once this instance is ready. */
+    benchReport() {
+      (async () => {
+        const entry = (await this.ready).href;
+        const sockets = {};
+        for (const name of names) {
+          try {
+            sockets[name] = (await this.unsafeGetDirectURL(name)).href;
+          } catch {
+            // not a Worker of this instance (wrangler's proxy runs in a Miniflare of its own)
+          }
+        }
+        if (Object.keys(sockets).length) write({ entry, sockets });
+      })().catch((err) => {
+        try { write({ error: `direct sockets: ${err?.message ?? err}` }); } catch {}
+      });
+    }
+  }
+
+  // A copy of the module's exports (its own are read-only getters) with the two wrapped; wrangler's
+  // `require("miniflare")` then gets this copy from the module cache.
+  const exportsCopy = { ...original, Miniflare, convertV4MiniflareOptions: (options, ...rest) => original.convertV4MiniflareOptions(withSockets(options), ...rest) };
+  require.cache[id].exports = exportsCopy;
+}
+
+if (names.length && file && isCli) {
+  try {
+    patch();
+  } catch (err) {
+    try { write({ error: `direct sockets: ${err?.message ?? err}` }); } catch {}
+  }
+}
