@@ -17,7 +17,7 @@
 //   BENCH_ONLY             older form: baseline | ours | both (= all targets)
 //   BENCH_DO_FLOOR=0       leaves out the one-hop reference;  BENCH_MCP_AGENT=0 leaves out McpAgent
 //   BENCH_VIA              direct (each Worker's own socket) | entry (workerd's shared entry socket) |
-//                          proxy (wrangler's front proxy, as `npm run dev` serves)                       default direct
+//                          proxy (wrangler's front proxy, as `npm run dev` serves; one target only)      default direct
 //   BENCH_SKIP_UPLOAD      1 = do not measure the upload size (wrangler deploy --dry-run)
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
 //
@@ -84,6 +84,9 @@ const targets = selectTargets();
 const has = (id) => targets.some((t) => t.id === id);
 const via = (process.env.BENCH_VIA ?? 'direct').toLowerCase();
 if (!['direct', 'entry', 'proxy'].includes(via)) exitWith(`BENCH_VIA must be direct, entry or proxy, got ${via}`);
+// wrangler's proxy forwards to the first Worker only (it runs in a Miniflare of its own, whose entry Worker would
+// take the MF-Route-Override header for itself), so it can serve one target per run.
+if (via === 'proxy' && targets.length !== 1) exitWith('BENCH_VIA=proxy measures one target per run: set BENCH_TARGETS to one of ours, baseline, one-hop, mcp-agent');
 
 let clientName = null;
 const log = (...args) => console.error('[bench]', ...args);
@@ -245,17 +248,18 @@ async function startAll(configs, dir) {
   const found = readSockets();
   let used = via;
   if (via === 'direct' && !complete(found)) {
-    used = found?.entry ? 'entry' : 'proxy';
-    log(`WARNING: no direct socket for every Worker (${found?.error ?? 'the preload wrote none'}); measuring through ${used === 'entry' ? "workerd's entry socket" : "wrangler's front proxy"} instead`);
+    used = 'entry';
+    log(`WARNING: no direct socket for every Worker (${found?.error ?? 'the preload wrote none'}); measuring at workerd's entry socket instead`);
   }
   if (used === 'entry' && !found?.entry) {
-    used = 'proxy';
-    log("WARNING: workerd's entry socket is unknown; measuring through wrangler's front proxy instead");
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    throw new Error(`workerd's sockets are unknown (${found?.error ?? 'bench/direct-sockets.cjs wrote nothing'}): this wrangler or Miniflare is not what it expects`);
   }
   const endpoints = {};
   for (const [id, name] of Object.entries(names)) {
     if (used === 'direct') endpoints[id] = { name, url: new URL('/mcp', found.sockets[name]).href, headers: {} };
-    else endpoints[id] = { name, url: new URL('/mcp', used === 'entry' ? found.entry : front).href, headers: { [ROUTE_HEADER]: name } };
+    else if (used === 'entry') endpoints[id] = { name, url: new URL('/mcp', found.entry).href, headers: { [ROUTE_HEADER]: name } };
+    else endpoints[id] = { name, url: `${front}/mcp`, headers: {} };
   }
   for (const [id, e] of Object.entries(endpoints)) {
     if (!(await answers(e.url.replace(/\/mcp$/, '/'), e.headers))) throw new Error(`${id} (${e.name}) does not answer on ${e.url}:\n${output}`);
