@@ -396,6 +396,9 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
     : 'upload size: not measured';
   const agentUploadText = mcpAgentUpload?.gzipKiB ? `\nupload size of the McpAgent reference (gzip, for comparison): ${fmt(mcpAgentUpload.gzipKiB, 2)} KiB` : '';
 
+  const others = Object.values(results).flatMap((per) => Object.values(per).map((r) => r.cpu?.othersPercent)).filter((x) => x != null);
+  const worst = others.length ? Math.max(...others) : null;
+  const worstText = worst === null ? '' : ` Other processes used up to ${fmt(worst, 0)} % of the CPUs during a measurement${worst > NOISY_PERCENT ? ' (a disturbed run)' : ''}.`;
   const shown = ALL_TARGETS.filter((t) => has(t.id));
   const md = [
     `| Scenario | ${shown.map((t) => t.title[0].toUpperCase() + t.title.slice(1)).join(' | ')} |${has('ours') ? ' Ours / baseline | Ours / one-hop | Ours / McpAgent |' : ''}`,
@@ -414,10 +417,8 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
     ...goals.map((g) => `| ${g.text} | ${goalValue(g)} | ${goalVerdict(g)} |`),
     `| upload ≤ ${UPLOAD_LIMIT_KIB} KiB gzip | ${upload && !upload.error ? `${fmt(upload.gzipKiB, 2)} KiB` : '–'} | ${upload && !upload.error ? (upload.pass ? 'met' : 'missed') : 'n/a'} |`,
     '',
-    `_${caption}_`,
+    `_${caption}${worstText}_`,
   ].join('\n');
-  const others = Object.values(results).flatMap((per) => Object.values(per).map((r) => r.cpu?.othersPercent)).filter((x) => x != null);
-  const worst = others.length ? Math.max(...others) : null;
   const noise = worst === null
     ? ''
     : worst > NOISY_PERCENT
