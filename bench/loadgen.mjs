@@ -246,17 +246,39 @@ export async function runScenario(client, url, scenario, { concurrency, seconds,
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   const elapsed = (lastDone - t0) / 1000;
   const sorted = latencies.slice(0, completed).sort();
-  const mean = completed ? sorted.reduce((a, b) => a + b, 0) / completed : null;
-  return {
-    iterations: completed,
+  return summary(sorted, completed, requests, elapsed, errors, firstError);
+}
+
+function summary(sorted, iterations, requests, elapsed, errors, firstError) {
+  const mean = iterations ? sorted.reduce((a, b) => a + b, 0) / iterations : null;
+  const result = {
+    iterations,
     requests,
     elapsedSeconds: round(elapsed, 3),
-    rate: round(completed / elapsed, 1),
-    requestRate: round(requests / elapsed, 1),
+    rate: elapsed > 0 ? round(iterations / elapsed, 1) : 0,
+    requestRate: elapsed > 0 ? round(requests / elapsed, 1) : 0,
     p50: round(percentile(sorted, 50)),
     p99: round(percentile(sorted, 99)),
     mean: round(mean),
     errors,
     firstError,
   };
+  // The latencies themselves, for mergeRuns; not enumerable, so they stay out of the JSON results.
+  Object.defineProperty(result, 'latencies', { value: sorted, enumerable: false });
+  return result;
+}
+
+/**
+ * One result from several runs of the same scenario on the same target (the rounds of run.mjs): iterations,
+ * requests and time add up, so the rate is the total over the total time; percentiles are of all iterations.
+ */
+export function mergeRuns(runs) {
+  if (runs.length === 1) return runs[0];
+  const total = runs.reduce((a, r) => a + (r.latencies?.length ?? 0), 0);
+  const all = new Float64Array(total);
+  let at = 0;
+  for (const r of runs) if (r.latencies) { all.set(r.latencies, at); at += r.latencies.length; }
+  all.sort();
+  const sum = (k) => runs.reduce((a, r) => a + (r[k] ?? 0), 0);
+  return summary(all, sum('iterations'), sum('requests'), sum('elapsedSeconds'), sum('errors'), runs.find((r) => r.firstError)?.firstError ?? null);
 }

@@ -10,6 +10,7 @@
 // Settings (environment):
 //   BENCH_CONCURRENCY      concurrent requests (closed loop, one keep-alive connection each)            default 16
 //   BENCH_SECONDS          measured duration of each scenario, per target                                default 10
+//   BENCH_ROUNDS           the targets take turns in this many rounds of BENCH_SECONDS / rounds          default 2
 //   BENCH_MAX_REQUESTS     cap on iterations per measured scenario                                       default 200000
 //   BENCH_WARMUP           warm-up iterations per scenario and target (not reported)                    default 300
 //   BENCH_WARMUP_SECONDS   cap on each warm-up's duration                                                default 5
@@ -29,7 +30,7 @@ import { basename, join, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT, buildOnce, freePort } from '../tests/e2e/support/worker.mjs';
 import { cpuSample, cpuUsage } from './cpu.mjs';
-import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, runScenario } from './loadgen.mjs';
+import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, mergeRuns, runScenario } from './loadgen.mjs';
 
 function exitWith(message) {
   console.error(`[bench] ${message}`);
@@ -49,6 +50,7 @@ const settings = {
   maxIterations: Math.floor(numEnv('BENCH_MAX_REQUESTS', 200_000, 1)),
   warmup: Math.floor(numEnv('BENCH_WARMUP', 300, 0)),
   warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 5),
+  rounds: Math.floor(numEnv('BENCH_ROUNDS', 2, 1)),
 };
 const NOISY_PERCENT = 10; // other processes' share of the CPUs above which a run is flagged as disturbed
 const UPLOAD_LIMIT_KIB = 350;
@@ -277,32 +279,52 @@ async function startAll(configs, dir) {
 
 const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
-/** Measures every scenario on every target; within a scenario the targets follow one another. */
+/**
+ * Measures every scenario on every target. Within a scenario the targets take turns, in BENCH_ROUNDS rounds of
+ * BENCH_SECONDS / rounds each (the order reversed every other round), so that a disturbance from other processes
+ * falls on all of them rather than on one; each target warms up before its first round.
+ */
 async function measureAll(dev) {
   const results = Object.fromEntries(targets.map((t) => [t.id, {}]));
+  const roundSeconds = settings.seconds / settings.rounds;
   for (const scenario of SCENARIOS) {
-    for (const target of targets) {
-      const e = dev.endpoints[target.id];
-      const client = await createClient(settings.concurrency, e.headers);
-      clientName = client.name;
-      try {
-        let warm = null;
-        if (settings.warmup > 0) {
-          warm = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: settings.warmupSeconds, maxIterations: settings.warmup }, target);
-          if (warm.errors) log(`${target.id} ${scenario.id}: ${warm.errors} errors during warm-up; first: ${JSON.stringify(warm.firstError)}`);
+    const runs = Object.fromEntries(targets.map((t) => [t.id, []]));
+    const warmups = {};
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const target of round % 2 ? [...targets].reverse() : targets) {
+        const e = dev.endpoints[target.id];
+        const client = await createClient(settings.concurrency, e.headers);
+        clientName = client.name;
+        try {
+          if (round === 0 && settings.warmup > 0) {
+            const warm = warmups[target.id] = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: settings.warmupSeconds, maxIterations: settings.warmup }, target);
+            if (warm.errors) log(`${target.id} ${scenario.id}: ${warm.errors} errors during warm-up; first: ${JSON.stringify(warm.firstError)}`);
+          }
+          const before = cpuSample();
+          const r = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: roundSeconds, maxIterations: settings.maxIterations }, target);
+          r.cpu = cpuUsage(before, cpuSample());
+          if (r.firstError) log(`${target.id} ${scenario.id}: first error: ${JSON.stringify(r.firstError, null, 2)}`);
+          runs[target.id].push(r);
+        } finally {
+          await client.close();
         }
-        const before = cpuSample();
-        const r = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: settings.seconds, maxIterations: settings.maxIterations }, target);
-        r.cpu = cpuUsage(before, cpuSample());
-        r.warmupErrors = warm?.errors ?? 0;
-        r.warmupFirstError = warm?.firstError ?? null;
-        const cpu = r.cpu ? `; CPU busy ${r.cpu.busyPercent}%: bench ${r.cpu.oursPercent}%, other processes ${r.cpu.othersPercent}%` : '';
-        log(`${target.id} ${scenario.id}: ${r.rate} ${scenario.unit}, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors (${r.iterations} iterations in ${r.elapsedSeconds} s${cpu})`);
-        if (r.firstError) log(`${target.id} ${scenario.id}: first error: ${JSON.stringify(r.firstError, null, 2)}`);
-        results[target.id][scenario.id] = r;
-      } finally {
-        await client.close();
       }
+    }
+    for (const target of targets) {
+      const rounds = runs[target.id];
+      const r = mergeRuns(rounds);
+      const weighted = (k) => {
+        const parts = rounds.filter((x) => x.cpu);
+        const time = parts.reduce((a, x) => a + x.elapsedSeconds, 0);
+        return parts.length && time > 0 ? Number((parts.reduce((a, x) => a + x.cpu[k] * x.elapsedSeconds, 0) / time).toFixed(1)) : null;
+      };
+      r.cpu = rounds.some((x) => x.cpu) ? { busyPercent: weighted('busyPercent'), oursPercent: weighted('oursPercent'), othersPercent: weighted('othersPercent') } : null;
+      r.rounds = rounds.map((x) => ({ rate: x.rate, p50: x.p50, p99: x.p99, errors: x.errors, elapsedSeconds: x.elapsedSeconds, othersCpuPercent: x.cpu?.othersPercent ?? null }));
+      r.warmupErrors = warmups[target.id]?.errors ?? 0;
+      r.warmupFirstError = warmups[target.id]?.firstError ?? null;
+      const cpu = r.cpu ? `; CPU busy ${r.cpu.busyPercent}%: bench ${r.cpu.oursPercent}%, other processes ${r.cpu.othersPercent}%` : '';
+      log(`${target.id} ${scenario.id}: ${r.rate} ${scenario.unit}, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors (${r.iterations} iterations in ${r.elapsedSeconds} s, rounds ${r.rounds.map((x) => x.rate).join(' / ')}${cpu})`);
+      results[target.id][scenario.id] = r;
     }
   }
   return results;
@@ -399,7 +421,7 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
   const others = Object.values(results).flatMap((per) => Object.values(per).map((r) => r.cpu?.othersPercent)).filter((x) => x != null);
   const worst = others.length ? Math.max(...others) : null;
   const worstText = worst === null ? '' : ` Other processes used up to ${fmt(worst, 0)} % of the CPUs during a measurement${worst > NOISY_PERCENT ? ' (a disturbed run)' : ''}.`;
-  const shown = ALL_TARGETS.filter((t) => has(t.id));
+  const shown = ['ours', 'baseline', 'one-hop', 'mcp-agent'].filter(has).map((id) => ALL_TARGETS.find((t) => t.id === id));
   const md = [
     `| Scenario | ${shown.map((t) => t.title[0].toUpperCase() + t.title.slice(1)).join(' | ')} |${has('ours') ? ' Ours / baseline | Ours / one-hop | Ours / McpAgent |' : ''}`,
     `|---|${shown.map(() => '---:').join('|')}|${has('ours') ? '---:|---:|---:|' : ''}`,
@@ -481,7 +503,7 @@ async function main() {
   const versions = { wrangler: wranglerVersion, miniflare: versionOf('miniflare'), agents: versionOf('agents'), mcpSdk: versionOf('@modelcontextprotocol/sdk') };
   const viaText = { direct: "each Worker's own workerd socket", entry: "workerd's entry socket (Miniflare's entry Worker, MF-Route-Override)", proxy: "wrangler's front proxy" }[dev.via];
   const caption = `\`npm run bench\`, ${startedAt.toISOString().slice(0, 10)}: all targets in one wrangler dev ${wranglerVersion} (local workerd), measured at ${viaText}, ` +
-    `on ${cpus().length} CPUs shared with the load generator; ${settings.concurrency} concurrent requests over keep-alive, ${settings.seconds} s per scenario and target after ` +
+    `on ${cpus().length} CPUs shared with the load generator; ${settings.concurrency} concurrent requests over keep-alive, ${settings.seconds} s per scenario and target in ${settings.rounds} round(s), targets taking turns, after ` +
     `up to ${settings.warmup} warm-up iterations. Baseline: fixed JSON-RPC answers (bench/baseline); one-hop reference: the same behind one SQLite Durable Object per session (bench/do-floor); ` +
     `McpAgent: agents ${versions.agents} with MCP SDK ${versions.mcpSdk}, one echo tool (bench/mcp-agent).`;
   const { text, md, disturbed, worstOthersPercent } = report(results, evaluation, upload, mcpAgentUpload, caption);
@@ -515,7 +537,7 @@ async function main() {
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
 
   console.log(`\nMCP worker benchmark — ${targets.map((t) => t.title).join(', ')} in one wrangler dev, measured at ${viaText}; ` +
-    `concurrency ${settings.concurrency}, ${settings.seconds} s per scenario and target, client ${clientName}, ${cpus().length} CPUs shared by workerd and the load generator\n`);
+    `concurrency ${settings.concurrency}, ${settings.seconds} s per scenario and target in ${settings.rounds} round(s), client ${clientName}, ${cpus().length} CPUs shared by workerd and the load generator\n`);
   console.log(text);
   console.log(`\nMarkdown (for the README):\n\n${md}\n`);
   console.log(`results: bench/results/latest.json`);
