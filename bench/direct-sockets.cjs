@@ -14,8 +14,9 @@
 // Everything else about `wrangler dev` (bundling, configuration, bindings, --var, storage) is left as it is.
 //
 // It does nothing unless both variables are set, and only in wrangler's own CLI process (bin/wrangler.js, which
-// passes its Node flags on to that process, loads it too). If a later wrangler or Miniflare lacks what it wraps, it
-// leaves the module alone and the file records why (`error`); bench/run.mjs then falls back to the entry socket.
+// passes its Node flags on to that process, loads it too). If a later wrangler or Miniflare lacks what it uses, the
+// file says why (`error`), with the entry socket when that is still known; bench/run.mjs then falls back to the
+// entry socket, or stops.
 'use strict';
 
 const { renameSync, writeFileSync } = require('node:fs');
@@ -34,11 +35,15 @@ function write(report) {
 function patch() {
   const id = require.resolve('miniflare', { paths: [dirname(process.argv[1])] }); // as wrangler's CLI resolves it
   const original = require(id);
-  if (typeof original.convertV4MiniflareOptions !== 'function' || typeof original.Miniflare !== 'function' ||
-      typeof original.Miniflare.prototype.unsafeGetDirectURL !== 'function') {
-    write({ error: 'this Miniflare has no convertV4MiniflareOptions, Miniflare or Miniflare#unsafeGetDirectURL' });
+  if (typeof original.Miniflare !== 'function') {
+    write({ error: 'this miniflare module exports no Miniflare class' });
     return;
   }
+  // Without either of these there are no direct sockets, but the entry socket is still reported.
+  const missing = [
+    typeof original.convertV4MiniflareOptions !== 'function' && 'convertV4MiniflareOptions',
+    typeof original.Miniflare.prototype.unsafeGetDirectURL !== 'function' && 'Miniflare#unsafeGetDirectURL',
+  ].filter(Boolean);
 
   const withSockets = (options) => {
     if (!options || !Array.isArray(options.workers)) return options;
@@ -67,14 +72,21 @@ function patch() {
       (async () => {
         const entry = (await this.ready).href;
         const sockets = {};
+        let ours = false; // whether this instance runs the named Workers (wrangler's proxy has a Miniflare of its own)
         for (const name of names) {
           try {
-            sockets[name] = (await this.unsafeGetDirectURL(name)).href;
+            if (missing.length) {
+              await this.getWorker(name);
+              ours = true;
+            } else {
+              sockets[name] = (await this.unsafeGetDirectURL(name)).href;
+              ours = true;
+            }
           } catch {
-            // not a Worker of this instance (wrangler's proxy runs in a Miniflare of its own)
+            // not a Worker of this instance
           }
         }
-        if (Object.keys(sockets).length) write({ entry, sockets });
+        if (ours) write({ entry, sockets, ...(missing.length ? { error: `this Miniflare has no ${missing.join(' or ')}` } : {}) });
       })().catch((err) => {
         try { write({ error: `direct sockets: ${err?.message ?? err}` }); } catch {}
       });
@@ -83,7 +95,10 @@ function patch() {
 
   // A copy of the module's exports (its own are read-only getters) with the two wrapped; wrangler's
   // `require("miniflare")` then gets this copy from the module cache.
-  const exportsCopy = { ...original, Miniflare, convertV4MiniflareOptions: (options, ...rest) => original.convertV4MiniflareOptions(withSockets(options), ...rest) };
+  const exportsCopy = { ...original, Miniflare };
+  if (typeof original.convertV4MiniflareOptions === 'function') {
+    exportsCopy.convertV4MiniflareOptions = (options, ...rest) => original.convertV4MiniflareOptions(withSockets(options), ...rest);
+  }
   require.cache[id].exports = exportsCopy;
 }
 
