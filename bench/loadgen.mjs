@@ -10,9 +10,10 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * The HTTP client: undici's `request` with an Agent of `connections` keep-alive connections when undici can be
  * loaded (it is the engine of Node's own fetch, with less per-request overhead), else Node's global fetch (also
- * keep-alive by default).
+ * keep-alive by default). `extraHeaders` go with every request (the benchmark uses them only to pick a Worker
+ * behind a shared socket, when it cannot reach the Worker's own one: see run.mjs).
  */
-export async function createClient(connections) {
+export async function createClient(connections, extraHeaders = {}) {
   try {
     const { Agent, request } = await import('undici');
     const dispatcher = new Agent({
@@ -25,7 +26,7 @@ export async function createClient(connections) {
     return {
       name: 'undici.request',
       async post(url, headers, body) {
-        const res = await request(url, { method: 'POST', headers, body, dispatcher });
+        const res = await request(url, { method: 'POST', headers: { ...headers, ...extraHeaders }, body, dispatcher });
         return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
       },
       close: () => dispatcher.close(),
@@ -34,7 +35,7 @@ export async function createClient(connections) {
     return {
       name: 'fetch',
       async post(url, headers, body) {
-        const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        const res = await fetch(url, { method: 'POST', headers: { ...headers, ...extraHeaders }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
         return { status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() };
       },
       close: async () => {},
@@ -110,6 +111,9 @@ async function notify(client, url, headers, message) {
   if (res.status !== 202) throw new CheckError(`HTTP ${res.status}, expected 202`, describe(res, request));
 }
 
+/** The tools `tools/list` must name unless the target says otherwise (ours, and the references that mimic it). */
+export const DEFAULT_TOOLS = ['search', 'fetch', 'echo'];
+
 const baseHeaders = { accept: ACCEPT, 'content-type': 'application/json' };
 
 function initializeMessage(id) {
@@ -134,8 +138,9 @@ async function openSession(client, url) {
 }
 
 /**
- * The scenarios. `setup` runs once per run (not timed); `iteration(client, url, state, seq)` does one timed unit
- * of work; `seq` is unique within the run (request ids stay unique within a session).
+ * The scenarios. `setup` runs once per run (not timed); `iteration(client, url, state, seq, target)` does one timed
+ * unit of work; `seq` is unique within the run (request ids stay unique within a session). `target` describes the
+ * server measured: `target.tools` are the tool names its `tools/list` must include.
  */
 export const SCENARIOS = [
   {
@@ -157,11 +162,11 @@ export const SCENARIOS = [
     title: 'tools/list, one session',
     unit: 'req/s',
     setup: (client, url) => openSession(client, url),
-    async iteration(client, url, headers, seq) {
+    async iteration(client, url, headers, seq, target) {
       await call(client, url, headers, { jsonrpc: '2.0', id: seq + 2, method: 'tools/list', params: {} }, (result) => {
         if (!Array.isArray(result?.tools)) return 'result.tools is not an array';
         const names = new Set(result.tools.map((t) => t?.name));
-        const missing = ['search', 'fetch', 'echo'].filter((name) => !names.has(name));
+        const missing = (target?.tools ?? DEFAULT_TOOLS).filter((name) => !names.has(name));
         return missing.length ? `result.tools lacks ${missing.join(', ')}` : null;
       });
     },
@@ -205,7 +210,7 @@ const round = (x, digits = 2) => (x === null || x === undefined ? null : Number(
  * Runs one scenario: `concurrency` workers loop until `seconds` have passed or `maxIterations` have started.
  * Returns throughput (iterations/s and HTTP requests/s), latency percentiles of an iteration (ms), errors.
  */
-export async function runScenario(client, url, scenario, { concurrency, seconds, maxIterations }) {
+export async function runScenario(client, url, scenario, { concurrency, seconds, maxIterations }, target = null) {
   let firstError = null;
   let errors = 0;
   let setupState;
@@ -227,7 +232,7 @@ export async function runScenario(client, url, scenario, { concurrency, seconds,
       const slot = started++;
       const s = performance.now();
       try {
-        await scenario.iteration(counting, url, setupState, slot);
+        await scenario.iteration(counting, url, setupState, slot, target);
       } catch (err) {
         errors++;
         if (!firstError) firstError = { message: err.message, ...(err.details ?? { error: String(err.stack ?? err) }) };
@@ -241,17 +246,39 @@ export async function runScenario(client, url, scenario, { concurrency, seconds,
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   const elapsed = (lastDone - t0) / 1000;
   const sorted = latencies.slice(0, completed).sort();
-  const mean = completed ? sorted.reduce((a, b) => a + b, 0) / completed : null;
-  return {
-    iterations: completed,
+  return summary(sorted, completed, requests, elapsed, errors, firstError);
+}
+
+function summary(sorted, iterations, requests, elapsed, errors, firstError) {
+  const mean = iterations ? sorted.reduce((a, b) => a + b, 0) / iterations : null;
+  const result = {
+    iterations,
     requests,
     elapsedSeconds: round(elapsed, 3),
-    rate: round(completed / elapsed, 1),
-    requestRate: round(requests / elapsed, 1),
+    rate: elapsed > 0 ? round(iterations / elapsed, 1) : 0,
+    requestRate: elapsed > 0 ? round(requests / elapsed, 1) : 0,
     p50: round(percentile(sorted, 50)),
     p99: round(percentile(sorted, 99)),
     mean: round(mean),
     errors,
     firstError,
   };
+  // The latencies themselves, for mergeRuns; not enumerable, so they stay out of the JSON results.
+  Object.defineProperty(result, 'latencies', { value: sorted, enumerable: false });
+  return result;
+}
+
+/**
+ * One result from several runs of the same scenario on the same target (the rounds of run.mjs): iterations,
+ * requests and time add up, so the rate is the total over the total time; percentiles are of all iterations.
+ */
+export function mergeRuns(runs) {
+  if (runs.length === 1) return runs[0];
+  const total = runs.reduce((a, r) => a + (r.latencies?.length ?? 0), 0);
+  const all = new Float64Array(total);
+  let at = 0;
+  for (const r of runs) if (r.latencies) { all.set(r.latencies, at); at += r.latencies.length; }
+  all.sort();
+  const sum = (k) => runs.reduce((a, r) => a + (r[k] ?? 0), 0);
+  return summary(all, sum('iterations'), sum('requests'), sum('elapsedSeconds'), sum('errors'), runs.find((r) => r.firstError)?.firstError ?? null);
 }

@@ -1,26 +1,36 @@
-// Benchmark: the Rust MCP worker against a bare baseline worker, both under `wrangler dev` on loopback.
+// Benchmark: the Rust MCP worker against three references, all four Workers in one `wrangler dev` (one workerd),
+// each measured straight at a workerd socket of its own (not through wrangler's front proxy).
 //
-//   npm run bench                      # build, baseline, ours, upload size; writes bench/results/latest.json
-//   BENCH_ONLY=baseline npm run bench  # only the baseline (no build)
+//   npm run bench                      # build, all four targets, upload size; writes bench/results/latest.json
+//   BENCH_TARGETS=baseline npm run bench   # only the baseline (no build)
+//
+// Targets: ours (this repository's worker), baseline (bench/baseline: fixed answers), one-hop (bench/do-floor: fixed
+// answers behind one Durable Object per session), mcp-agent (bench/mcp-agent: Cloudflare's McpAgent, one echo tool).
 //
 // Settings (environment):
-//   BENCH_CONCURRENCY   concurrent requests (closed loop, one keep-alive connection each)   default 16
-//   BENCH_SECONDS       measured duration of each scenario                                   default 10
-//   BENCH_MAX_REQUESTS  cap on iterations per measured scenario                              default 200000
-//   BENCH_WARMUP        warm-up iterations per scenario before measuring (not reported)      default 300
-//   BENCH_ONLY          baseline | ours | both                                               default both
-//   BENCH_SKIP_UPLOAD   1 = do not measure the upload size (wrangler deploy --dry-run)
-//   BENCH_NO_SNAPSHOT   1 = run ours from the repository's wrangler.toml and build/ (see snapshotWorker)
+//   BENCH_CONCURRENCY      concurrent requests (closed loop, one keep-alive connection each)            default 16
+//   BENCH_SECONDS          measured duration of each scenario, per target                                default 10
+//   BENCH_ROUNDS           the targets take turns in this many rounds of BENCH_SECONDS / rounds          default 2
+//   BENCH_MAX_REQUESTS     cap on iterations per measured scenario                                       default 200000
+//   BENCH_WARMUP           warm-up iterations per scenario and target (not reported)                    default 300
+//   BENCH_WARMUP_SECONDS   cap on each warm-up's duration                                                default 5
+//   BENCH_TARGETS          comma-separated subset of ours,baseline,one-hop,mcp-agent                     default all
+//   BENCH_ONLY             older form: baseline | ours | both (= all targets)
+//   BENCH_DO_FLOOR=0       leaves out the one-hop reference;  BENCH_MCP_AGENT=0 leaves out McpAgent
+//   BENCH_VIA              direct (each Worker's own socket) | entry (workerd's shared entry socket) |
+//                          proxy (wrangler's front proxy, as `npm run dev` serves; one target only)      default direct
+//   BENCH_SKIP_UPLOAD      1 = do not measure the upload size (wrangler deploy --dry-run)
+//   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
 //
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, buildOnce, startWorker } from '../tests/e2e/support/worker.mjs';
+import { ROOT, buildOnce, freePort } from '../tests/e2e/support/worker.mjs';
 import { cpuSample, cpuUsage } from './cpu.mjs';
-import { SCENARIOS, createClient, runScenario } from './loadgen.mjs';
+import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, mergeRuns, runScenario } from './loadgen.mjs';
 
 function exitWith(message) {
   console.error(`[bench] ${message}`);
@@ -39,93 +49,67 @@ const settings = {
   seconds: numEnv('BENCH_SECONDS', 10),
   maxIterations: Math.floor(numEnv('BENCH_MAX_REQUESTS', 200_000, 1)),
   warmup: Math.floor(numEnv('BENCH_WARMUP', 300, 0)),
+  warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 5),
+  rounds: Math.floor(numEnv('BENCH_ROUNDS', 2, 1)),
 };
-const only = (process.env.BENCH_ONLY ?? 'both').toLowerCase();
-if (!['baseline', 'ours', 'both'].includes(only)) exitWith(`BENCH_ONLY must be baseline, ours or both, got ${only}`);
 const NOISY_PERCENT = 10; // other processes' share of the CPUs above which a run is flagged as disturbed
-const TARGETS = { tools_call: 45, new_sessions: 40 }; // ours/baseline throughput, percent
 const UPLOAD_LIMIT_KIB = 350;
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const PRELOAD = join(ROOT, 'bench', 'direct-sockets.cjs');
+const ROUTE_HEADER = 'MF-Route-Override'; // Miniflare's entry Worker sends a request carrying it to the Worker it names
+
+/** The four targets, in the order each scenario measures them. `tools`: what its tools/list must name. */
+const ALL_TARGETS = [
+  { id: 'baseline', title: 'baseline', dir: 'baseline', tools: DEFAULT_TOOLS },
+  { id: 'ours', title: 'ours', dir: null, tools: DEFAULT_TOOLS },
+  { id: 'one-hop', title: 'one-hop reference', dir: 'do-floor', tools: DEFAULT_TOOLS },
+  { id: 'mcp-agent', title: 'McpAgent', dir: 'mcp-agent', tools: ['echo'] }, // it serves only echo
+];
+
+function selectTargets() {
+  let ids;
+  if (process.env.BENCH_TARGETS) {
+    ids = process.env.BENCH_TARGETS.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const unknown = ids.filter((id) => !ALL_TARGETS.some((t) => t.id === id));
+    if (unknown.length || !ids.length) exitWith(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}; use ours, baseline, one-hop, mcp-agent`);
+  } else {
+    const only = (process.env.BENCH_ONLY ?? 'both').toLowerCase();
+    if (!['baseline', 'ours', 'both'].includes(only)) exitWith(`BENCH_ONLY must be baseline, ours or both, got ${only}`);
+    ids = only === 'both' ? ALL_TARGETS.map((t) => t.id) : [only];
+  }
+  if (process.env.BENCH_DO_FLOOR === '0') ids = ids.filter((id) => id !== 'one-hop');
+  if (process.env.BENCH_MCP_AGENT === '0') ids = ids.filter((id) => id !== 'mcp-agent');
+  if (!ids.length) exitWith('no target left to measure');
+  return ALL_TARGETS.filter((t) => ids.includes(t.id));
+}
+const targets = selectTargets();
+const has = (id) => targets.some((t) => t.id === id);
+const via = (process.env.BENCH_VIA ?? 'direct').toLowerCase();
+if (!['direct', 'entry', 'proxy'].includes(via)) exitWith(`BENCH_VIA must be direct, entry or proxy, got ${via}`);
+// wrangler's proxy forwards to the first Worker only (it runs in a Miniflare of its own, whose entry Worker would
+// take the MF-Route-Override header for itself), so it can serve one target per run.
+if (via === 'proxy' && targets.length !== 1) exitWith('BENCH_VIA=proxy measures one target per run: set BENCH_TARGETS to one of ours, baseline, one-hop, mcp-agent');
 
 let clientName = null;
 const log = (...args) => console.error('[bench]', ...args);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Workers are started detached (their own process group); stop them if we are interrupted.
-const running = new Set();
-let snapshotDir = null;
-async function stopAll() {
-  await Promise.allSettled([...running].map((w) => w.stop()));
-  running.clear();
-  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+// wrangler dev runs detached (its own process group); stop it if we are interrupted.
+let devProcess = null;
+let workDir = null;
+function cleanup() {
+  if (devProcess && devProcess.exitCode === null) {
+    try { process.kill(-devProcess.pid, 'SIGKILL'); } catch {}
+  }
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = null;
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    log(`${sig}: stopping workers`);
-    stopAll().finally(() => process.exit(130));
+    log(`${sig}: stopping wrangler dev`);
+    cleanup();
+    process.exit(130);
   });
-}
-
-/**
- * Copies build/ and wrangler.toml (without its [build] table) to a temporary directory, so that `wrangler dev` and
- * `wrangler deploy --dry-run` use exactly the build made at the start of the run: with the repository's config,
- * `wrangler dev` reloads the worker (answering 503 "Your worker restarted mid-request") whenever src/ changes or
- * something rebuilds build/ during the run. Returns the config path, or null to use the repository's config.
- */
-function snapshotWorker() {
-  if (process.env.BENCH_NO_SNAPSHOT === '1') return null;
-  const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
-  const main = toml.match(/^\s*main\s*=\s*"([^"]+)"/m)?.[1];
-  if (!main || !main.startsWith('build/') || /^\s*\[(assets|site)\]|^\s*(base_dir|tsconfig|rules)\s*=/m.test(toml)) {
-    log('wrangler.toml refers to files outside build/: using it as it is (no snapshot)');
-    return null;
-  }
-  const dir = (snapshotDir = mkdtempSync(join(tmpdir(), 'mcp-bench-ours-')));
-  cpSync(join(ROOT, 'build'), join(dir, 'build'), { recursive: true, filter: (src) => !src.split(sep).includes('.tmp') });
-  const lines = [];
-  let inBuild = false;
-  for (const line of toml.split('\n')) {
-    if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*(#.*)?$/.test(line);
-    if (!inBuild) lines.push(line);
-  }
-  writeFileSync(join(dir, 'wrangler.toml'), lines.join('\n'));
-  return join(dir, 'wrangler.toml');
-}
-
-const load = () => loadavg().map((x) => Number(x.toFixed(2)));
-
-async function benchTarget(label, startOptions) {
-  log(`${label}: starting wrangler dev (load average ${load().join(' ')})`);
-  const worker = await startWorker(startOptions);
-  running.add(worker);
-  const client = await createClient(settings.concurrency);
-  clientName = client.name;
-  const url = `${worker.url}/mcp`;
-  const scenarios = {};
-  try {
-    for (const scenario of SCENARIOS) {
-      let warm = null;
-      if (settings.warmup > 0) {
-        const w = warm = await runScenario(client, url, scenario, { concurrency: settings.concurrency, seconds: 120, maxIterations: settings.warmup });
-        if (w.errors) log(`${label} ${scenario.id}: ${w.errors} errors during warm-up; first: ${JSON.stringify(w.firstError)}`);
-      }
-      const before = cpuSample();
-      const r = await runScenario(client, url, scenario, { concurrency: settings.concurrency, seconds: settings.seconds, maxIterations: settings.maxIterations });
-      r.cpu = cpuUsage(before, cpuSample());
-      r.warmupErrors = warm?.errors ?? 0;
-      r.warmupFirstError = warm?.firstError ?? null;
-      const cpu = r.cpu ? `; CPU busy ${r.cpu.busyPercent}%: bench ${r.cpu.oursPercent}%, other processes ${r.cpu.othersPercent}%` : '';
-      log(`${label} ${scenario.id}: ${r.rate} ${scenario.unit}, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors (${r.iterations} iterations in ${r.elapsedSeconds} s${cpu})`);
-      if (r.firstError) log(`${label} ${scenario.id}: first error: ${JSON.stringify(r.firstError, null, 2)}`);
-      scenarios[scenario.id] = r;
-    }
-  } finally {
-    await client.close();
-    const anyErrors = Object.values(scenarios).some((r) => r.errors);
-    if (anyErrors) log(`${label}: last lines of wrangler dev's output:\n${worker.logs().split('\n').slice(-40).join('\n')}`);
-    await worker.stop();
-    running.delete(worker);
-  }
-  return scenarios;
 }
 
 function run(cmd, args, options) {
@@ -133,18 +117,224 @@ function run(cmd, args, options) {
     execFile(cmd, args, { ...options, maxBuffer: 64 << 20 }, (error, stdout, stderr) => resolve({ error, output: `${stdout}${stderr}` }));
   });
 }
+const wranglerEnv = () => ({ ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' });
+const workerName = (tomlPath) => readFileSync(tomlPath, 'utf8').match(/^\s*name\s*=\s*"([^"]+)"/m)?.[1];
 
-/** Upload size as `wrangler deploy --dry-run` reports it, plus our own gzip of the files it would upload. */
+/**
+ * Copies build/ and wrangler.toml (without its [build] table) to dir/ours, so that `wrangler dev` and
+ * `wrangler deploy --dry-run` use exactly the build made at the start of the run: with the repository's config,
+ * `wrangler dev` reloads the worker (answering 503 "Your worker restarted mid-request") whenever src/ changes or
+ * something rebuilds build/ during the run. Returns the config path, or the repository's config.
+ */
+function snapshotOurs(dir) {
+  const repoConfig = join(ROOT, 'wrangler.toml');
+  if (process.env.BENCH_NO_SNAPSHOT === '1') return { config: repoConfig, snapshot: false };
+  const toml = readFileSync(repoConfig, 'utf8');
+  const main = toml.match(/^\s*main\s*=\s*"([^"]+)"/m)?.[1];
+  if (!main || !main.startsWith('build/') || /^\s*\[(assets|site)\]|^\s*(base_dir|tsconfig|rules)\s*=/m.test(toml)) {
+    log('wrangler.toml refers to files outside build/: using it as it is (no snapshot)');
+    return { config: repoConfig, snapshot: false };
+  }
+  const out = join(dir, 'ours');
+  cpSync(join(ROOT, 'build'), join(out, 'build'), { recursive: true, filter: (src) => !src.split(sep).includes('.tmp') });
+  const lines = [];
+  let inBuild = false;
+  for (const line of toml.split('\n')) {
+    if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*(#.*)?$/.test(line);
+    if (!inBuild) lines.push(line);
+  }
+  writeFileSync(join(out, 'wrangler.toml'), lines.join('\n'));
+  return { config: join(out, 'wrangler.toml'), snapshot: true };
+}
+
+/** `wrangler deploy --dry-run --outdir` of a config: the files it would upload and the size it reports. */
+async function dryRun(config, outdir) {
+  const args = [WRANGLER, 'deploy', '--dry-run', '--outdir', outdir, '--config', config];
+  const { error, output } = await run(process.execPath, args, { cwd: ROOT, env: wranglerEnv() });
+  if (error) throw new Error(`wrangler deploy --dry-run --config ${config} failed (${error.message}):\n${output}`);
+  const m = output.match(/Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/);
+  return { output, totalKiB: m ? Number(m[1]) : null, gzipKiB: m ? Number(m[2]) : null };
+}
+
+/**
+ * The references run from copies too. McpAgent is bundled once, here, with `wrangler deploy --dry-run` (the
+ * bundle Cloudflare would receive), and `wrangler dev` then runs that self-contained file: the run does not depend
+ * on node_modules staying as it is, and it gives McpAgent's own upload size.
+ */
+async function snapshotReferences(dir) {
+  const configs = {};
+  let mcpAgentUpload = null;
+  if (has('baseline') || has('one-hop')) cpSync(join(ROOT, 'bench', 'baseline'), join(dir, 'baseline'), { recursive: true });
+  if (has('baseline')) configs.baseline = join(dir, 'baseline', 'wrangler.toml');
+  if (has('one-hop')) {
+    cpSync(join(ROOT, 'bench', 'do-floor'), join(dir, 'do-floor'), { recursive: true }); // it imports ../baseline/worker.js
+    configs['one-hop'] = join(dir, 'do-floor', 'wrangler.toml');
+  }
+  if (has('mcp-agent')) {
+    const src = join(ROOT, 'bench', 'mcp-agent', 'wrangler.toml');
+    const bundleDir = join(dir, 'mcp-agent-bundle');
+    log('bundling the McpAgent reference (wrangler deploy --dry-run)');
+    const d = await dryRun(src, bundleDir);
+    mcpAgentUpload = { totalKiB: d.totalKiB, gzipKiB: d.gzipKiB };
+    const toml = readFileSync(src, 'utf8');
+    const main = toml.match(/^\s*main\s*=\s*"([^"]+)"/m)?.[1];
+    const bundled = join(bundleDir, basename(main));
+    if (!main || !existsSync(bundled)) throw new Error(`no ${basename(main ?? '?')} in the McpAgent bundle:\n${d.output}`);
+    mkdirSync(join(dir, 'mcp-agent'));
+    cpSync(bundled, join(dir, 'mcp-agent', basename(main)));
+    writeFileSync(join(dir, 'mcp-agent', 'wrangler.toml'), toml.replace(/^(\s*main\s*=\s*)"[^"]+"/m, `$1"${basename(main)}"`));
+    configs['mcp-agent'] = join(dir, 'mcp-agent', 'wrangler.toml');
+  }
+  return { configs, mcpAgentUpload };
+}
+
+async function answers(url, headers = {}) {
+  try {
+    await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts one `wrangler dev` with every target's config (ours first: the primary, the one `--var` applies to and
+ * wrangler's front port serves), with bench/direct-sockets.cjs preloaded, and returns how to reach each target:
+ * { url, headers } per target id, the way used, and the sockets found.
+ */
+async function startAll(configs, dir) {
+  const names = Object.fromEntries(Object.entries(configs).map(([id, config]) => [id, workerName(config)]));
+  for (const [id, name] of Object.entries(names)) if (!name) throw new Error(`no name in the config of ${id}`);
+  const port = await freePort();
+  const socketsFile = join(dir, 'sockets.json');
+  const ordered = targets.map((t) => t.id).sort((a, b) => (a === 'ours' ? -1 : b === 'ours' ? 1 : 0));
+  const args = ['--require', PRELOAD, WRANGLER, 'dev', ...ordered.flatMap((id) => ['--config', configs[id]]),
+    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(dir, 'state'),
+    '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  // Ours will soon refuse anonymous traffic unless started in development mode; an unknown var is ignored.
+  if (has('ours')) args.push('--var', 'MCP_DEV_MODE:true');
+  log(`starting wrangler dev with ${ordered.map((id) => names[id]).join(', ')} (load average ${load().join(' ')})`);
+  const child = devProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...wranglerEnv(),
+      BENCH_DIRECT_SOCKETS: Object.values(names).join(','),
+      BENCH_DIRECT_SOCKETS_FILE: socketsFile,
+      // A registry of our own: other `wrangler dev` sessions on this machine (tests) use the same Worker names.
+      CLOUDFLARE_DEV_REGISTRY_PATH: join(dir, 'registry'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const front = `http://127.0.0.1:${port}`;
+  const readSockets = () => { try { return JSON.parse(readFileSync(socketsFile, 'utf8')); } catch { return null; } };
+  const complete = (s) => s?.sockets && Object.values(names).every((n) => s.sockets[n]);
+  const deadline = Date.now() + 120_000;
+  let frontSince = null;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    const s = readSockets();
+    if (frontSince === null && (await answers(`${front}/`))) frontSince = Date.now();
+    // Ready when the front answers (all Workers are up) and the sockets are known, or 10 s later without them.
+    if (frontSince !== null && (complete(s) || s?.error || via !== 'direct' || Date.now() - frontSince > 10_000)) break;
+    if (Date.now() > deadline) {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      throw new Error(`wrangler dev did not answer on ${front} within 120 s:\n${output}`);
+    }
+    await sleep(250);
+  }
+  const found = readSockets();
+  let used = via;
+  if (via === 'direct' && !complete(found)) {
+    used = 'entry';
+    log(`WARNING: no direct socket for every Worker (${found?.error ?? 'the preload wrote none'}); measuring at workerd's entry socket instead`);
+  }
+  if (used === 'entry' && !found?.entry) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    throw new Error(`workerd's sockets are unknown (${found?.error ?? 'bench/direct-sockets.cjs wrote nothing'}): this wrangler or Miniflare is not what it expects`);
+  }
+  const endpoints = {};
+  for (const [id, name] of Object.entries(names)) {
+    if (used === 'direct') endpoints[id] = { name, url: new URL('/mcp', found.sockets[name]).href, headers: {} };
+    else if (used === 'entry') endpoints[id] = { name, url: new URL('/mcp', found.entry).href, headers: { [ROUTE_HEADER]: name } };
+    else endpoints[id] = { name, url: `${front}/mcp`, headers: {} };
+  }
+  for (const [id, e] of Object.entries(endpoints)) {
+    if (!(await answers(e.url.replace(/\/mcp$/, '/'), e.headers))) throw new Error(`${id} (${e.name}) does not answer on ${e.url}:\n${output}`);
+    log(`${id}: ${e.name} at ${e.url}${Object.keys(e.headers).length ? ` with ${ROUTE_HEADER}: ${e.name}` : ''}`);
+  }
+  async function stop() {
+    if (child.exitCode !== null) return;
+    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  return { endpoints, via: used, front, entry: found?.entry ?? null, sockets: found?.sockets ?? null, logs: () => output, stop };
+}
+
+const load = () => loadavg().map((x) => Number(x.toFixed(2)));
+
+/**
+ * Measures every scenario on every target. Within a scenario the targets take turns, in BENCH_ROUNDS rounds of
+ * BENCH_SECONDS / rounds each (the order reversed every other round), so that a disturbance from other processes
+ * falls on all of them rather than on one; each target warms up before its first round.
+ */
+async function measureAll(dev) {
+  const results = Object.fromEntries(targets.map((t) => [t.id, {}]));
+  const roundSeconds = settings.seconds / settings.rounds;
+  for (const scenario of SCENARIOS) {
+    const runs = Object.fromEntries(targets.map((t) => [t.id, []]));
+    const warmups = {};
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const target of round % 2 ? [...targets].reverse() : targets) {
+        const e = dev.endpoints[target.id];
+        const client = await createClient(settings.concurrency, e.headers);
+        clientName = client.name;
+        try {
+          if (round === 0 && settings.warmup > 0) {
+            const warm = warmups[target.id] = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: settings.warmupSeconds, maxIterations: settings.warmup }, target);
+            if (warm.errors) log(`${target.id} ${scenario.id}: ${warm.errors} errors during warm-up; first: ${JSON.stringify(warm.firstError)}`);
+          }
+          const before = cpuSample();
+          const r = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: roundSeconds, maxIterations: settings.maxIterations }, target);
+          r.cpu = cpuUsage(before, cpuSample());
+          if (r.firstError) log(`${target.id} ${scenario.id}: first error: ${JSON.stringify(r.firstError, null, 2)}`);
+          runs[target.id].push(r);
+        } finally {
+          await client.close();
+        }
+      }
+    }
+    for (const target of targets) {
+      const rounds = runs[target.id];
+      const r = mergeRuns(rounds);
+      const weighted = (k) => {
+        const parts = rounds.filter((x) => x.cpu);
+        const time = parts.reduce((a, x) => a + x.elapsedSeconds, 0);
+        return parts.length && time > 0 ? Number((parts.reduce((a, x) => a + x.cpu[k] * x.elapsedSeconds, 0) / time).toFixed(1)) : null;
+      };
+      r.cpu = rounds.some((x) => x.cpu) ? { busyPercent: weighted('busyPercent'), oursPercent: weighted('oursPercent'), othersPercent: weighted('othersPercent') } : null;
+      r.rounds = rounds.map((x) => ({ rate: x.rate, p50: x.p50, p99: x.p99, errors: x.errors, elapsedSeconds: x.elapsedSeconds, othersCpuPercent: x.cpu?.othersPercent ?? null }));
+      r.warmupErrors = warmups[target.id]?.errors ?? 0;
+      r.warmupFirstError = warmups[target.id]?.firstError ?? null;
+      const cpu = r.cpu ? `; CPU busy ${r.cpu.busyPercent}%: bench ${r.cpu.oursPercent}%, other processes ${r.cpu.othersPercent}%` : '';
+      log(`${target.id} ${scenario.id}: ${r.rate} ${scenario.unit}, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors (${r.iterations} iterations in ${r.elapsedSeconds} s, rounds ${r.rounds.map((x) => x.rate).join(' / ')}${cpu})`);
+      results[target.id][scenario.id] = r;
+    }
+  }
+  return results;
+}
+
+/** Upload size of ours as `wrangler deploy --dry-run` reports it, plus our own gzip of the files it would upload. */
 async function measureUpload(config) {
   const outdir = mkdtempSync(join(tmpdir(), 'mcp-bench-upload-'));
   try {
-    const args = [WRANGLER, 'deploy', '--dry-run', '--outdir', outdir, ...(config ? ['--config', config] : [])];
-    const { error, output } = await run(process.execPath, args, {
-      cwd: ROOT,
-      env: { ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
-    });
-    if (error) throw new Error(`wrangler deploy --dry-run failed (${error.message}):\n${output}`);
-    const m = output.match(/Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/);
+    const { output, totalKiB, gzipKiB: wranglerGzip } = await dryRun(config, outdir);
     const files = [];
     for (const name of readdirSync(outdir, { recursive: true })) {
       const path = join(outdir, name);
@@ -153,11 +343,10 @@ async function measureUpload(config) {
       files.push({ name, bytes: data.length, gzipBytes: gzipSync(data, { level: 9 }).length });
     }
     const sum = (k) => files.reduce((a, f) => a + f[k], 0);
-    const wranglerGzip = m ? Number(m[2]) : null;
     const ownGzip = Number((sum('gzipBytes') / 1024).toFixed(2));
     const gzipKiB = wranglerGzip ?? ownGzip;
     return {
-      wranglerTotalKiB: m ? Number(m[1]) : null,
+      wranglerTotalKiB: totalKiB,
       wranglerGzipKiB: wranglerGzip,
       files,
       filesTotalKiB: Number((sum('bytes') / 1024).toFixed(2)),
@@ -165,7 +354,7 @@ async function measureUpload(config) {
       gzipKiB,
       limitKiB: UPLOAD_LIMIT_KIB,
       pass: gzipKiB <= UPLOAD_LIMIT_KIB,
-      ...(m ? {} : { note: `wrangler printed no "Total Upload" line; gzipKiB is our own gzip of the output files:\n${output}` }),
+      ...(wranglerGzip !== null ? {} : { note: `wrangler printed no "Total Upload" line; gzipKiB is our own gzip of the output files:\n${output}` }),
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -173,25 +362,28 @@ async function measureUpload(config) {
 }
 
 const fmt = (x, digits = 1) => (x === null || x === undefined ? '–' : Number(x).toFixed(digits));
-const pct = (a, b) => (a == null || !b ? null : (100 * a) / b);
+const ratio = (a, b) => (a == null || !b ? null : a / b);
+const pctText = (r) => (r === null ? '–' : `${(100 * r).toFixed(1)}%`);
+const timesText = (r) => (r === null ? '–' : `${r.toFixed(2)}×`);
 
-function rows(results) {
-  return SCENARIOS.map((s) => {
-    const o = results.ours?.[s.id];
-    const b = results.baseline?.[s.id];
-    const ratio = pct(o?.rate, b?.rate);
-    const target = TARGETS[s.id];
-    return {
-      id: s.id,
-      scenario: s.title,
-      unit: s.unit,
-      ours: o ?? null,
-      baseline: b ?? null,
-      ratioPercent: ratio === null ? null : Number(ratio.toFixed(1)),
-      targetPercent: target ?? null,
-      pass: target === undefined || ratio === null ? null : ratio >= target,
-    };
+/** The goals of the issue, each a ratio of ours to a reference in one scenario, measured in the same run. */
+const GOALS = [
+  { id: 'tools_call_vs_one_hop', scenario: 'tools_call', reference: 'one-hop', min: 0.95, text: 'stateful tools/call ≥ 95 % of the one-hop reference' },
+  { id: 'tools_call_vs_mcp_agent', scenario: 'tools_call', reference: 'mcp-agent', min: 4, text: 'stateful tools/call ≥ 4× McpAgent' },
+  { id: 'new_sessions_vs_mcp_agent', scenario: 'new_sessions', reference: 'mcp-agent', min: 15, text: 'new sessions ≥ 15× McpAgent' },
+];
+
+function evaluate(results) {
+  const ratios = SCENARIOS.map((s) => {
+    const o = results.ours?.[s.id]?.rate;
+    const of = (id) => ratio(o, results[id]?.[s.id]?.rate);
+    return { id: s.id, scenario: s.title, unit: s.unit, oursOfBaseline: of('baseline'), oursOfOneHop: of('one-hop'), oursOfMcpAgent: of('mcp-agent') };
   });
+  const goals = GOALS.map((g) => {
+    const value = ratio(results.ours?.[g.scenario]?.rate, results[g.reference]?.[g.scenario]?.rate);
+    return { ...g, value, met: value === null ? null : value >= g.min };
+  });
+  return { ratios, goals };
 }
 
 function textTable(header, body) {
@@ -200,92 +392,102 @@ function textTable(header, body) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-function tables(table, upload, caption) {
-  const verdict = (r) => (r.pass === null ? (r.targetPercent ? 'n/a' : '') : `${r.pass ? 'PASS' : 'FAIL'} (≥ ${r.targetPercent}%)`);
-  const header = ['scenario', 'ours rate', 'baseline rate', 'ours/baseline', 'ours p50/p99 ms', 'baseline p50/p99 ms', 'errors ours/base', 'other CPU ours/base', 'target'];
-  const body = table.map((r) => [
-    `${r.scenario} [${r.unit}]`,
-    fmt(r.ours?.rate),
-    fmt(r.baseline?.rate),
-    r.ratioPercent === null ? '–' : `${fmt(r.ratioPercent)}%`,
-    `${fmt(r.ours?.p50, 2)} / ${fmt(r.ours?.p99, 2)}`,
-    `${fmt(r.baseline?.p50, 2)} / ${fmt(r.baseline?.p99, 2)}`,
-    `${r.ours?.errors ?? '–'} / ${r.baseline?.errors ?? '–'}`,
-    `${r.ours?.cpu ? `${fmt(r.ours.cpu.othersPercent, 0)}%` : '–'} / ${r.baseline?.cpu ? `${fmt(r.baseline.cpu.othersPercent, 0)}%` : '–'}`,
-    verdict(r),
-  ]);
+const goalValue = (g) => (g.value === null ? '–' : g.min >= 2 ? timesText(g.value) : pctText(g.value));
+const goalVerdict = (g) => (g.met === null ? 'n/a' : g.met ? 'met' : 'missed');
+
+function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
+  const rowsText = [];
+  for (const s of SCENARIOS) {
+    for (const t of targets) {
+      const r = results[t.id]?.[s.id];
+      rowsText.push([`${s.title} [${s.unit}]`, t.title, fmt(r?.rate), fmt(r?.p50, 2), fmt(r?.p99, 2), r ? r.errors + r.warmupErrors : '–', r?.cpu ? `${fmt(r.cpu.othersPercent, 0)}%` : '–']);
+    }
+  }
+  const main = textTable(['scenario', 'target', 'rate', 'p50 ms', 'p99 ms', 'errors', 'other CPU'], rowsText);
+  const ratioText = has('ours')
+    ? textTable(['scenario', 'ours/baseline', 'ours/one-hop', 'ours/McpAgent'],
+      ratios.map((r) => [r.scenario, pctText(r.oursOfBaseline), pctText(r.oursOfOneHop), timesText(r.oursOfMcpAgent)]))
+    : '';
+  const goalsText = goals.map((g) => `  ${g.text}: ${goalValue(g)} — ${g.met === null ? 'n/a' : g.met ? 'MET' : 'MISSED'}`).join('\n');
   const uploadText = upload
     ? upload.error
       ? `upload size: not measured: ${upload.error.split('\n')[0]}`
-      : `upload size (gzip): ${fmt(upload.gzipKiB, 2)} KiB${upload.wranglerGzipKiB !== null ? ' (wrangler)' : ' (own gzip)'}, ` +
+      : `upload size of ours (gzip): ${fmt(upload.gzipKiB, 2)} KiB${upload.wranglerGzipKiB !== null ? ' (wrangler)' : ' (own gzip)'}, ` +
         `own gzip -9 of the files: ${fmt(upload.filesGzipKiB, 2)} KiB, uncompressed ${fmt(upload.wranglerTotalKiB ?? upload.filesTotalKiB, 2)} KiB` +
-        ` — ${upload.pass ? 'PASS' : 'FAIL'} (≤ ${upload.limitKiB} KiB)`
+        ` — ${upload.pass ? 'MET' : 'MISSED'} (≤ ${upload.limitKiB} KiB)`
     : 'upload size: not measured';
-  const md = [
-    `| Scenario | Ours | Baseline | Ours / baseline | Ours p50 / p99 (ms) | Baseline p50 / p99 (ms) | Target |`,
-    `|---|---:|---:|---:|---:|---:|---|`,
-    ...table.map((r) => `| ${r.scenario} | ${fmt(r.ours?.rate)} ${r.unit} | ${fmt(r.baseline?.rate)} ${r.unit} | ${r.ratioPercent === null ? '–' : `${fmt(r.ratioPercent)}%`} | ${fmt(r.ours?.p50, 2)} / ${fmt(r.ours?.p99, 2)} | ${fmt(r.baseline?.p50, 2)} / ${fmt(r.baseline?.p99, 2)} | ${r.targetPercent ? `≥ ${r.targetPercent}%: ${r.pass === null ? 'n/a' : r.pass ? 'met' : 'missed'}` : '–'} |`),
-    `| Upload size (gzip) | ${upload && !upload.error ? `${fmt(upload.gzipKiB, 2)} KiB` : '–'} | | | | | ≤ ${UPLOAD_LIMIT_KIB} KiB: ${upload && !upload.error ? (upload.pass ? 'met' : 'missed') : 'n/a'} |`,
-    '',
-    `_${caption}_`,
-  ].join('\n');
-  const others = table.flatMap((r) => [r.ours?.cpu?.othersPercent, r.baseline?.cpu?.othersPercent]).filter((x) => x != null);
+  const agentUploadText = mcpAgentUpload?.gzipKiB ? `\nupload size of the McpAgent reference (gzip, for comparison): ${fmt(mcpAgentUpload.gzipKiB, 2)} KiB` : '';
+
+  const others = Object.values(results).flatMap((per) => Object.values(per).map((r) => r.cpu?.othersPercent)).filter((x) => x != null);
   const worst = others.length ? Math.max(...others) : null;
+  const worstText = worst === null ? '' : ` Other processes used up to ${fmt(worst, 0)} % of the CPUs during a measurement${worst > NOISY_PERCENT ? ' (a disturbed run)' : ''}.`;
+  const shown = ['ours', 'baseline', 'one-hop', 'mcp-agent'].filter(has).map((id) => ALL_TARGETS.find((t) => t.id === id));
+  const md = [
+    `| Scenario | ${shown.map((t) => t.title[0].toUpperCase() + t.title.slice(1)).join(' | ')} |${has('ours') ? ' Ours / baseline | Ours / one-hop | Ours / McpAgent |' : ''}`,
+    `|---|${shown.map(() => '---:').join('|')}|${has('ours') ? '---:|---:|---:|' : ''}`,
+    ...SCENARIOS.map((s, i) => {
+      const cells = shown.map((t) => {
+        const r = results[t.id]?.[s.id];
+        return r ? `${fmt(r.rate)} ${s.unit}<br>p50 ${fmt(r.p50, 1)} / p99 ${fmt(r.p99, 1)} ms` : '–';
+      });
+      const rr = ratios[i];
+      return `| ${s.title} | ${cells.join(' | ')} |${has('ours') ? ` ${pctText(rr.oursOfBaseline)} | ${pctText(rr.oursOfOneHop)} | ${timesText(rr.oursOfMcpAgent)} |` : ''}`;
+    }),
+    '',
+    '| Target (same run) | Measured | Result |',
+    '|---|---:|---|',
+    ...goals.map((g) => `| ${g.text} | ${goalValue(g)} | ${goalVerdict(g)} |`),
+    `| upload ≤ ${UPLOAD_LIMIT_KIB} KiB gzip | ${upload && !upload.error ? `${fmt(upload.gzipKiB, 2)} KiB` : '–'} | ${upload && !upload.error ? (upload.pass ? 'met' : 'missed') : 'n/a'} |`,
+    '',
+    `_${caption}${worstText}_`,
+  ].join('\n');
   const noise = worst === null
     ? ''
     : worst > NOISY_PERCENT
       ? `\n\nWARNING: other processes used up to ${fmt(worst)}% of the CPUs during a measurement: this run is disturbed, rerun it on a quiet machine.`
       : `\n\nOther processes used at most ${fmt(worst)}% of the CPUs during the measurements.`;
-  return { text: `${textTable(header, body)}\n\n${uploadText}${noise}`, md, disturbed: worst !== null && worst > NOISY_PERCENT, worstOthersPercent: worst };
+  const text = [main, ratioText, has('ours') ? `Targets:\n${goalsText}` : '', `${uploadText}${agentUploadText}${noise}`].filter(Boolean).join('\n\n');
+  return { text, md, disturbed: worst !== null && worst > NOISY_PERCENT, worstOthersPercent: worst };
 }
 
-/** The reference row: one Durable Object per session (bench/do-floor) against the baseline and ours. */
-function doFloorTable(results) {
-  if (!results.doFloor || !results.baseline) return null;
-  const pct = (a, b) => (a && b ? `${((100 * a.rate) / b.rate).toFixed(1)}%` : '–');
-  const lines = SCENARIOS.map((s) => {
-    const f = results.doFloor[s.id];
-    return { scenario: s.name ?? s.title ?? s.label ?? s.id, unit: s.unit, rate: f?.rate, ofBaseline: pct(f, results.baseline[s.id]), oursOfFloor: pct(results.ours?.[s.id], f) };
-  });
-  const text = ['Reference: one SQLite Durable Object per session, fixed answers (bench/do-floor)',
-    ...lines.map((l) => `  ${l.scenario}: ${l.rate} ${l.unit} = ${l.ofBaseline} of the baseline; ours = ${l.oursOfFloor} of it`)].join('\n');
-  const md = ['| Reference: one Durable Object per session (JS, fixed answers) | Rate | Of the baseline | Ours / reference |',
-    '|---|---:|---:|---:|',
-    ...lines.map((l) => `| ${l.scenario} | ${l.rate} ${l.unit} | ${l.ofBaseline} | ${l.oursOfFloor} |`)].join('\n');
-  return { text, md };
-}
+const versionOf = (pkg) => {
+  try { return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return null; }
+};
 
 async function main() {
   const startedAt = new Date();
-  const results = { baseline: null, doFloor: null, ours: null };
+  let results = null;
   let upload = null;
+  let mcpAgentUpload = null;
   let crashed = false;
-  let oursConfig = null;
+  let dev = null;
+  let ours = null;
   const loadAverages = { start: load() };
+  workDir = mkdtempSync(join(tmpdir(), 'mcp-bench-'));
 
   try {
-    if (only === 'baseline') process.env.MCP_SKIP_BUILD = '1';
+    if (!has('ours')) process.env.MCP_SKIP_BUILD = '1';
     else {
       log('building the worker (scripts/build.sh)');
       buildOnce();
-      oursConfig = snapshotWorker();
+      ours = snapshotOurs(workDir);
     }
-    if (only !== 'ours') {
-      loadAverages.baseline = load();
-      results.baseline = await benchTarget('baseline', { config: join(ROOT, 'bench', 'baseline', 'wrangler.toml') });
+    const refs = await snapshotReferences(workDir);
+    mcpAgentUpload = refs.mcpAgentUpload;
+    const configs = { ...refs.configs, ...(ours ? { ours: ours.config } : {}) };
+    dev = await startAll(configs, workDir);
+    loadAverages.measuring = load();
+    try {
+      results = await measureAll(dev);
+    } finally {
+      const errors = results ? Object.values(results).some((per) => Object.values(per).some((r) => r.errors || r.warmupErrors)) : true;
+      if (errors) log(`last lines of wrangler dev's output:\n${dev.logs().split('\n').slice(-40).join('\n')}`);
+      await dev.stop();
     }
-    if (only === 'both' && process.env.BENCH_DO_FLOOR !== '0') {
-      loadAverages.doFloor = load();
-      results.doFloor = await benchTarget('do-floor', { config: join(ROOT, 'bench', 'do-floor', 'wrangler.toml') });
-    }
-    if (only !== 'baseline') {
-      loadAverages.ours = load();
-      results.ours = await benchTarget('ours', oursConfig ? { config: oursConfig } : {});
-    }
-    if (only !== 'baseline' && process.env.BENCH_SKIP_UPLOAD !== '1') {
+    if (has('ours') && process.env.BENCH_SKIP_UPLOAD !== '1') {
       log('measuring the upload size (wrangler deploy --dry-run)');
       try {
-        upload = await measureUpload(oursConfig);
+        upload = await measureUpload(ours.config);
       } catch (err) {
         crashed = true;
         upload = { error: err.message };
@@ -293,36 +495,39 @@ async function main() {
       }
     }
   } finally {
-    if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+    cleanup();
   }
 
-  const table = rows(results);
-  const wranglerVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'wrangler', 'package.json'), 'utf8')).version;
-  const caption = `\`npm run bench\`, ${startedAt.toISOString().slice(0, 10)}: wrangler dev ${wranglerVersion} (local workerd) on ${cpus().length} CPUs ` +
-    `shared with the load generator, ${settings.concurrency} concurrent requests over keep-alive, ${settings.seconds} s per scenario after ` +
-    `${settings.warmup} warm-up iterations. Baseline: a JavaScript Worker answering fixed JSON-RPC results (bench/baseline).`;
-  const { text, md: mainMd, disturbed, worstOthersPercent } = tables(table, upload, caption);
-  const floor = doFloorTable(results);
-  const md = floor ? `${mainMd}\n\n${floor.md}` : mainMd;
+  const evaluation = evaluate(results);
+  const wranglerVersion = versionOf('wrangler');
+  const versions = { wrangler: wranglerVersion, miniflare: versionOf('miniflare'), agents: versionOf('agents'), mcpSdk: versionOf('@modelcontextprotocol/sdk') };
+  const viaText = { direct: "each Worker's own workerd socket", entry: "workerd's entry socket (Miniflare's entry Worker, MF-Route-Override)", proxy: "wrangler's front proxy" }[dev.via];
+  const caption = `\`npm run bench\`, ${startedAt.toISOString().slice(0, 10)}: all targets in one wrangler dev ${wranglerVersion} (local workerd), measured at ${viaText}, ` +
+    `on ${cpus().length} CPUs shared with the load generator; ${settings.concurrency} concurrent requests over keep-alive, ${settings.seconds} s per scenario and target in ${settings.rounds} round(s), targets taking turns, after ` +
+    `up to ${settings.warmup} warm-up iterations. Baseline: fixed JSON-RPC answers (bench/baseline); one-hop reference: the same behind one SQLite Durable Object per session (bench/do-floor); ` +
+    `McpAgent: agents ${versions.agents} with MCP SDK ${versions.mcpSdk}, one echo tool (bench/mcp-agent).`;
+  const { text, md, disturbed, worstOthersPercent } = report(results, evaluation, upload, mcpAgentUpload, caption);
   const errorsOf = (r) => (r ? r.errors + r.warmupErrors : 0);
-  const errors = table.reduce((a, r) => a + errorsOf(r.ours) + errorsOf(r.baseline), 0);
+  const errors = Object.values(results).reduce((a, per) => a + Object.values(per).reduce((b, r) => b + errorsOf(r), 0), 0);
   const out = {
     date: startedAt.toISOString(),
     durationSeconds: Number(((Date.now() - startedAt) / 1000).toFixed(1)),
-    settings: { ...settings, only, client: clientName, protocolVersion: '2025-11-25' },
+    settings: { ...settings, targets: targets.map((t) => t.id), via: dev.via, client: clientName, protocolVersion: PROTOCOL_VERSION },
     environment: {
       node: process.version,
-      wrangler: wranglerVersion,
+      ...versions,
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? null,
       loadAverages,
-      snapshot: oursConfig !== null,
-      note: 'wrangler dev (local workerd) and the load generator share this machine',
+      snapshot: ours?.snapshot ?? null,
+      endpoints: dev.endpoints,
+      note: 'one wrangler dev (local workerd) for all targets; it and the load generator share this machine',
     },
-    targets: { toolsCallPercentOfBaseline: TARGETS.tools_call, newSessionsPercentOfBaseline: TARGETS.new_sessions, uploadGzipKiB: UPLOAD_LIMIT_KIB },
-    scenarios: table,
-    doFloor: results.doFloor,
+    results,
+    ratios: evaluation.ratios,
+    goals: evaluation.goals,
     upload,
+    mcpAgentUpload,
     errors,
     disturbed,
     worstOthersCpuPercent: worstOthersPercent,
@@ -331,10 +536,9 @@ async function main() {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
 
-  console.log(`\nMCP worker benchmark — concurrency ${settings.concurrency}, ${settings.seconds} s per scenario, ` +
-    `${settings.warmup} warm-up iterations, client ${clientName}, ${cpus().length} CPUs shared by workerd and the load generator\n`);
+  console.log(`\nMCP worker benchmark — ${targets.map((t) => t.title).join(', ')} in one wrangler dev, measured at ${viaText}; ` +
+    `concurrency ${settings.concurrency}, ${settings.seconds} s per scenario and target in ${settings.rounds} round(s), client ${clientName}, ${cpus().length} CPUs shared by workerd and the load generator\n`);
   console.log(text);
-  if (floor) console.log(`\n${floor.text}`);
   console.log(`\nMarkdown (for the README):\n\n${md}\n`);
   console.log(`results: bench/results/latest.json`);
   if (errors) console.log(`\n${errors} correctness error(s), warm-ups included: see the first error of each scenario above.`);
@@ -343,9 +547,9 @@ async function main() {
 
 main().then(
   (code) => { process.exitCode = code; },
-  async (err) => {
+  (err) => {
     console.error('[bench] crashed:', err?.stack ?? err);
-    await stopAll();
+    cleanup();
     process.exitCode = 2;
   },
 );
