@@ -9,6 +9,19 @@ pub fn authority(url: &str) -> &str {
     authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
+/// The path (`/` when the URL has none), without query or fragment.
+pub fn path(url: &str) -> &str {
+    let Some((_, rest)) = url.split_once("://") else { return "/" };
+    let Some(start) = rest.find(['/', '?', '#']) else { return "/" };
+    let rest = &rest[start..];
+    let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
 /// The query, without its `?`.
 pub fn query(url: &str) -> Option<&str> {
     let url = url.split_once('#').map_or(url, |(before, _)| before);
@@ -27,6 +40,16 @@ mod tests {
         assert_eq!(authority("https://user:pw@host.example/x"), "host.example");
         assert_eq!(authority("https://host.example?x=1"), "host.example");
         assert_eq!(authority("/relative"), "");
+    }
+
+    #[test]
+    fn path_of_serialized_urls() {
+        assert_eq!(path("http://localhost:8787/mcp"), "/mcp");
+        assert_eq!(path("https://h.example/messages?sessionId=ab#x"), "/messages");
+        assert_eq!(path("https://h.example"), "/");
+        assert_eq!(path("https://h.example?x=1"), "/");
+        assert_eq!(path("http://[::1]:8787/a/b/"), "/a/b/");
+        assert_eq!(path("/relative"), "/");
     }
 
     #[test]

@@ -148,9 +148,11 @@ pub fn is_lone_initialized(payload: &Payload) -> bool {
     matches!(payload, Payload::Single(Ok(Message::Notification(n))) if n.method == "notifications/initialized")
 }
 
-/// A body this short may be read by the Worker to look for a lone `notifications/initialized` (about 55
-/// bytes); longer ones go to the session's object unread.
-pub const PEEK_LIMIT: usize = 512;
+/// Bodies of a declared length in this range may be the lone `notifications/initialized` that follows
+/// `initialize` (`{"jsonrpc":"2.0","method":"notifications/initialized"}` is 54 bytes; a little more with
+/// `params` or spaces): the Worker reads those to acknowledge it without the session's object. Others go to the
+/// object unread (reading a body in the Worker too costs a measurable share of a request).
+pub const PEEK_RANGE: std::ops::RangeInclusive<usize> = 54..=96;
 
 /// The id of the first request a body holds, if it can be read: error bodies answer with it.
 pub fn first_request_id(payload: &Payload) -> Option<RequestId> {

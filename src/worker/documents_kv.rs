@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{Date, Env};
+use worker::Env;
 
 use crate::documents::{Corpus, DocumentSource, KV_KEY};
 use crate::handler::LocalFuture;
@@ -45,7 +45,7 @@ impl KvDocuments {
 impl DocumentSource for KvDocuments {
     fn corpus(&self) -> LocalFuture<'_, Result<Rc<Corpus>, String>> {
         Box::pin(async move {
-            let now = Date::now().as_millis();
+            let now = super::now_ms();
             if let Some((corpus, at)) = &*self.cache.borrow() {
                 if now.saturating_sub(*at) < CACHE_MS {
                     return Ok(corpus.clone());

@@ -1,15 +1,11 @@
 //! Building `worker::Response`s from the core's answers, and reading headers.
 
-use futures_util::StreamExt;
-use worker::{Context, Headers, Request, Response, ResponseBuilder};
+use worker::{Headers, Request, Response, ResponseBuilder};
 
 use crate::error::HttpError;
 use crate::model::RequestId;
 use crate::transport::sse;
 use crate::transport::streamable_http::{ResponseMode, SESSION_HEADER};
-
-/// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
-pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 pub const JSON: &str = "application/json";
 pub const EVENT_STREAM: &str = "text/event-stream";
@@ -52,39 +48,6 @@ pub fn error(err: &HttpError, id: Option<RequestId>, reference: &str) -> Respons
 pub fn sse_headers(h: &Headers) {
     let _ = h.set("Content-Type", EVENT_STREAM);
     let _ = h.set("Cache-Control", "no-cache, no-transform");
-}
-
-/// Reads a request body of at most `limit` bytes. A declared length over the limit is refused before reading;
-/// a body without one (chunked) is read piece by piece and refused as soon as it passes the limit, so nothing
-/// larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
-/// [`DRAIN_LIMIT`]), so the client's connection stays usable.
-pub async fn read_body(req: &mut Request, limit: usize, ctx: &Context) -> Result<Vec<u8>, HttpError> {
-    let declared = header(req, "Content-Length");
-    crate::transport::streamable_http::check_content_length(declared.as_deref(), limit)?;
-    let unreadable = |e: worker::Error| HttpError::BadRequest(format!("unreadable body: {e}"));
-    if declared.is_some() {
-        // The runtime delivers exactly the declared length.
-        return req.bytes().await.map_err(unreadable);
-    }
-    let Ok(mut stream) = req.stream() else { return Ok(Vec::new()) };
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreadable)?;
-        if body.len() + chunk.len() > limit {
-            ctx.wait_until(async move {
-                let mut drained = 0usize;
-                while let Some(Ok(chunk)) = stream.next().await {
-                    drained += chunk.len();
-                    if drained > DRAIN_LIMIT {
-                        break;
-                    }
-                }
-            });
-            return Err(HttpError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// A runtime failure as a 500: the detail is logged when the error is answered ([`error`]), never sent.

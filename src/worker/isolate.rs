@@ -1,7 +1,8 @@
 //! What one isolate keeps between requests: the parsed settings and the assembled server. Both depend only
 //! on the deployment's variables, which do not change during an isolate's life.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use worker::{Delay, Env};
@@ -9,11 +10,42 @@ use worker::{Delay, Env};
 use super::documents_kv::KvDocuments;
 use crate::config::{FixtureSet, Settings};
 use crate::handler::Server;
+use crate::identity::Identity;
+use crate::session::id::{Kind, SessionIds};
 use crate::toolset::{self, Fixtures};
 
 thread_local! {
     static SETTINGS: OnceCell<Result<Rc<Settings>, String>> = const { OnceCell::new() };
     static SERVER: OnceCell<Rc<Server>> = const { OnceCell::new() };
+    static VERIFIED: RefCell<HashMap<String, (Kind, String)>> = RefCell::new(HashMap::new());
+}
+
+/// Session ids this isolate verified recently, with the caller they were verified for.
+const VERIFIED_CAPACITY: usize = 4096;
+
+/// The form of session `id` if this server issued it and it belongs to `caller` (a deferred id's owner tag
+/// matches); `None` otherwise. Verifying costs two HMACs and a JSON parse, so an isolate remembers the ids it
+/// verified for a caller (a session sends many requests).
+pub fn verified_session(ids: &SessionIds, id: &str, caller: &Identity, now_ms: u64) -> Option<Kind> {
+    let known =
+        VERIFIED.with(|v| v.borrow().get(id).filter(|(_, who)| who == caller.id()).map(|(k, _)| k.clone()));
+    if known.is_some() {
+        return known;
+    }
+    let kind = ids.verify(id, now_ms)?;
+    if let Kind::Deferred { owner, .. } = &kind {
+        if !ids.is_owner(owner, caller) {
+            return None;
+        }
+    }
+    VERIFIED.with(|v| {
+        let mut v = v.borrow_mut();
+        if v.len() >= VERIFIED_CAPACITY {
+            v.clear();
+        }
+        v.insert(id.to_string(), (kind.clone(), caller.id().to_string()));
+    });
+    Some(kind)
 }
 
 /// The settings, or the message explaining which one is malformed.

@@ -1,9 +1,10 @@
 //! The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a session and its stream, `POST /messages?sessionId=`
 //! feeds it (paths set by `MCP_SSE_PATH` and `MCP_MESSAGES_PATH`). Both end in the session's Durable Object.
 
-use worker::{Date, Method, Request, Response};
+use super::Reply;
 
-use super::{call_session, http, Admitted, Failure};
+use super::incoming::{Body, Incoming};
+use super::{call_session, Admitted, Failure};
 use crate::error::HttpError;
 use crate::session::id::Kind;
 use crate::transport::legacy_sse;
@@ -11,31 +12,31 @@ use crate::transport::session_call::{Operation, SessionCall};
 use crate::transport::streamable_http as shttp;
 
 /// `GET /sse`: a new session, owned by the caller, whose stream is the response.
-pub async fn open(req: Request, at: &Admitted<'_>) -> Result<Response, Failure> {
-    if req.method() != Method::Get {
+pub async fn open(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
+    if req.method != "GET" {
         return Err(HttpError::MethodNotAllowed { allow: "GET, OPTIONS" }.into());
     }
     let id = at.ids.mint_plain();
-    Ok(call_session(at.env, &SessionCall::new(Operation::LegacyOpen, &id, &at.caller), None).await?)
+    Ok(call_session(at.env, &SessionCall::new(Operation::LegacyOpen, &id, &at.caller), Body::None).await?)
 }
 
 /// `POST /messages?sessionId=<id>`: 202, the replies go out on the session's stream.
-pub async fn message(mut req: Request, at: &Admitted<'_>, query: Option<&str>) -> Result<Response, Failure> {
-    if req.method() != Method::Post {
+pub async fn message(req: &Incoming, at: &Admitted<'_>, query: Option<&str>) -> Result<Reply, Failure> {
+    if req.method != "POST" {
         return Err(HttpError::MethodNotAllowed { allow: "POST, OPTIONS" }.into());
     }
     let id = legacy_sse::session_from_query(query)?;
-    let body = http::read_body(&mut req, at.settings.max_body_bytes, at.ctx).await?;
+    let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
     let checked = (|| {
         // This transport predates the 415 rule of Streamable HTTP: a wrong type is a plain bad request.
-        shttp::check_content_type(http::header(&req, "Content-Type").as_deref())
+        shttp::check_content_type(req.header("Content-Type").as_deref())
             .map_err(|_| HttpError::BadRequest("Content-Type must be application/json".into()))?;
-        match at.ids.verify(&id, Date::now().as_millis()) {
+        match at.ids.verify(&id, super::now_ms()) {
             Some(Kind::Plain) => Ok(()),
             _ => Err(HttpError::SessionNotFound),
         }
     })();
     checked.map_err(|e| Failure::answering(e, &body))?;
     let call = SessionCall::new(Operation::LegacyMessage, &id, &at.caller);
-    Ok(call_session(at.env, &call, Some(body)).await?)
+    Ok(call_session(at.env, &call, Body::Bytes(body)).await?)
 }

@@ -2,8 +2,9 @@
 //! a session creates no Durable Object, see [`crate::session::id`]); everything inside a session happens in the
 //! session's object, which the Worker addresses in its own words ([`SessionCall`]).
 
-use worker::{Date, Method, Request, Response};
+use super::Reply;
 
+use super::incoming::{Body, Incoming};
 use super::{call_session, http, Admitted, Failure};
 use crate::error::HttpError;
 use crate::model::{Payload, ProtocolVersion};
@@ -11,35 +12,63 @@ use crate::session::id::Kind;
 use crate::transport::session_call::{Operation, SessionCall};
 use crate::transport::streamable_http::{self as shttp, PostTarget, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 
-pub async fn handle(mut req: Request, at: &Admitted<'_>) -> Result<Response, Failure> {
-    let revision = shttp::check_protocol_version(http::header(&req, PROTOCOL_VERSION_HEADER).as_deref())?;
-    let session_header = http::header(&req, SESSION_HEADER);
+pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
+    let revision = shttp::check_protocol_version(req.header(PROTOCOL_VERSION_HEADER).as_deref())?;
+    let session_header = req.header(SESSION_HEADER);
     let session = shttp::check_session_header(session_header.as_deref())?.map(str::to_string);
-    match req.method() {
-        Method::Post => {
-            // Read first (within the limit), so that every later error can answer with the request's id.
-            let body = http::read_body(&mut req, at.settings.max_body_bytes, at.ctx).await?;
-            post(&req, at, session, revision, &body).await.map_err(|e| Failure::answering(e, &body))
-        }
-        Method::Get => {
-            shttp::check_get_accept(http::header(&req, "Accept").as_deref())?;
+    match req.method.as_str() {
+        "POST" => match post(req, at, session, revision).await {
+            Ok(response) => Ok(response),
+            Err(Refused { error, body }) => Err(answering(req, at, error, body).await),
+        },
+        "GET" => {
+            shttp::check_get_accept(req.header("Accept").as_deref())?;
             let id = session.ok_or(HttpError::SessionRequired)?;
-            let last_event_id = http::header(&req, "Last-Event-ID");
+            let last_event_id = req.header("Last-Event-ID");
             // Checked here too, so a malformed one never travels to the object.
             if let Some(last) = &last_event_id {
                 crate::stream::parse_last_event_id(last)?;
             }
             let (mut call, _) = session_call(at, Operation::Listen, &id, revision)?;
             call.last_event_id = last_event_id;
-            Ok(call_session(at.env, &call, None).await?)
+            Ok(call_session(at.env, &call, Body::None).await?)
         }
-        Method::Delete => {
+        "DELETE" => {
             let id = session.ok_or(HttpError::SessionRequired)?;
             let (call, _) = session_call(at, Operation::End, &id, revision)?;
-            Ok(call_session(at.env, &call, None).await?)
+            Ok(call_session(at.env, &call, Body::None).await?)
         }
         _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }.into()),
     }
+}
+
+/// A refused POST, with its body if it was read already.
+struct Refused {
+    error: HttpError,
+    body: Option<Vec<u8>>,
+}
+
+impl From<HttpError> for Refused {
+    fn from(error: HttpError) -> Self {
+        Self { error, body: None }
+    }
+}
+
+/// `error` for a POST, answering the id of its request: from the body already read, or read now (within the
+/// limit; an unreadable or oversized body leaves the id unknown). `initialize` carrying a session id is refused
+/// as such (400), whatever the id names.
+async fn answering(req: &Incoming, at: &Admitted<'_>, error: HttpError, body: Option<Vec<u8>>) -> Failure {
+    let body = match body {
+        Some(body) => body,
+        None if matches!(error, HttpError::PayloadTooLarge { .. }) => Vec::new(),
+        None => req.read_body(at.settings.max_body_bytes, at.ctx).await.unwrap_or_default(),
+    };
+    let payload = Payload::parse(&body).ok();
+    let error = match (&error, payload.as_ref().and_then(shttp::initialize_request)) {
+        (HttpError::SessionNotFound, Some(init)) => HttpError::already_initialized(Some(init.id.clone())),
+        _ => error,
+    };
+    Failure::answering(error, &body)
 }
 
 /// The call for an existing session `id`, once the id is verified and belongs to the caller (a deferred id
@@ -51,10 +80,7 @@ fn session_call(
     id: &str,
     revision: Option<ProtocolVersion>,
 ) -> Result<(SessionCall, Kind), HttpError> {
-    match at.ids.verify(id, Date::now().as_millis()) {
-        Some(Kind::Deferred { owner, .. }) if !at.ids.is_owner(&owner, &at.caller) => {
-            Err(HttpError::SessionNotFound)
-        }
+    match super::isolate::verified_session(at.ids, id, &at.caller, super::now_ms()) {
         Some(kind) => {
             let mut call = SessionCall::new(op, id, &at.caller);
             call.revision = revision;
@@ -65,61 +91,69 @@ fn session_call(
 }
 
 async fn post(
-    req: &Request,
+    req: &Incoming,
     at: &Admitted<'_>,
     session: Option<String>,
     revision: Option<ProtocolVersion>,
-    body: &[u8],
-) -> Result<Response, HttpError> {
-    shttp::check_post_accept(http::header(req, "Accept").as_deref())?;
-    shttp::check_content_type(http::header(req, "Content-Type").as_deref())?;
+) -> Result<Reply, Refused> {
+    shttp::check_post_accept(req.header("Accept").as_deref())?;
+    shttp::check_content_type(req.header("Content-Type").as_deref())?;
     if let Some(id) = session {
-        return post_to_session(at, &id, revision, body).await;
+        return post_to_session(req, at, &id, revision).await;
     }
+    let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
+    let opened = open_session(at, &body).await;
+    opened.map_err(|error| Refused { error, body: Some(body) })
+}
+
+/// `initialize`: answered here, with a deferred id; the session's object is created by its first request.
+async fn open_session(at: &Admitted<'_>, body: &[u8]) -> Result<Reply, HttpError> {
     let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
     let PostTarget::NewSession(init) = shttp::route_post(&payload, None)? else {
         return Err(HttpError::SessionRequired);
     };
     let server = super::isolate::server(at.env, at.settings);
     // Invalid initialize params: 400, and no session is created.
-    let (response, opening) = server.initialize(&init, Date::now().as_millis())?;
+    let (response, opening) = server.initialize(&init, super::now_ms())?;
     match at.ids.mint(&opening, &at.caller) {
-        // The session's object is created by its first request that needs it.
-        Some(id) => Ok(http::opened(at.settings.response_mode, &response, &id)),
+        Some(id) => Ok(http::opened(at.settings.response_mode, &response, &id).into()),
         // An opening too big to carry in an id: the object is created now, from the same request.
         None => {
             let id = at.ids.mint_plain();
             let call = SessionCall::new(Operation::Initialize, &id, &at.caller);
-            call_session(at.env, &call, Some(body.to_vec())).await
+            call_session(at.env, &call, Body::Bytes(body.to_vec())).await
         }
     }
 }
 
-/// A POST inside a session goes to the session's object, which parses the body (one parse per request),
-/// except a lone `notifications/initialized` for a deferred session that is not stale: the Worker
-/// acknowledges that one itself, so opening a session never creates an object.
+/// A POST inside a session goes to the session's object, which parses the body (one parse per request). The
+/// body travels unread when its length is declared, except a short one for a deferred session: it may be the
+/// lone `notifications/initialized` the Worker acknowledges itself, so that opening a session never creates an
+/// object.
 async fn post_to_session(
+    req: &Incoming,
     at: &Admitted<'_>,
     id: &str,
     revision: Option<ProtocolVersion>,
-    body: &[u8],
-) -> Result<Response, HttpError> {
-    let (call, kind) = session_call(at, Operation::Post, id, revision).map_err(|e| {
-        // `initialize` carrying a session id is refused as such (400), whatever the id names.
-        let payload = Payload::parse(body).ok();
-        match payload.as_ref().and_then(shttp::initialize_request) {
-            Some(init) => HttpError::already_initialized(Some(init.id.clone())),
-            None => e,
-        }
-    })?;
-    if body.len() <= shttp::PEEK_LIMIT {
-        if let Kind::Deferred { opening, .. } = kind {
-            let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
-            let fresh = !opening.is_stale(Date::now().as_millis(), at.settings.session_ttl_ms);
-            if shttp::is_lone_initialized(&payload) && fresh {
-                return Ok(http::respond(202, &[], String::new()));
-            }
+) -> Result<Reply, Refused> {
+    let (call, kind) = session_call(at, Operation::Post, id, revision)?;
+    let limit = at.settings.max_body_bytes;
+    let length = req.header("Content-Length");
+    let declared: Option<usize> = length.as_deref().and_then(|v| v.trim().parse().ok());
+    let may_be_initialized =
+        matches!(kind, Kind::Deferred { .. }) && declared.is_none_or(|n| shttp::PEEK_RANGE.contains(&n));
+    if !may_be_initialized {
+        if let Some(body) = req.declared_body(length.as_deref(), limit)? {
+            return Ok(call_session(at.env, &call, body).await?);
         }
     }
-    call_session(at.env, &call, Some(body.to_vec())).await
+    let body = req.read_body(limit, at.ctx).await?;
+    if let Kind::Deferred { opening, .. } = &kind {
+        let fresh = !opening.is_stale(super::now_ms(), at.settings.session_ttl_ms);
+        let payload = Payload::parse(&body).ok();
+        if fresh && payload.as_ref().is_some_and(shttp::is_lone_initialized) {
+            return Ok(http::respond(202, &[], String::new()).into());
+        }
+    }
+    Ok(call_session(at.env, &call, Body::Bytes(body)).await?)
 }

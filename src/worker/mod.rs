@@ -3,13 +3,17 @@
 
 mod documents_kv;
 mod http;
+mod incoming;
 mod isolate;
 mod legacy_endpoint;
 mod mcp_endpoint;
 mod session_object;
 mod streams;
 
-use worker::{event, Context, Env, Headers, Method, Request, Response};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{event, Context, Env, Response};
 
 use crate::error::HttpError;
 use crate::identity::Identity;
@@ -19,6 +23,7 @@ use crate::transport::cors;
 use crate::transport::request_url;
 use crate::transport::session_call::{SessionCall, CALL_HEADER};
 use crate::transport::streamable_http::first_request_id;
+use incoming::{Body, Incoming};
 
 #[allow(unused_imports)]
 pub use session_object::McpSession;
@@ -52,30 +57,40 @@ impl Failure {
     }
 }
 
+/// A response as the runtime takes it. A session object's answer passes through unconverted.
+pub type Reply = web_sys::Response;
+
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let url = req.inner().url();
-    let origin = http::header(&req, "Origin");
-    // Names this request in the log and in a 500's body; Cloudflare's ray id when there is one.
-    let reference = http::header(&req, "cf-ray").unwrap_or_else(crate::random::hex::<8>);
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Reply> {
+    let req = Incoming::new(req);
+    let origin = req.header("Origin");
     let mut cors_origin = None;
-    let mut response = match route(req, &env, &ctx, &url, origin.as_deref(), &mut cors_origin).await {
+    let response = match route(&req, &env, &ctx, origin.as_deref(), &mut cors_origin).await {
         Ok(response) => response,
-        Err(Failure { error, id }) => http::error(&error, id, &reference),
+        Err(Failure { error, id }) => {
+            // Names this request in the log and in a 500's body; Cloudflare's ray id when there is one.
+            let reference = req.header("cf-ray").unwrap_or_else(crate::random::hex::<8>);
+            http::error(&error, id, &reference).into()
+        }
     };
     // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
-    // Headers of a response that came from the Durable Object are immutable, hence the copy.
-    if let Some(origin) = cors_origin {
-        let headers = Headers::new();
-        for (name, value) in response.headers().entries() {
-            let _ = headers.append(&name, &value);
-        }
-        for (name, value) in cors::headers(&origin) {
-            let _ = headers.set(name, &value);
-        }
-        response = response.with_headers(headers);
+    match cors_origin {
+        Some(origin) => with_cors(response, &origin),
+        None => Ok(response),
     }
-    Ok(response)
+}
+
+/// `response` with the CORS headers for `origin`. Headers of a response that came from the Durable Object are
+/// immutable, hence a new response around the same body.
+fn with_cors(response: Reply, origin: &str) -> worker::Result<Reply> {
+    let headers = web_sys::Headers::new_with_headers(&response.headers())?;
+    for (name, value) in cors::headers(origin) {
+        headers.set(name, &value)?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status());
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init)?)
 }
 
 /// What every MCP endpoint receives once the request is admitted.
@@ -89,17 +104,15 @@ pub struct Admitted<'a> {
 
 /// Routes one request. `cors_origin` is set once the request's `Origin` has been allowed.
 async fn route(
-    req: Request,
+    req: &Incoming,
     env: &Env,
     ctx: &Context,
-    url: &str,
     origin: Option<&str>,
     cors_origin: &mut Option<String>,
-) -> Result<Response, Failure> {
+) -> Result<Reply, Failure> {
     let path = req.path();
-    let path = path.as_str();
-    if path == "/" && req.method() == Method::Get {
-        return Ok(info());
+    if path == "/" && req.method == "GET" {
+        return Ok(info().into());
     }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
     let endpoint = if path == MCP_PATH {
@@ -111,7 +124,7 @@ async fn route(
     } else {
         return Err(HttpError::NotFound(path.to_string()).into());
     };
-    let host = http::header(&req, "Host").unwrap_or_else(|| request_url::authority(url).to_string());
+    let host = req.header("Host").unwrap_or_else(|| request_url::authority(&req.url).to_string());
     if !settings.hosts.allows(&host) {
         return Err(HttpError::ForbiddenHost(host).into());
     }
@@ -121,17 +134,17 @@ async fn route(
         }
         *cors_origin = Some(origin.to_string());
     }
-    if req.method() == Method::Options {
+    if req.method == "OPTIONS" {
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
-        return Ok(http::respond(204, &headers, String::new()));
+        return Ok(http::respond(204, &headers, String::new()).into());
     }
     let ids = settings.ready()?;
-    let caller = settings.access.admit(http::header(&req, "Authorization").as_deref())?;
+    let caller = settings.access.admit(req.header("Authorization").as_deref())?;
     let admitted = Admitted { env, ctx, settings: &settings, ids, caller };
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
         Endpoint::Sse => legacy_endpoint::open(req, &admitted).await,
-        Endpoint::Messages => legacy_endpoint::message(req, &admitted, request_url::query(url)).await,
+        Endpoint::Messages => legacy_endpoint::message(req, &admitted, request_url::query(&req.url)).await,
     }
 }
 
@@ -144,22 +157,37 @@ enum Endpoint {
     Messages,
 }
 
-/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself.
-async fn call_session(env: &Env, call: &SessionCall, body: Option<Vec<u8>>) -> Result<Response, HttpError> {
-    let headers = Headers::new();
-    let _ = headers.set(CALL_HEADER, &call.to_header());
-    let mut init = worker::RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers);
-    if let Some(body) = body {
-        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself. Raw
+/// runtime types end to end: `worker::Request`/`Response` would copy the URL, read `cf` and wrap the headers on
+/// the way in and out, on every request.
+async fn call_session(env: &Env, call: &SessionCall, body: Body) -> Result<Reply, HttpError> {
+    let failed = |context: &'static str| move |e: JsValue| http::internal(context, format!("{e:?}"));
+    let headers = web_sys::Headers::new().map_err(failed("building the session request"))?;
+    headers.set(CALL_HEADER, &call.to_header()).map_err(failed("building the session request"))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    match body {
+        Body::None => {}
+        Body::Bytes(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes.as_slice())),
+        Body::Stream(stream) => init.set_body(&stream),
     }
-    let req = Request::new_with_init("https://session/", &init)
-        .map_err(|e| http::internal("building the session request", e))?;
-    let stub = env
-        .durable_object(SESSION_BINDING)
-        .and_then(|ns| ns.get_by_name(&call.session))
-        .map_err(|e| http::internal("Durable Object binding MCP_SESSION", e))?;
-    stub.fetch_with_request(req).await.map_err(|e| http::internal("session object", e))
+    let req = web_sys::Request::new_with_str_and_init("https://session/", &init)
+        .map_err(failed("building the session request"))?;
+    let namespace: worker::worker_sys::DurableObjectNamespace =
+        js_sys::Reflect::get(env, &SESSION_BINDING.into())
+            .map_err(failed("Durable Object binding MCP_SESSION"))?
+            .unchecked_into();
+    let stub = namespace.get_by_name(&call.session).map_err(failed("Durable Object binding MCP_SESSION"))?;
+    let promise = stub.fetch_with_request(&req).map_err(failed("session object"))?;
+    let response = JsFuture::from(promise).await.map_err(failed("session object"))?;
+    Ok(response.unchecked_into())
+}
+
+/// Milliseconds since the epoch. `js_sys::Date::now` reads the clock without building a `Date` object, which
+/// `worker::Date::now` does on every call.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// `GET /`: what this is and where to connect.

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 use futures_util::future::{join, select, Either};
-use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
 use super::{http, isolate, Failure};
@@ -71,7 +71,7 @@ impl DurableObject for McpSession {
         match loaded {
             Some(session) => {
                 let expires = session.state().expires_at_ms(ttl);
-                let now = Date::now().as_millis();
+                let now = super::now_ms();
                 if now >= expires {
                     self.end(ttl).await?;
                 } else {
@@ -166,20 +166,20 @@ impl McpSession {
         let request_ids = request_ids(&payload);
         let stream = self.outbox.open(session.protocol_version());
         let first_message = stream.on_first_message();
-        let (done_tx, done_rx) = oneshot::channel();
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
         // Each request is cancellable on its own (`notifications/cancelled` names one): a cancelled request
         // gets no response, the others of the POST still do.
-        let work = async move {
+        let (done_tx, done_rx) = oneshot::channel();
+        // A task of its own: the work goes on after a streaming answer has been returned (and `worker::Delay`
+        // wakes only the task that first polled it, so the work must not move between tasks).
+        wasm_bindgen_futures::spawn_local(async move {
             let cx = RequestContext::in_session(session.clone(), caller, peer);
             let deliver = |response| outbox.deliver(response);
             let outcome = shttp::handle_post(&server, &cx, payload, &deliver).await;
             save_state(&outbox, &session).await;
             let _ = done_tx.send(outcome);
-        };
-        wasm_bindgen_futures::spawn_local(work);
-
+        });
         let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
         let done_rx = if streaming {
             done_rx
@@ -199,9 +199,8 @@ impl McpSession {
         wasm_bindgen_futures::spawn_local(async move {
             let responses = match done_rx.await {
                 Ok(Ok(PostOutcome::Responses { responses, .. })) => responses,
-                Ok(Ok(PostOutcome::Accepted)) => Vec::new(),
+                Ok(Ok(PostOutcome::Accepted)) | Err(_) => Vec::new(),
                 Ok(Err(err)) => failed(&request_ids, &err),
-                Err(_) => Vec::new(),
             };
             outbox.finish(&stream, &responses);
         });
@@ -253,7 +252,7 @@ impl McpSession {
         let Ok(Payload::Single(Ok(Message::Request(request)))) = Payload::parse(body) else {
             return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
         };
-        let now = Date::now().as_millis();
+        let now = super::now_ms();
         // Invalid initialize params: 400, and no session is created.
         let (response, opening) = server.initialize(&request, now)?;
         self.create(SessionState::new(id.to_string(), opening, &caller, now), settings).await?;
@@ -267,7 +266,7 @@ impl McpSession {
         id: &str,
         caller: Identity,
     ) -> Result<Response, HttpError> {
-        let state = SessionState::legacy(id.to_string(), &caller, Date::now().as_millis());
+        let state = SessionState::legacy(id.to_string(), &caller, super::now_ms());
         self.create(state, settings).await?;
         sse_response(self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, id)))
     }
@@ -296,7 +295,7 @@ impl McpSession {
         wasm_bindgen_futures::spawn_local(async move {
             let cx = RequestContext::in_session(session.clone(), caller, peer);
             let deliver = |response| outbox.deliver(response);
-            let now = Date::now().as_millis();
+            let now = super::now_ms();
             let replies = legacy_sse::handle_message(&server, &cx, payload, &deliver, now).await;
             save_state(&outbox, &session).await;
             if let Some(json) = legacy_sse::replies_json(&replies) {
@@ -334,7 +333,7 @@ impl McpSession {
         if !session.state().is_owned_by(caller) {
             return Err(HttpError::SessionNotFound);
         }
-        let now = Date::now().as_millis();
+        let now = super::now_ms();
         if session.state().is_expired(now, settings.session_ttl_ms) {
             self.end(settings.session_ttl_ms).await.map_err(|e| http::internal("ending the session", e))?;
             return Err(HttpError::SessionNotFound);
@@ -366,7 +365,7 @@ impl McpSession {
             return Ok(Some(session));
         }
         let caller = caller.expect("first_use needs the caller");
-        let state = SessionState::new(id.to_string(), opening, caller, Date::now().as_millis());
+        let state = SessionState::new(id.to_string(), opening, caller, super::now_ms());
         Ok(Some(self.create(state, settings).await?))
     }
 
@@ -382,7 +381,7 @@ impl McpSession {
             return Ok(None);
         };
         let owned = settings.session_ids.as_ref().is_some_and(|ids| ids.is_owner(&owner, caller));
-        if !owned || opening.is_stale(Date::now().as_millis(), settings.session_ttl_ms) {
+        if !owned || opening.is_stale(super::now_ms(), settings.session_ttl_ms) {
             return Ok(None);
         }
         let ended: Option<u64> = self.read(ENDED_KEY).await?;
@@ -415,7 +414,7 @@ impl McpSession {
         let storage = self.state.storage();
         storage.delete_alarm().await?;
         storage.delete_all().await?;
-        let now = Date::now().as_millis();
+        let now = super::now_ms();
         if let Some(Kind::Deferred { opening, .. }) = id.as_deref().and_then(session::id::kind_of_verified) {
             if !opening.is_stale(now, ttl_ms) {
                 let until = opening.opened_at_ms.saturating_add(ttl_ms);

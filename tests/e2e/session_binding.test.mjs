@@ -31,18 +31,24 @@ function objectFiles(persistTo) {
 }
 
 const b64 = (buf) => Buffer.from(buf).toString('base64url');
-/** Signs a session id as the worker does (src/keys.rs, src/session/id.rs), with the test's known secret. */
-function signedId(openingArray) {
+/** HMAC-SHA256 of length-prefixed parts under the session-id key, as src/keys.rs computes it. */
+function sign(...parts) {
   const key = createHmac('sha256', SECRET).update('mcp-worker/v1/session-id').digest();
-  const nonce = b64(randomBytes(16));
-  const opening = b64(JSON.stringify(openingArray));
   const mac = createHmac('sha256', key);
-  for (const part of [nonce, opening]) {
+  for (const part of parts) {
     const len = Buffer.alloc(8);
     len.writeBigUInt64BE(BigInt(Buffer.byteLength(part)));
     mac.update(len).update(part);
   }
-  return `${nonce}.${opening}.${b64(mac.digest().subarray(0, 16))}`;
+  return mac.digest().subarray(0, 16);
+}
+/** The tag a deferred id carries for its owner (src/session/id.rs). */
+const ownerTag = (identity) => b64(sign('owner', identity));
+/** Signs a session id as the worker does (src/session/id.rs), with the test's known secret. */
+function signedId(openingArray) {
+  const nonce = b64(randomBytes(16));
+  const opening = b64(JSON.stringify(openingArray));
+  return `${nonce}.${opening}.${b64(sign(nonce, opening))}`;
 }
 
 const assertGone = (answer, what) => {
@@ -118,11 +124,13 @@ describe('sessions bound to their caller (MCP_API_KEYS=alice:…,bob:…)', { ti
     const s = await openSession(url, { headers: A });
     const [nonce, opening, tag] = s.session.split('.');
     const decoded = JSON.parse(Buffer.from(opening, 'base64url'));
-    const edited = `${nonce}.${b64(JSON.stringify([...decoded.slice(0, 4), 'key:bob']))}.${tag}`;
+    assert.notEqual(decoded[4], 'key:alice', 'the id does not show who opened it');
+    assert.equal(decoded[4], ownerTag('key:alice'));
+    const edited = `${nonce}.${b64(JSON.stringify([...decoded.slice(0, 4), ownerTag('key:bob')]))}.${tag}`;
     const invented = `${b64(randomBytes(16))}.${opening}.${b64(randomBytes(16))}`;
     const now = Date.now();
-    const future = signedId(['2025-11-25', now + 3_600_000, {}, { name: 'x', version: '1' }, 'key:alice']);
-    const valid = signedId(['2025-11-25', now, {}, { name: 'x', version: '1' }, 'key:alice']);
+    const future = signedId(['2025-11-25', now + 3_600_000, {}, { name: 'x', version: '1' }, ownerTag('key:alice')]);
+    const valid = signedId(['2025-11-25', now, {}, { name: 'x', version: '1' }, ownerTag('key:alice')]);
     for (const [what, id, headers] of [['edited owner', edited, B], ['edited owner (as alice)', edited, A],
       ['invented', invented, A], ['future creation time', future, A]]) {
       const answer = await post(url, request('ping'), { session: id, protocolVersion: LATEST_VERSION, headers });
@@ -134,35 +142,38 @@ describe('sessions bound to their caller (MCP_API_KEYS=alice:…,bob:…)', { ti
     assert.equal(ok.status, 200, ok.text);
   });
 
-  it('a 20 MB chunked body gets 413 before it is all sent', T, async () => {
+  it('a chunked body over the limit gets 413 while the upload is still open (nothing waits for 20 MB)', T, async () => {
     const { port } = new URL(url);
     const chunk = Buffer.alloc(64 * 1024, 'a');
-    const total = 20 * 1024 * 1024;
+    const limit = 4 * 1024 * 1024; // MCP_MAX_BODY_BYTES's default
     const outcome = await new Promise((resolve, reject) => {
       let sent = 0;
-      let answered = false;
       const req = httpRequest({
         host: '127.0.0.1', port, path: '/mcp', method: 'POST',
         headers: { ...A, accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
       }, (res) => {
-        answered = true;
         let text = '';
         res.on('data', (d) => { text += d; });
-        res.on('end', () => resolve({ status: res.statusCode, text, sentWhenAnswered: sent }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode, text, sent });
+          req.destroy();
+        });
       });
-      req.on('error', (e) => (answered ? undefined : reject(e)));
+      req.on('error', () => {});
+      setTimeout(() => reject(new Error(`no answer while ${sent} bytes of a 20 MB upload were sent and the rest held back`)), 20_000).unref();
+      // Send a little more than the limit, then hold the rest of the 20 MB back: only a server that answers
+      // before reading the whole body can answer now.
       const pump = () => {
-        while (!answered && sent < total) {
+        while (sent < limit + 8 * chunk.length) {
           sent += chunk.length;
           if (!req.write(chunk)) return req.once('drain', pump);
         }
-        if (!answered) req.end();
       };
       pump();
     });
     assert.equal(outcome.status, 413, outcome.text);
     assert.equal(JSON.parse(outcome.text).error.code, -32000);
-    assert.ok(outcome.sentWhenAnswered < total, `answered after ${outcome.sentWhenAnswered} of ${total} bytes`);
+    assert.ok(outcome.sent < 20 * 1024 * 1024, `answered after ${outcome.sent} bytes`);
   });
 });
 

@@ -1,0 +1,93 @@
+//! A client's request as the runtime hands it over, read lazily. `worker::Request` copies the URL and reads
+//! `cf` eagerly (the runtime builds that object on every access): on the hot path that was a measurable share of
+//! each request, and the router needs neither.
+
+use futures_util::StreamExt;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{ByteStream, Context};
+
+use crate::error::HttpError;
+use crate::transport::request_url;
+use crate::transport::streamable_http::check_content_length;
+
+/// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
+pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+pub struct Incoming {
+    raw: web_sys::Request,
+    headers: web_sys::Headers,
+    pub url: String,
+    pub method: String,
+}
+
+/// A request body on its way to a session object: none, read, or still streaming from the client.
+pub enum Body {
+    None,
+    Bytes(Vec<u8>),
+    Stream(web_sys::ReadableStream),
+}
+
+impl Incoming {
+    pub fn new(raw: web_sys::Request) -> Self {
+        Self { headers: raw.headers(), url: raw.url(), method: raw.method(), raw }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+
+    pub fn path(&self) -> &str {
+        request_url::path(&self.url)
+    }
+
+    /// The body, unread, when its declared length is within `limit` (the runtime delivers exactly that
+    /// length): it goes to the session object as it arrives. `None` when the body has no declared length.
+    pub fn declared_body(
+        &self,
+        content_length: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Body>, HttpError> {
+        check_content_length(content_length, limit)?;
+        if content_length.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.raw.body().map_or(Body::None, Body::Stream)))
+    }
+
+    /// Reads the body, at most `limit` bytes. A declared length over the limit is refused before reading; a
+    /// body without one (chunked) is read piece by piece and refused as soon as it passes the limit, so nothing
+    /// larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
+    /// [`DRAIN_LIMIT`]), so the client's connection stays usable.
+    pub async fn read_body(&self, limit: usize, ctx: &Context) -> Result<Vec<u8>, HttpError> {
+        let declared = self.header("Content-Length");
+        check_content_length(declared.as_deref(), limit)?;
+        let unreadable = |e: wasm_bindgen::JsValue| HttpError::BadRequest(format!("unreadable body: {e:?}"));
+        if declared.is_some() {
+            let promise = self.raw.array_buffer().map_err(unreadable)?;
+            let buffer = JsFuture::from(promise).await.map_err(unreadable)?;
+            return Ok(js_sys::Uint8Array::new(&buffer).to_vec());
+        }
+        let Some(body) = self.raw.body() else { return Ok(Vec::new()) };
+        let mut stream = ByteStream::from(body.unchecked_into::<web_sys::ReadableStream>());
+        let mut read = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+            if read.len() + chunk.len() > limit {
+                ctx.wait_until(async move {
+                    let mut drained = 0usize;
+                    while let Some(Ok(chunk)) = stream.next().await {
+                        drained += chunk.len();
+                        if drained > DRAIN_LIMIT {
+                            break;
+                        }
+                    }
+                });
+                return Err(HttpError::PayloadTooLarge { limit });
+            }
+            read.extend_from_slice(&chunk);
+        }
+        Ok(read)
+    }
+}
