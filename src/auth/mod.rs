@@ -20,11 +20,13 @@ pub struct AccessPolicy {
 }
 
 impl AccessPolicy {
-    /// The identity of a request's caller, or why it is refused. Configured keys are required whatever the
+    /// The identity of a request's caller, or why it is refused; `authorization` reads the request's
+    /// `Authorization` header (only when credentials are configured). Configured keys are required whatever the
     /// mode; without keys, only development mode or `MCP_ALLOW_ANONYMOUS` admit anyone.
-    pub fn admit(&self, authorization: Option<&str>) -> Result<Identity, HttpError> {
+    pub fn admit(&self, authorization: impl FnOnce() -> Option<String>) -> Result<Identity, HttpError> {
         if !self.api_keys.is_empty() {
-            let token = authorization.and_then(bearer_token);
+            let header = authorization();
+            let token = header.as_deref().and_then(bearer_token);
             return match token {
                 Some(token) => self
                     .api_keys
@@ -79,28 +81,28 @@ mod tests {
     fn keys_are_required_once_configured_even_in_development() {
         for development in [false, true] {
             let p = with_keys("alpha:alpha-key-0001, beta-key-0002", development);
-            assert_eq!(p.admit(Some("bearer alpha-key-0001")), Ok(Identity::api_key("alpha")));
-            assert!(p.admit(Some("Bearer beta-key-0002")).unwrap().id().starts_with("key:"));
-            assert_eq!(p.admit(None).unwrap_err().status(), 401);
-            let wrong = p.admit(Some("Bearer nope")).unwrap_err();
+            assert_eq!(p.admit(|| Some("bearer alpha-key-0001".into())), Ok(Identity::api_key("alpha")));
+            assert!(p.admit(|| Some("Bearer beta-key-0002".into())).unwrap().id().starts_with("key:"));
+            assert_eq!(p.admit(|| None).unwrap_err().status(), 401);
+            let wrong = p.admit(|| Some("Bearer nope".into())).unwrap_err();
             assert!(
                 matches!(&wrong, HttpError::Unauthorized { www_authenticate, .. } if www_authenticate.contains("invalid_token"))
             );
-            assert_eq!(p.admit(Some("Basic alpha-key-0001")).unwrap_err().status(), 401);
+            assert_eq!(p.admit(|| Some("Basic alpha-key-0001".into())).unwrap_err().status(), 401);
         }
     }
 
     #[test]
     fn no_credentials_is_open_only_in_development_or_by_opt_in() {
         let closed = AccessPolicy::default();
-        let refused = closed.admit(None).unwrap_err();
+        let refused = closed.admit(|| None).unwrap_err();
         assert_eq!(refused.status(), 503);
         assert!(refused.to_error_object().message.contains("MCP_API_KEYS"));
         assert!(!closed.is_configured());
         let dev = AccessPolicy { development: true, ..Default::default() };
-        assert_eq!(dev.admit(None), Ok(Identity::anonymous()));
+        assert_eq!(dev.admit(|| None), Ok(Identity::anonymous()));
         let open = AccessPolicy { allow_anonymous: true, ..Default::default() };
-        assert_eq!(open.admit(None), Ok(Identity::anonymous()));
+        assert_eq!(open.admit(|| None), Ok(Identity::anonymous()));
     }
 
     #[test]

@@ -6,9 +6,27 @@ use crate::transport::sse;
 /// The longest `Last-Event-ID` accepted; ours are 16 hex digits, a dash and a number.
 pub const MAX_LAST_EVENT_ID_LEN: usize = 128;
 
-/// A fresh stream id: 16 hex digits.
-pub fn new_stream_id() -> String {
-    crate::random::hex::<8>()
+/// Names the streams of one outbox: 16 hex digits, a random prefix drawn once and a counter, so that a new
+/// stream costs no call for randomness. Streams stored by an earlier instance of the object had another prefix.
+#[derive(Debug)]
+pub struct StreamIds {
+    prefix: String,
+    next: std::cell::Cell<u32>,
+}
+
+impl Default for StreamIds {
+    fn default() -> Self {
+        Self { prefix: crate::random::hex::<5>(), next: std::cell::Cell::new(0) }
+    }
+}
+
+impl StreamIds {
+    /// A fresh stream id.
+    pub fn next(&self) -> String {
+        let n = self.next.get();
+        self.next.set(n.wrapping_add(1));
+        format!("{}{:06x}", self.prefix, n & 0x00ff_ffff)
+    }
 }
 
 /// The stream and event number a `Last-Event-ID` names. A header that is too long, holds characters our
@@ -34,7 +52,9 @@ mod tests {
 
     #[test]
     fn accepts_our_ids() {
-        let id = new_stream_id();
+        let ids = StreamIds::default();
+        let id = ids.next();
+        assert_ne!(id, ids.next());
         assert_eq!(id.len(), 16);
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(parse_last_event_id(&format!("{id}-0")).unwrap(), (id.as_str(), 0));

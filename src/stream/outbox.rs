@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_channel::mpsc::{unbounded, UnboundedReceiver};
 use serde_json::Value;
 
-use super::event_id::{new_stream_id, parse_last_event_id};
+use super::event_id::{parse_last_event_id, StreamIds};
 use super::limits::Limits;
 use super::log::{
     self, event_key, meta_key, replay_stored, split_chunks, Index, StoredStream, StreamMeta, INDEX_KEY,
@@ -42,6 +42,7 @@ pub struct Outbox<R: Runtime> {
     /// The session ended and its storage is gone: nothing is written any more (late writes of work that was
     /// still running would bring parts of it back).
     closed: Cell<bool>,
+    stream_ids: StreamIds,
 }
 
 /// Whether streams of a session at `version` get priming events and early closes (SSE polling).
@@ -78,6 +79,7 @@ impl<R: Runtime> Outbox<R> {
             index: RefCell::new(None),
             requests: Rc::new(PendingRequests::default()),
             closed: Cell::new(false),
+            stream_ids: StreamIds::default(),
         }
     }
 
@@ -93,7 +95,7 @@ impl<R: Runtime> Outbox<R> {
 
     /// A new stream for one POST of a session at `version`.
     pub fn open(&self, version: ProtocolVersion) -> Rc<OutStream> {
-        self.open_stream(new_stream_id(), polls(version))
+        self.open_stream(self.stream_ids.next(), polls(version))
     }
 
     fn open_stream(&self, id: String, polling: bool) -> Rc<OutStream> {
@@ -408,7 +410,7 @@ impl<R: Runtime> Outbox<R> {
     /// message may go out on two streams.
     pub async fn open_standalone(&self, version: ProtocolVersion) -> Result<SseBody, HttpError> {
         self.end_standalone();
-        let stream = self.open_stream(new_stream_id(), polls(version));
+        let stream = self.open_stream(self.stream_ids.next(), polls(version));
         *self.standalone.borrow_mut() = Some(stream.clone());
         let body = self.stream_body(&stream);
         self.start_storing(&stream, StreamMeta::Standalone { ended: false }).await?;
@@ -431,7 +433,7 @@ impl<R: Runtime> Outbox<R> {
 
     /// The stream of a 2024-11-05 session: `first_event` (the endpoint), then every message of the session.
     pub fn open_legacy(&self, first_event: String) -> SseBody {
-        let stream = self.open_stream(new_stream_id(), false);
+        let stream = self.open_stream(self.stream_ids.next(), false);
         *self.standalone.borrow_mut() = Some(stream.clone());
         let (tx, rx) = unbounded::<Vec<u8>>();
         let _ = tx.unbounded_send(first_event.into_bytes());

@@ -58,6 +58,11 @@ impl HostPolicy {
         }
     }
 
+    /// Whether any `Host` is allowed (no list configured): the router then need not read the header.
+    pub fn allows_any(&self) -> bool {
+        self.allowed.is_empty()
+    }
+
     /// Whether a request for `host` (the `Host` header) may proceed.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
