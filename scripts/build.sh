@@ -14,6 +14,8 @@ for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN"; do
   [[ -x "$tool" ]] || { echo "error: $tool is missing; run: npm run setup" >&2; exit 1; }
 done
 "$TOOLS_DIR/worker-build-$WORKER_BUILD_VERSION/bin/worker-build" --release "$@"
+# MCP_KEEP_NAMES=1 keeps the function names, for CPU profiles (bench/profile.mjs).
+if [[ "${MCP_KEEP_NAMES:-}" == 1 ]]; then exit 0; fi
 # worker-build runs wasm-opt with --debuginfo, which keeps the function-name section (a third of the upload).
 # Drop it (panics still log their message), and run -Oz once more: without the names it shrinks the gzipped
 # upload by another ~3 KiB.
