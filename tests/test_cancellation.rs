@@ -35,21 +35,11 @@ fn a_cancelled_request_in_a_batch_leaves_the_others_answered() {
     let server = Rc::new(common::fixture_server());
     let (_, session) = common::initialize(&server, "2025-03-26");
     let cx = common::context(&session, Rc::new(Silent));
-    let mut pool = LocalPool::new();
-    let outcome = Rc::new(RefCell::new(None));
     let batch = json!([
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "test_sampling", "arguments": {"prompt": "hi"}}},
         {"jsonrpc": "2.0", "id": 2, "method": "ping"},
     ]);
-    {
-        let (server, cx, outcome) = (server.clone(), cx.clone(), outcome.clone());
-        pool.spawner()
-            .spawn_local(async move {
-                let payload = Payload::parse(batch.to_string().as_bytes()).unwrap();
-                *outcome.borrow_mut() = Some(handle_post(&server, &cx, payload, &|_| {}).await);
-            })
-            .unwrap();
-    }
+    let (mut pool, outcome) = start_post(&server, &cx, batch);
     pool.run_until_stalled();
     assert!(outcome.borrow().is_none(), "request 1 waits for the client");
     assert_eq!(session.in_flight().len(), 2, "both requests of the batch are in flight from the start");
@@ -72,17 +62,8 @@ fn an_id_in_flight_cannot_be_reused() {
     let server = Rc::new(common::fixture_server());
     let (_, session) = common::initialize(&server, "2025-11-25");
     let cx = common::context(&session, Rc::new(Silent));
-    let mut pool = LocalPool::new();
     let call = json!({"jsonrpc": "2.0", "id": "x", "method": "tools/call", "params": {"name": "test_sampling", "arguments": {"prompt": "hi"}}});
-    {
-        let (server, cx) = (server.clone(), cx.clone());
-        let payload = Payload::parse(call.to_string().as_bytes()).unwrap();
-        pool.spawner()
-            .spawn_local(async move {
-                let _ = handle_post(&server, &cx, payload, &|_| {}).await;
-            })
-            .unwrap();
-    }
+    let (mut pool, _outcome) = start_post(&server, &cx, call);
     pool.run_until_stalled();
     let again = json!({"jsonrpc": "2.0", "id": "x", "method": "ping"});
     let outcome = futures_executor::block_on(handle_post(
