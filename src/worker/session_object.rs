@@ -37,7 +37,8 @@ const STATE_KEY: &str = "state";
 /// Marks a deferred session as ended until its id goes stale (until then the id could create it again).
 const ENDED_KEY: &str = "ended";
 
-#[durable_object]
+// `alarm`: only the handlers this object has (fetch and alarm) are exported, not the WebSocket and socket ones.
+#[durable_object(alarm)]
 pub struct McpSession {
     state: State,
     env: Env,
