@@ -169,6 +169,11 @@ impl HttpError {
     /// read (`request_id`, unless the error carries its own), and for a 500 the `reference` under which the
     /// detail was logged.
     pub fn to_body(&self, request_id: Option<RequestId>, reference: &str) -> String {
+        self.to_response(request_id, reference).to_value().to_string()
+    }
+
+    /// The JSON-RPC error response of [`HttpError::to_body`], for a stream that is already open.
+    pub fn to_response(&self, request_id: Option<RequestId>, reference: &str) -> Response {
         let id = match self {
             Self::InvalidRequest { id: Some(id), .. } | Self::Rejected { id, .. } => Some(id.clone()),
             _ => request_id,
@@ -177,7 +182,7 @@ impl HttpError {
         if matches!(self, Self::Internal(_)) {
             error = error.with_data(serde_json::json!({ "reference": reference }));
         }
-        Response::error(id, error).to_value().to_string()
+        Response::error(id, error)
     }
 
     /// `initialize` inside an existing session: an invalid request (`-32600`) answering the initialize's id.

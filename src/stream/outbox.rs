@@ -347,7 +347,7 @@ impl<R: Runtime> Outbox<R> {
             self.push_event(stream, response.to_value().to_string(), response.id.clone());
         }
         stream.finish();
-        if stream.is_stored() && !self.closed.get() {
+        if stream.is_stored() {
             self.forget_cancelled(stream, responses);
             if responses.is_empty() {
                 self.write_index_if_changed();
@@ -363,19 +363,28 @@ impl<R: Runtime> Outbox<R> {
         if expected.iter().all(|id| answered.contains(id)) {
             return;
         }
-        let meta = serde_json::to_string(&StreamMeta::Requests(answered)).unwrap_or_default();
-        let entry = vec![(meta_key(&stream.id), meta)];
+        self.rewrite_meta(&stream.id, &StreamMeta::Requests(answered));
+    }
+
+    /// Rewrites the stored meta of stream `id`, in the background.
+    fn rewrite_meta(&self, id: &str, meta: &StreamMeta) {
+        self.put_later(vec![(meta_key(id), serde_json::to_string(meta).unwrap_or_default())]);
+    }
+
+    /// Writes `entries` in the background, unless the session ended (its storage is gone). A failure only
+    /// costs the accuracy of a later replay, so it is not waited for.
+    fn put_later(&self, entries: Vec<(String, String)>) {
+        if self.closed.get() {
+            return;
+        }
         let rt = self.rt.clone();
         self.rt.spawn(Box::pin(async move {
-            let _ = rt.put_all(entry).await;
+            let _ = rt.put_all(entries).await;
         }));
     }
 
     /// Rewrites the stored index if sizes changed since it was written.
     fn write_index_if_changed(&self) {
-        if self.closed.get() {
-            return;
-        }
         let json = {
             let mut index = self.index.borrow_mut();
             match index.as_mut() {
@@ -386,10 +395,7 @@ impl<R: Runtime> Outbox<R> {
                 _ => return,
             }
         };
-        let rt = self.rt.clone();
-        self.rt.spawn(Box::pin(async move {
-            let _ = rt.put_all(vec![(INDEX_KEY.to_string(), json)]).await;
-        }));
+        self.put_later(vec![(INDEX_KEY.to_string(), json)]);
     }
 
     /// A body reading `stream` from now on (new POST streams), after its priming event and the events
@@ -422,12 +428,7 @@ impl<R: Runtime> Outbox<R> {
         let Some(previous) = self.standalone.borrow_mut().take() else { return };
         previous.finish();
         if previous.is_stored() {
-            let entry =
-                (meta_key(&previous.id), serde_json::to_string(&StreamMeta::Standalone { ended: true }));
-            let rt = self.rt.clone();
-            self.rt.spawn(Box::pin(async move {
-                let _ = rt.put_all(vec![(entry.0, entry.1.unwrap_or_default())]).await;
-            }));
+            self.rewrite_meta(&previous.id, &StreamMeta::Standalone { ended: true });
         }
     }
 

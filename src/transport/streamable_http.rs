@@ -105,10 +105,6 @@ pub enum PostTarget {
     Session(String),
 }
 
-fn is_initialize(item: &Result<Message, Malformed>) -> bool {
-    matches!(item, Ok(Message::Request(r)) if r.method == "initialize")
-}
-
 /// The `initialize` request a POST holds, if any.
 pub fn initialize_request(payload: &Payload) -> Option<&Request> {
     payload.items().iter().find_map(|item| match item {
@@ -119,7 +115,7 @@ pub fn initialize_request(payload: &Payload) -> Option<&Request> {
 
 /// Decides where a parsed POST goes, or why it is refused.
 pub fn route_post(payload: &Payload, session: Option<&str>) -> Result<PostTarget, HttpError> {
-    if let Some(Ok(Message::Request(init))) = payload.items().iter().find(|i| is_initialize(i)) {
+    if let Some(init) = initialize_request(payload) {
         if payload.is_batch() {
             return Err(HttpError::InvalidRequest {
                 id: Some(init.id.clone()),
@@ -154,6 +150,16 @@ pub fn is_lone_initialized(payload: &Payload) -> bool {
 /// object unread (reading a body in the Worker too costs a measurable share of a request).
 pub const PEEK_RANGE: std::ops::RangeInclusive<usize> = 54..=96;
 
+/// A batch is refused (400, `-32600`) where the revision has none: every revision but 2025-03-26 (and the
+/// 2024-11-05 legacy transport).
+pub fn check_batch(payload: &Payload, version: ProtocolVersion) -> Result<(), HttpError> {
+    if payload.is_batch() && !version.allows_batches() {
+        let message = format!("JSON-RPC batches are not supported in protocol revision {version}");
+        return Err(HttpError::InvalidRequest { id: None, message });
+    }
+    Ok(())
+}
+
 /// The id of the first request a body holds, if it can be read: error bodies answer with it.
 pub fn first_request_id(payload: &Payload) -> Option<RequestId> {
     payload.items().iter().find_map(|item| match item {
@@ -182,19 +188,11 @@ pub async fn handle_post(
     on_client_response: &dyn Fn(Response),
 ) -> Result<PostOutcome, HttpError> {
     let batch = payload.is_batch();
-    if batch && !cx.protocol_version.allows_batches() {
-        return Err(HttpError::InvalidRequest {
-            id: None,
-            message: format!(
-                "JSON-RPC batches are not supported in protocol revision {}",
-                cx.protocol_version
-            ),
-        });
-    }
-    let items = payload.into_items();
-    if let Some(Ok(Message::Request(init))) = items.iter().find(|item| is_initialize(item)) {
+    check_batch(&payload, cx.protocol_version)?;
+    if let Some(init) = initialize_request(&payload) {
         return Err(HttpError::already_initialized(Some(init.id.clone())));
     }
+    let items = payload.into_items();
     if !batch {
         if let Some(Err(malformed)) = items.first() {
             return Err(malformed.clone().into());

@@ -35,13 +35,18 @@ pub fn json(status: u16, body: String) -> Response {
 /// The JSON-RPC error body, status and headers for `err`, answering request `id` when it is known. A 500's
 /// detail goes to the log under `reference`; the body names only the reference.
 pub fn error(err: &HttpError, id: Option<RequestId>, reference: &str) -> Response {
-    if let HttpError::Internal(detail) = err {
-        worker::console_error!("internal error [{reference}]: {detail}");
-    }
+    log_internal(err, reference);
     let extra = err.headers();
     let mut headers: Vec<(&str, &str)> = vec![("Content-Type", JSON)];
     headers.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
     respond(err.status(), &headers, err.to_body(id, reference))
+}
+
+/// Logs the detail of a failure on our side under `reference` (the client sees only the reference).
+pub fn log_internal(err: &HttpError, reference: &str) {
+    if let HttpError::Internal(detail) = err {
+        worker::console_error!("internal error [{reference}]: {detail}");
+    }
 }
 
 /// Headers of every SSE response.

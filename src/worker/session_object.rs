@@ -112,7 +112,8 @@ impl McpSession {
                 // The Worker read the body within the limit already.
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
-                let answering = |e| Failure { error: e, id: shttp::first_request_id(&payload) };
+                let request_id = shttp::first_request_id(&payload);
+                let answering = |error| Failure { error, id: request_id.clone() };
                 // `initialize` carrying a session id is refused whether or not that session exists.
                 if let Some(init) = shttp::initialize_request(&payload) {
                     return Err(answering(HttpError::already_initialized(Some(init.id.clone()))));
@@ -120,16 +121,9 @@ impl McpSession {
                 let session = self.active_session(id, &caller, &settings).await.map_err(answering)?;
                 require_transport(&session, TransportKind::StreamableHttp).map_err(answering)?;
                 check_revision(&session, call.revision).map_err(answering)?;
-                let version = session.protocol_version();
-                if payload.is_batch() && !version.allows_batches() {
-                    let message =
-                        format!("JSON-RPC batches are not supported in protocol revision {version}");
-                    return Err(answering(HttpError::InvalidRequest { id: None, message }));
-                }
-                let request_id = shttp::first_request_id(&payload);
-                self.post(server, settings, session, caller, payload)
-                    .await
-                    .map_err(|error| Failure { error, id: request_id })
+                // Refused before the answer can become a stream (`MCP_RESPONSE_MODE=sse`), so it stays a 400.
+                shttp::check_batch(&payload, session.protocol_version()).map_err(answering)?;
+                self.post(server, settings, session, caller, payload).await.map_err(answering)
             }
             Operation::Listen => {
                 let session = self.active_session(id, &caller, &settings).await?;
@@ -453,17 +447,12 @@ fn require_transport(session: &Session, kind: TransportKind) -> Result<(), HttpE
     }
 }
 
-/// The same error as the answer to each request.
 /// The same error as the answer to each request of a POST that failed as a whole after its stream began; a
 /// failure on our side is logged under a reference, which the answers name.
 fn failed(ids: &[RequestId], err: &HttpError) -> Vec<crate::model::Response> {
     let reference = crate::random::hex::<8>();
-    let mut error = err.to_error_object();
-    if let HttpError::Internal(detail) = err {
-        worker::console_error!("internal error [{reference}]: {detail}");
-        error = error.with_data(serde_json::json!({ "reference": reference }));
-    }
-    ids.iter().map(|id| crate::model::Response::error(Some(id.clone()), error.clone())).collect()
+    http::log_internal(err, &reference);
+    ids.iter().map(|id| err.to_response(Some(id.clone()), &reference)).collect()
 }
 
 /// A request declaring another revision than its session negotiated is a bad request (400).
