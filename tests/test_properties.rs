@@ -58,7 +58,7 @@ fn message() -> impl Strategy<Value = Message> {
 }
 
 fn version() -> impl Strategy<Value = ProtocolVersion> {
-    prop::sample::select(ProtocolVersion::ALL.to_vec())
+    prop::sample::select(ProtocolVersion::STATEFUL.to_vec())
 }
 
 fn opening() -> impl Strategy<Value = Opening> {

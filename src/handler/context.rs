@@ -21,6 +21,24 @@ pub trait Peer {
     /// Sends a request to the client on the request's stream and waits for its answer.
     fn request(&self, method: &str, params: Value) -> LocalFuture<'_, Result<Value, PeerError>>;
 
+    /// The same, where the question has a name (`key`): a stateless request carries its questions and answers
+    /// by key across rounds (see [`RequestContext::ask_as`]). Lanes that can ask directly ignore the key.
+    fn request_as(
+        &self,
+        key: &str,
+        method: &str,
+        params: Value,
+    ) -> LocalFuture<'_, Result<Value, PeerError>> {
+        let _ = key;
+        self.request(method, params)
+    }
+
+    /// Notes that the handler needed `capability`, which the client did not declare: on the stateless lane a
+    /// handler that then fails is answered with -32021 naming it.
+    fn missing_capability(&self, capability: &'static str) {
+        let _ = capability;
+    }
+
     /// Sends a notification about the session rather than the request (such as
     /// `notifications/resources/updated`): on the standalone stream when one is open.
     fn notify_session(&self, method: &str, params: Value) {
@@ -43,6 +61,9 @@ pub enum PeerError {
     Rejected(ErrorObject),
     /// The request cannot be sent: no stream, or the session ended.
     Closed(String),
+    /// Not answered yet: on the stateless lane the client is asked in the request's input-required result,
+    /// and the handler runs again with the answer. A handler just returns (the error, its result, is dropped).
+    InputRequired,
 }
 
 impl std::fmt::Display for PeerError {
@@ -52,6 +73,7 @@ impl std::fmt::Display for PeerError {
             Self::Timeout { seconds } => write!(f, "the client did not answer within {seconds} s"),
             Self::Rejected(e) => write!(f, "the client answered with error {}: {}", e.code, e.message),
             Self::Closed(why) => write!(f, "cannot reach the client: {why}"),
+            Self::InputRequired => f.write_str("the client is asked in an input-required result"),
         }
     }
 }
@@ -173,6 +195,15 @@ impl RequestContext {
     }
 
     /// A server-to-client request that needs the client `capability`.
+    ///
+    /// One handler serves both lanes. In a session the client is asked at once, on the request's stream. On the
+    /// stateless lane (2026-07-28) there is no such request: the first time, this returns
+    /// [`PeerError::InputRequired`] and the client gets an input-required result with every question the
+    /// handler asked; the client answers and sends the request again, and the handler runs again from the
+    /// start, this time getting the answers. So a handler asks before it changes anything, and asks the same
+    /// questions in the same order each time; questions it asks at once (e.g. with `join!`) go to the client
+    /// together. Questions are named by method and order (`elicitation`, `elicitation-2`, …) unless named
+    /// with [`Self::ask_as`].
     pub async fn ask(
         &self,
         capability: &'static str,
@@ -180,9 +211,25 @@ impl RequestContext {
         params: Value,
     ) -> Result<Value, PeerError> {
         if !self.client_supports(capability) {
+            self.peer.missing_capability(capability);
             return Err(PeerError::Unsupported(capability));
         }
         self.peer.request(method, params).await
+    }
+
+    /// [`Self::ask`], with the question named `key` (the key of an input-required result).
+    pub async fn ask_as(
+        &self,
+        key: &str,
+        capability: &'static str,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, PeerError> {
+        if !self.client_supports(capability) {
+            self.peer.missing_capability(capability);
+            return Err(PeerError::Unsupported(capability));
+        }
+        self.peer.request_as(key, method, params).await
     }
 
     /// `sampling/createMessage`: asks the client's model.

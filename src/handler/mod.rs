@@ -38,6 +38,15 @@ pub struct Server {
     resources: ResourceRegistry,
     prompts: PromptRegistry,
     page_size: usize,
+    lists_change: ListsChange,
+}
+
+/// Which lists can change while clients hold them, so that `listChanged` is declared only where it is true.
+/// Changes reach the stateless lane's listen streams; sessions are not told.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListsChange {
+    pub tools: bool,
+    pub prompts: bool,
 }
 
 impl Server {
@@ -49,7 +58,18 @@ impl Server {
             resources: ResourceRegistry::default(),
             prompts: PromptRegistry::default(),
             page_size: 50,
+            lists_change: ListsChange::default(),
         }
+    }
+
+    /// Declares which lists can change (see [`ListsChange`]).
+    pub fn lists_change(mut self, lists_change: ListsChange) -> Self {
+        self.lists_change = lists_change;
+        self
+    }
+
+    pub fn changing_lists(&self) -> ListsChange {
+        self.lists_change
     }
 
     pub fn instructions(mut self, text: &str) -> Self {
@@ -91,6 +111,48 @@ impl Server {
             prompts: (!self.prompts.is_empty()).then_some(ListChanged { list_changed: false }),
             logging: Some(json!({})),
             completions: (!self.prompts.is_empty() || !self.resources.is_empty()).then(|| json!({})),
+        }
+    }
+
+    /// What the stateless lane declares in `server/discover`: the session lane's capabilities without
+    /// `logging/setLevel` and `resources/subscribe` (gone in 2026-07-28), with `listChanged` where lists change.
+    pub fn stateless_capabilities(&self) -> ServerCapabilities {
+        let mut caps = self.capabilities();
+        if let Some(tools) = &mut caps.tools {
+            tools.list_changed = self.lists_change.tools;
+        }
+        if let Some(prompts) = &mut caps.prompts {
+            prompts.list_changed = self.lists_change.prompts;
+        }
+        if let Some(resources) = &mut caps.resources {
+            resources.subscribe = false;
+        }
+        caps
+    }
+
+    /// The result of `server/discover` (without the stateless lane's common fields).
+    pub fn discover(&self, supported_versions: &[&str]) -> Value {
+        let mut result = json!({
+            "supportedVersions": supported_versions,
+            "capabilities": self.stateless_capabilities(),
+        });
+        if let Some(instructions) = &self.instructions {
+            result["instructions"] = json!(instructions);
+        }
+        result
+    }
+
+    /// Whether `method` is served on the stateless lane (2026-07-28) with these capabilities.
+    pub fn serves_stateless(&self, method: &str) -> bool {
+        let caps = self.stateless_capabilities();
+        match method {
+            "server/discover" => true,
+            "tools/list" | "tools/call" => caps.tools.is_some(),
+            "resources/list" | "resources/templates/list" | "resources/read" => caps.resources.is_some(),
+            "prompts/list" | "prompts/get" => caps.prompts.is_some(),
+            "completion/complete" => caps.completions.is_some(),
+            "subscriptions/listen" => self.lists_change.tools || self.lists_change.prompts,
+            _ => false,
         }
     }
 

@@ -18,6 +18,12 @@ pub mod code {
     pub const SERVER_ERROR: i32 = -32000;
     /// MCP: the resource named in `resources/read` does not exist.
     pub const RESOURCE_NOT_FOUND: i32 = -32002;
+    /// MCP 2026-07-28: a header disagrees with the body (or is missing).
+    pub const HEADER_MISMATCH: i32 = -32020;
+    /// MCP 2026-07-28: the request needs a client capability it did not declare.
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+    /// MCP 2026-07-28: the declared revision is not one this server speaks.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 }
 
 /// A request id: MCP allows strings and integers, never `null`.

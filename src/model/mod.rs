@@ -4,6 +4,7 @@ pub mod content;
 pub mod jsonrpc;
 pub mod lifecycle;
 pub mod resource;
+pub mod stateless;
 pub mod tool;
 pub mod version;
 

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The protocol revisions this server speaks over a session (`initialize` first). The stateless revisions
-/// (2026-07-28 on) have no handshake and are never the answer to `initialize`.
+/// The protocol revisions this server speaks: over a session (`initialize` first), and the stateless revisions
+/// (2026-07-28 on), which have no handshake and are never the answer to `initialize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ProtocolVersion {
     #[serde(rename = "2024-11-05")]
@@ -14,12 +14,19 @@ pub enum ProtocolVersion {
     V2025_06_18,
     #[serde(rename = "2025-11-25")]
     V2025_11_25,
+    #[serde(rename = "2026-07-28")]
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
     /// Oldest first.
-    pub const ALL: [ProtocolVersion; 4] =
+    pub const ALL: [ProtocolVersion; 5] =
+        [Self::V2024_11_05, Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25, Self::V2026_07_28];
+    /// What `initialize` can negotiate, oldest first.
+    pub const STATEFUL: [ProtocolVersion; 4] =
         [Self::V2024_11_05, Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25];
+    /// The revisions without a handshake or sessions: every request declares its context in `_meta`.
+    pub const STATELESS: [ProtocolVersion; 1] = [Self::V2026_07_28];
     /// The newest revision `initialize` can negotiate: a stateless revision added later must not become the
     /// answer to a handshake it does not have.
     pub const LATEST_STATEFUL: ProtocolVersion = Self::V2025_11_25;
@@ -32,6 +39,7 @@ impl ProtocolVersion {
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
         }
     }
 
@@ -42,7 +50,12 @@ impl ProtocolVersion {
     /// The answer to a client's `initialize`: its own version when supported, else our latest stateful one
     /// (the client then decides whether it can go on).
     pub fn negotiate(requested: &str) -> Self {
-        Self::parse(requested).unwrap_or(Self::LATEST_STATEFUL)
+        Self::parse(requested).filter(|v| !v.is_stateless()).unwrap_or(Self::LATEST_STATEFUL)
+    }
+
+    /// A revision without sessions (2026-07-28 on).
+    pub fn is_stateless(self) -> bool {
+        self >= Self::V2026_07_28
     }
 
     /// JSON-RPC batches exist in 2025-03-26 (and the 2024-11-05 legacy transport) only.
@@ -61,8 +74,9 @@ impl ProtocolVersion {
         self >= Self::V2025_11_25
     }
 
+    /// The revisions a session can speak, for error messages of the session lane.
     pub fn supported_list() -> String {
-        Self::ALL.map(Self::as_str).join(", ")
+        Self::STATEFUL.map(Self::as_str).join(", ")
     }
 }
 
@@ -78,11 +92,13 @@ mod tests {
 
     #[test]
     fn negotiation_echoes_supported_versions_and_falls_back_to_latest() {
-        for v in ProtocolVersion::ALL {
+        for v in ProtocolVersion::STATEFUL {
             assert_eq!(ProtocolVersion::negotiate(v.as_str()), v);
         }
         assert_eq!(ProtocolVersion::negotiate("2099-01-01"), ProtocolVersion::LATEST_STATEFUL);
         assert_eq!(ProtocolVersion::negotiate(""), ProtocolVersion::LATEST_STATEFUL);
+        // A stateless revision has no handshake to negotiate.
+        assert_eq!(ProtocolVersion::negotiate("2026-07-28"), ProtocolVersion::LATEST_STATEFUL);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The tools, resources and prompts this server ships, assembled into a [`Server`].
 
 pub mod conformance;
+pub mod conformance_stateless;
 mod documents;
 mod echo;
 
@@ -8,7 +9,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::documents::DocumentSource;
-use crate::handler::{PromptRegistry, ResourceRegistry, Server, ToolRegistry};
+use crate::handler::{ListsChange, PromptRegistry, ResourceRegistry, Server, ToolRegistry};
 use crate::model::lifecycle::Implementation;
 
 pub use documents::DocumentResources;
@@ -21,9 +22,11 @@ the whole document. Documents are also resources at docs://<id>.";
 #[derive(Clone)]
 pub enum Fixtures {
     None,
-    /// The conformance suite's fixtures; `sleep` pauses between the steps of the timed ones.
+    /// The conformance suite's fixtures; `sleep` pauses between the steps of the timed ones, `announce` tells
+    /// listening clients that a list changed.
     Conformance {
         sleep: conformance::Sleep,
+        announce: conformance_stateless::Announce,
     },
 }
 
@@ -38,11 +41,15 @@ pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtur
         .with(documents::answer_prompt())
         .with(documents::summarize_prompt(source.clone()));
     let mut resources = ResourceRegistry::default().with(Rc::new(DocumentResources::new(source)));
-    if let Fixtures::Conformance { sleep } = fixtures {
+    let mut lists_change = ListsChange::default();
+    if let Fixtures::Conformance { sleep, announce } = fixtures {
         let watched_revision = Rc::new(Cell::new(0));
         tools.extend(conformance::tools(sleep, watched_revision.clone()));
-        prompts = prompts.merge(conformance::prompts());
+        tools.extend(conformance_stateless::tools(announce));
+        prompts = prompts.merge(conformance::prompts()).merge(conformance_stateless::prompts());
         resources = resources.with(Rc::new(conformance::FixtureResources { watched_revision }));
+        // The triggers change them, as far as listening clients can tell.
+        lists_change = ListsChange { tools: true, prompts: true };
     }
     Server::new(Implementation {
         name: env!("CARGO_PKG_NAME").into(),
@@ -54,4 +61,5 @@ pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtur
     .resources(resources)
     .prompts(prompts)
     .page_size(page_size)
+    .lists_change(lists_change)
 }

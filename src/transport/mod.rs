@@ -3,7 +3,9 @@
 pub mod cors;
 pub mod legacy_sse;
 pub mod origin;
+pub mod request_state;
 pub mod request_url;
 pub mod session_call;
 pub mod sse;
+pub mod stateless;
 pub mod streamable_http;

@@ -69,7 +69,11 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
             let fixtures = match settings.fixtures {
                 FixtureSet::None => Fixtures::None,
                 FixtureSet::Conformance => {
-                    Fixtures::Conformance { sleep: Rc::new(|d| Box::pin(Delay::from(d))) }
+                    Fixtures::Conformance {
+                        sleep: Rc::new(|d| Box::pin(Delay::from(d))),
+                        // Replaced by the listen hub's announcement.
+                        announce: Rc::new(|_| Box::pin(async { Ok(()) })),
+                    }
                 }
             };
             Rc::new(toolset::server(documents, settings.page_size, fixtures))

@@ -27,7 +27,10 @@ pub fn fixture_server() -> Server {
     mcp_worker::toolset::server(
         Rc::new(StaticDocuments(Rc::new(Corpus::bundled()))),
         50,
-        mcp_worker::toolset::Fixtures::Conformance { sleep },
+        mcp_worker::toolset::Fixtures::Conformance {
+            sleep,
+            announce: Rc::new(|_| Box::pin(async { Ok(()) })),
+        },
     )
 }
 

@@ -1,0 +1,175 @@
+//! The wire of the stateless revision (2026-07-28): what every request declares in `params._meta`, the
+//! headers that repeat the body, caching hints, input-required results and listen filters.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::lifecycle::{Implementation, LogLevel};
+
+/// `params._meta` keys of the stateless revision.
+pub mod meta {
+    pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+    pub const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+    pub const CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+    pub const LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+    /// In a result's `_meta`: who answered.
+    pub const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+    /// In every frame of a `subscriptions/listen` stream: the listen request's id.
+    pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+}
+
+/// Headers that repeat the body, so that intermediaries can route without parsing it.
+pub mod header {
+    pub const METHOD: &str = "Mcp-Method";
+    pub const NAME: &str = "Mcp-Name";
+}
+
+/// What a stateless request declares about its client, read from `params._meta`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    /// As sent: an unsupported revision is refused after the headers are compared with it.
+    pub protocol_version: String,
+    pub client_capabilities: Value,
+    pub client_info: Option<Implementation>,
+    pub log_level: Option<LogLevel>,
+}
+
+/// Whether `params` claim the stateless revision: a `_meta` with the protocol-version key, whatever its value.
+pub fn claims_stateless(params: Option<&Value>) -> bool {
+    params.and_then(|p| p.get("_meta")).and_then(|m| m.get(meta::PROTOCOL_VERSION)).is_some()
+}
+
+impl Declared {
+    /// Reads `params._meta`; `Err` names the required keys that are missing or of the wrong type.
+    pub fn read(params: Option<&Value>) -> Result<Self, String> {
+        let meta = params.and_then(|p| p.get("_meta")).and_then(Value::as_object);
+        let field = |key: &str| meta.and_then(|m| m.get(key));
+        let version = field(meta::PROTOCOL_VERSION).and_then(Value::as_str);
+        let capabilities = field(meta::CLIENT_CAPABILITIES).filter(|c| c.is_object());
+        let (Some(version), Some(capabilities)) = (version, capabilities) else {
+            let mut missing = Vec::new();
+            if version.is_none() {
+                missing.push(format!("{} (a string)", meta::PROTOCOL_VERSION));
+            }
+            if capabilities.is_none() {
+                missing.push(format!("{} (an object)", meta::CLIENT_CAPABILITIES));
+            }
+            return Err(format!("params._meta must carry {}", missing.join(" and ")));
+        };
+        Ok(Self {
+            protocol_version: version.to_string(),
+            client_capabilities: capabilities.clone(),
+            // Optional: a malformed one is ignored rather than refused.
+            client_info: field(meta::CLIENT_INFO).and_then(|v| serde_json::from_value(v.clone()).ok()),
+            log_level: field(meta::LOG_LEVEL).and_then(|v| serde_json::from_value(v.clone()).ok()),
+        })
+    }
+}
+
+/// A header value as the spec carries it: surrounding whitespace stripped, and `=?base64?…?=` (for values
+/// that are not header-safe) decoded. `None` when the sentinel form does not decode to UTF-8.
+pub fn header_value(raw: &str) -> Option<String> {
+    use base64::Engine;
+    let value = raw.trim();
+    match value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) {
+        Some(encoded) => {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+            String::from_utf8(bytes).ok()
+        }
+        None => Some(value.to_string()),
+    }
+}
+
+/// Who may reuse a cached answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheScope {
+    /// The answer is the same for every caller.
+    Public,
+    /// The answer depends on the caller.
+    Private,
+}
+
+/// The caching hint of a cacheable result (`ttlMs`, `cacheScope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHint {
+    pub ttl_ms: u64,
+    pub scope: CacheScope,
+}
+
+/// `resultType` of every result in the stateless revision.
+pub const COMPLETE: &str = "complete";
+pub const INPUT_REQUIRED: &str = "input_required";
+
+/// One question of an input-required result: a request the client answers as if the server had sent it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputRequest {
+    pub method: String,
+    pub params: Value,
+}
+
+/// What a listen stream asks to hear about (`subscriptions/listen` params `notifications`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionFilter {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tools_list_changed: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prompts_list_changed: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resources_list_changed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_subscriptions: Vec<String>,
+}
+
+/// Adds `key: value` to `result._meta` (creating it).
+pub fn insert_meta(result: &mut Map<String, Value>, key: &str, value: Value) {
+    let meta = result.entry("_meta").or_insert_with(|| Value::Object(Map::new()));
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert(key.into(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn declared_context_needs_version_and_capabilities_but_not_client_info() {
+        let ok = json!({"_meta": {meta::PROTOCOL_VERSION: "2026-07-28", meta::CLIENT_CAPABILITIES: {}}});
+        let declared = Declared::read(Some(&ok)).unwrap();
+        assert_eq!(declared.protocol_version, "2026-07-28");
+        assert_eq!(declared.client_info, None);
+        let no_caps = json!({"_meta": {meta::PROTOCOL_VERSION: "2026-07-28"}});
+        assert!(Declared::read(Some(&no_caps)).unwrap_err().contains(meta::CLIENT_CAPABILITIES));
+        let err = Declared::read(Some(&json!({}))).unwrap_err();
+        assert!(err.contains(meta::PROTOCOL_VERSION) && err.contains(meta::CLIENT_CAPABILITIES));
+        assert!(Declared::read(None).is_err());
+    }
+
+    #[test]
+    fn a_claim_is_the_key_whatever_its_value() {
+        assert!(claims_stateless(Some(&json!({"_meta": {meta::PROTOCOL_VERSION: "v999"}}))));
+        assert!(!claims_stateless(Some(&json!({"_meta": {}}))));
+        assert!(!claims_stateless(None));
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_sentinels_decoded() {
+        assert_eq!(header_value("  tools/call \t").as_deref(), Some("tools/call"));
+        assert_eq!(header_value("=?base64?SGVsbG8=?=").as_deref(), Some("Hello"));
+        // Bad padding or characters: not a value.
+        assert_eq!(header_value("=?base64?SGVsbG8?="), None);
+        assert_eq!(header_value("=?base64?SGVs!!!bG8=?="), None);
+        // Without both ends, taken literally.
+        assert_eq!(header_value("=?base64?SGVsbG8=").as_deref(), Some("=?base64?SGVsbG8="));
+        assert_eq!(header_value("SGVsbG8=").as_deref(), Some("SGVsbG8="));
+    }
+
+    #[test]
+    fn filters_serialize_only_what_is_on() {
+        let filter: SubscriptionFilter = serde_json::from_value(json!({"toolsListChanged": true})).unwrap();
+        assert_eq!(serde_json::to_value(&filter).unwrap(), json!({"toolsListChanged": true}));
+    }
+}
