@@ -6,6 +6,7 @@ use crate::error::HttpError;
 use crate::keys::ServerSecret;
 use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
+use crate::transport::request_state::RequestStates;
 use crate::transport::streamable_http::ResponseMode;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,8 @@ pub struct Settings {
     /// Session ids signed with `MCP_SERVER_SECRET`, or development mode's public secret; `None` when a
     /// deployment lacks the secret.
     pub session_ids: Option<SessionIds>,
+    /// Seals the request state of input-required results, with the same secret (its own derived key).
+    pub request_states: Option<RequestStates>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +67,7 @@ impl Default for Settings {
             messages_path: "/messages".into(),
             development: false,
             session_ids: None,
+            request_states: None,
         }
     }
 }
@@ -77,11 +81,13 @@ impl Settings {
             settings.development = boolean(&flag, "MCP_DEV_MODE")?;
         }
         let secret = get("MCP_SERVER_SECRET").map(|s| ServerSecret::parse(&s)).transpose()?;
-        settings.session_ids = match secret {
-            Some(secret) => Some(SessionIds::new(&secret)),
-            None if settings.development => Some(SessionIds::new(&ServerSecret::development())),
+        let secret = match secret {
+            Some(secret) => Some(secret),
+            None if settings.development => Some(ServerSecret::development()),
             None => None,
         };
+        settings.session_ids = secret.as_ref().map(SessionIds::new);
+        settings.request_states = secret.as_ref().map(RequestStates::new);
         settings.access.development = settings.development;
         settings.origins = OriginPolicy::parse("", settings.development);
         settings.hosts = HostPolicy::parse("", settings.development);
@@ -136,10 +142,10 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The session-id signer, once the deployment is ready to serve: credentials (or an explicit opt-in) and
-    /// the server secret. Otherwise a 503 naming everything that is missing, so one answer says all there is
-    /// to fix.
-    pub fn ready(&self) -> Result<&SessionIds, HttpError> {
+    /// The session-id signer and the request-state sealer, once the deployment is ready to serve: credentials
+    /// (or an explicit opt-in) and the server secret. Otherwise a 503 naming everything that is missing, so one
+    /// answer says all there is to fix.
+    pub fn ready(&self) -> Result<(&SessionIds, &RequestStates), HttpError> {
         let mut missing = Vec::new();
         if !self.access.is_configured() {
             missing.push(NO_CREDENTIALS.to_string());
@@ -151,8 +157,8 @@ impl Settings {
                     .to_string(),
             );
         }
-        match &self.session_ids {
-            Some(ids) if missing.is_empty() => Ok(ids),
+        match (&self.session_ids, &self.request_states) {
+            (Some(ids), Some(states)) if missing.is_empty() => Ok((ids, states)),
             _ => Err(HttpError::NotConfigured(missing.join("; and "))),
         }
     }

@@ -22,7 +22,7 @@ const TAG_BYTES: usize = 16;
 pub const MAX_STATE_BYTES: usize = 256 * 1024;
 
 /// Seals and opens request states with the server secret.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RequestStates {
     key: Key,
 }

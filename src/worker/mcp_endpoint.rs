@@ -7,14 +7,21 @@ use super::Reply;
 use super::incoming::{Body, Incoming};
 use super::{call_session, http, Admitted, Failure};
 use crate::error::HttpError;
-use crate::model::{Payload, ProtocolVersion};
+use crate::model::stateless::{claims_stateless, Declared};
+use crate::model::{code, ErrorObject, Message, Payload, ProtocolVersion};
 use crate::session::id::Kind;
 use crate::transport::session_call::{Operation, SessionCall};
 use crate::transport::streamable_http::{self as shttp, PostTarget, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 
 pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
-    let revision = shttp::check_protocol_version(req.header(PROTOCOL_VERSION_HEADER).as_deref())?;
     let session_header = req.header(SESSION_HEADER);
+    if req.method == "POST" && session_header.is_none() {
+        return match post_without_session(req, at).await {
+            Ok(response) => Ok(response),
+            Err(Refused { error, body }) => Err(answering(req, at, error, body).await),
+        };
+    }
+    let revision = shttp::check_protocol_version(req.header(PROTOCOL_VERSION_HEADER).as_deref())?;
     let session = shttp::check_session_header(session_header.as_deref())?.map(str::to_string);
     match req.method.as_str() {
         "POST" => match post(req, at, session, revision).await {
@@ -98,10 +105,43 @@ async fn post(
 ) -> Result<Reply, Refused> {
     shttp::check_post_accept(req.header("Accept").as_deref())?;
     shttp::check_content_type(req.header("Content-Type").as_deref())?;
-    if let Some(id) = session {
-        return post_to_session(req, at, &id, revision).await;
-    }
+    let id = session.ok_or(HttpError::SessionRequired)?;
+    post_to_session(req, at, &id, revision).await
+}
+
+/// A POST without `Mcp-Session-Id`: which era it speaks is in its body. A request whose `_meta` claims a
+/// revision is stateless (even an unknown one: it gets -32022 there); a lone notification of that era is
+/// acknowledged (there is nothing to cancel without a session); anything else is the session era's
+/// `initialize`.
+async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Refused> {
+    shttp::check_post_accept(req.header("Accept").as_deref())?;
+    shttp::check_content_type(req.header("Content-Type").as_deref())?;
     let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
+    let header_version = req.header(PROTOCOL_VERSION_HEADER);
+    let stateless_header = header_version
+        .as_deref()
+        .and_then(|v| ProtocolVersion::parse(v.trim()))
+        .is_some_and(ProtocolVersion::is_stateless);
+    if let Ok(Payload::Single(Ok(message))) = Payload::parse(&body) {
+        match message {
+            Message::Request(request) if claims_stateless(request.params.as_ref()) => {
+                return super::stateless_endpoint::post(req, at, request)
+                    .await
+                    .map_err(|f| Refused { error: f.error, body: Some(body) });
+            }
+            Message::Notification(n) if stateless_header || claims_stateless(n.params.as_ref()) => {
+                return Ok(http::respond(202, &[], String::new()).into());
+            }
+            Message::Request(request) if stateless_header => {
+                // The header claims the stateless revision, the body does not carry its context.
+                let why = Declared::read(request.params.as_ref()).err().unwrap_or_default();
+                let error = ErrorObject::new(code::INVALID_PARAMS, format!("Invalid params: {why}"));
+                return Err(Refused { error: HttpError::Rejected { id: request.id, error }, body: None });
+            }
+            _ => {}
+        }
+    }
+    shttp::check_protocol_version(header_version.as_deref())?;
     let opened = open_session(at, &body).await;
     opened.map_err(|error| Refused { error, body: Some(body) })
 }

@@ -8,6 +8,7 @@ mod isolate;
 mod legacy_endpoint;
 mod mcp_endpoint;
 mod session_object;
+mod stateless_endpoint;
 mod streams;
 
 use wasm_bindgen::{JsCast, JsValue};
@@ -20,6 +21,7 @@ use crate::identity::Identity;
 use crate::model::{Payload, ProtocolVersion, RequestId};
 use crate::session::id::SessionIds;
 use crate::transport::cors;
+use crate::transport::request_state::RequestStates;
 use crate::transport::request_url;
 use crate::transport::session_call::{SessionCall, CALL_HEADER};
 use crate::transport::streamable_http::first_request_id;
@@ -99,6 +101,7 @@ pub struct Admitted<'a> {
     pub ctx: &'a Context,
     pub settings: &'a crate::config::Settings,
     pub ids: &'a SessionIds,
+    pub states: &'a RequestStates,
     pub caller: Identity,
 }
 
@@ -140,9 +143,9 @@ async fn route(
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
         return Ok(http::respond(204, &headers, String::new()).into());
     }
-    let ids = settings.ready()?;
+    let (ids, states) = settings.ready()?;
     let caller = settings.access.admit(|| req.header("Authorization"))?;
-    let admitted = Admitted { env, ctx, settings: &settings, ids, caller };
+    let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller };
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
         Endpoint::Sse => legacy_endpoint::open(req, &admitted).await,

@@ -1,0 +1,98 @@
+//! The stateless lane of `/mcp` (2026-07-28), answered in the Worker: no Durable Object, no storage. The rules
+//! are in [`crate::transport::stateless`]; this reads the headers, runs the lane, and writes JSON, or SSE when
+//! the request asked for notifications on its way (a progress token or a log level). `subscriptions/listen`
+//! goes to the listen hub, the one place every isolate's changes reach.
+
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::incoming::Incoming;
+use super::{http, isolate, now_ms, Admitted, Failure, Reply};
+use crate::error::HttpError;
+use crate::model::stateless::{header, SubscriptionFilter};
+use crate::model::{ErrorObject, Request, Response};
+use crate::transport::sse;
+use crate::transport::stateless::{self, Answer, Checked, Lane, WireHeaders};
+use crate::transport::streamable_http::PROTOCOL_VERSION_HEADER;
+
+/// Answers one stateless request.
+pub async fn post(req: &Incoming, at: &Admitted<'_>, request: Request) -> Result<Reply, Failure> {
+    let server = isolate::server(at.env, at.settings);
+    let headers = WireHeaders {
+        protocol_version: req.header(PROTOCOL_VERSION_HEADER),
+        method: req.header(header::METHOD),
+        name: req.header(header::NAME),
+    };
+    let checked = match stateless::check(&request, &headers, &server) {
+        Ok(checked) => checked,
+        Err(refused) => return Ok(json(refused)),
+    };
+    if request.method == "subscriptions/listen" {
+        return open_listen(at, &server, &request).await;
+    }
+    let lane = Lane {
+        server: &server,
+        states: at.states,
+        caller: at.caller.clone(),
+        now_ms: now_ms(),
+        notify: Rc::new(|_| {}),
+    };
+    if !streams_notifications(&request, &checked) {
+        return Ok(json(lane.answer(request, checked).await));
+    }
+    // Notifications as they happen, then the answer, on the POST's stream. No event ids: the stateless revision
+    // has no resumption, and an id would invite a GET with Last-Event-ID.
+    let (tx, rx) = futures_channel::mpsc::unbounded::<Vec<u8>>();
+    let frames = tx.clone();
+    let (server, states, caller) = (server.clone(), at.states.clone(), at.caller.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        let notify = Rc::new(move |message: Value| {
+            let _ = frames.unbounded_send(sse::message(None, &message.to_string()).into_bytes());
+        });
+        let lane = Lane { server: &server, states: &states, caller, now_ms: now_ms(), notify };
+        let answer = lane.answer(request, checked).await;
+        let _ = tx.unbounded_send(sse::message(None, &answer.response.to_value().to_string()).into_bytes());
+        tx.close_channel();
+    });
+    let response = worker::Response::from_stream(rx.map(Ok::<Vec<u8>, worker::Error>))
+        .map_err(|e| http::internal("opening the stream", e))?;
+    http::sse_headers(response.headers());
+    Ok(response.into())
+}
+
+/// Whether the request asked for notifications while it runs: then it is answered as a stream.
+fn streams_notifications(request: &Request, checked: &Checked) -> bool {
+    let meta = request.params.as_ref().and_then(|p| p.get("_meta"));
+    checked.declared.log_level.is_some() || meta.and_then(|m| m.get("progressToken")).is_some()
+}
+
+fn json(answer: Answer) -> Reply {
+    http::json(answer.status, answer.response.to_value().to_string()).into()
+}
+
+/// `subscriptions/listen`: the honoured part of the filter, then a stream from the listen hub.
+async fn open_listen(
+    at: &Admitted<'_>,
+    server: &crate::handler::Server,
+    request: &Request,
+) -> Result<Reply, Failure> {
+    let requested = request.params.as_ref().and_then(|p| p.get("notifications")).cloned().unwrap_or_default();
+    let requested: SubscriptionFilter = match serde_json::from_value(requested) {
+        Ok(filter) => filter,
+        Err(e) => {
+            let error = ErrorObject::new(
+                crate::model::code::INVALID_PARAMS,
+                format!("Invalid params: notifications: {e}"),
+            );
+            return Ok(json(Answer {
+                status: 400,
+                response: Response::error(Some(request.id.clone()), error),
+            }));
+        }
+    };
+    // LISTEN-HUB: replaced when the hub lands.
+    let _ = (requested, server, at);
+    Err(Failure { error: HttpError::NotFound("listen".into()), id: Some(request.id.clone()) })
+}
