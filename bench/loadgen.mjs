@@ -137,10 +137,23 @@ async function openSession(client, url) {
   return headers;
 }
 
+export const STATELESS_VERSION = '2026-07-28';
+const STATELESS_META = {
+  'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+};
+
+/** The headers of a stateless request: its revision, method and (for tools/call) the name it calls. */
+function statelessHeaders(method, name) {
+  return { ...baseHeaders, 'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}) };
+}
+
 /**
  * The scenarios. `setup` runs once per run (not timed); `iteration(client, url, state, seq, target)` does one timed
  * unit of work; `seq` is unique within the run (request ids stay unique within a session). `target` describes the
- * server measured: `target.tools` are the tool names its `tools/list` must include.
+ * server measured: `target.tools` are the tool names its `tools/list` must include. `targets`, when present, names
+ * the only targets that speak the scenario's protocol (the stateless revision: ours and the baseline).
  */
 export const SCENARIOS = [
   {
@@ -178,6 +191,37 @@ export const SCENARIOS = [
     setup: async () => null,
     async iteration(client, url) {
       await openSession(client, url);
+    },
+  },
+  {
+    // The stateless revision: no session, every request declares its context; served in the Worker alone.
+    id: 'stateless_tools_call',
+    title: 'tools/call (echo), stateless 2026-07-28',
+    unit: 'req/s',
+    targets: ['ours', 'baseline'],
+    setup: async () => statelessHeaders('tools/call', 'echo'),
+    async iteration(client, url, headers, seq) {
+      const message = `bench-${seq}-${Math.random().toString(36).slice(2, 10)}`;
+      const params = { name: 'echo', arguments: { message }, _meta: STATELESS_META };
+      await call(client, url, headers, { jsonrpc: '2.0', id: seq + 1, method: 'tools/call', params }, (result) => {
+        const text = result?.content?.[0]?.text;
+        if (result?.resultType !== 'complete') return `resultType ${JSON.stringify(result?.resultType)}, expected "complete"`;
+        return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
+      });
+    },
+  },
+  {
+    id: 'server_discover',
+    title: 'server/discover, stateless 2026-07-28',
+    unit: 'req/s',
+    targets: ['ours', 'baseline'],
+    setup: async () => statelessHeaders('server/discover'),
+    async iteration(client, url, headers, seq) {
+      const message = { jsonrpc: '2.0', id: seq + 1, method: 'server/discover', params: { _meta: STATELESS_META } };
+      await call(client, url, headers, message, (result) => {
+        if (!result?.supportedVersions?.includes(STATELESS_VERSION)) return `supportedVersions ${JSON.stringify(result?.supportedVersions)} lacks ${STATELESS_VERSION}`;
+        return result.capabilities?.tools ? null : 'capabilities.tools missing';
+      });
     },
   },
   {

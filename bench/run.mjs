@@ -288,10 +288,11 @@ async function measureAll(dev) {
   const results = Object.fromEntries(targets.map((t) => [t.id, {}]));
   const roundSeconds = settings.seconds / settings.rounds;
   for (const scenario of SCENARIOS) {
-    const runs = Object.fromEntries(targets.map((t) => [t.id, []]));
+    const measured = targets.filter((t) => !scenario.targets || scenario.targets.includes(t.id));
+    const runs = Object.fromEntries(measured.map((t) => [t.id, []]));
     const warmups = {};
     for (let round = 0; round < settings.rounds; round++) {
-      for (const target of round % 2 ? [...targets].reverse() : targets) {
+      for (const target of round % 2 ? [...measured].reverse() : measured) {
         const e = dev.endpoints[target.id];
         const client = await createClient(settings.concurrency, e.headers);
         clientName = client.name;
@@ -310,7 +311,7 @@ async function measureAll(dev) {
         }
       }
     }
-    for (const target of targets) {
+    for (const target of measured) {
       const rounds = runs[target.id];
       const r = mergeRuns(rounds);
       const weighted = (k) => {
@@ -371,6 +372,8 @@ const GOALS = [
   { id: 'tools_call_vs_one_hop', scenario: 'tools_call', reference: 'one-hop', min: 0.95, text: 'stateful tools/call ≥ 95 % of the one-hop reference' },
   { id: 'tools_call_vs_mcp_agent', scenario: 'tools_call', reference: 'mcp-agent', min: 4, text: 'stateful tools/call ≥ 4× McpAgent' },
   { id: 'new_sessions_vs_mcp_agent', scenario: 'new_sessions', reference: 'mcp-agent', min: 15, text: 'new sessions ≥ 15× McpAgent' },
+  { id: 'stateless_tools_call_vs_baseline', scenario: 'stateless_tools_call', reference: 'baseline', min: 0.85, text: 'stateless tools/call ≥ 85 % of the bare baseline' },
+  { id: 'server_discover_vs_baseline', scenario: 'server_discover', reference: 'baseline', min: 0.85, text: 'server/discover ≥ 85 % of the bare baseline' },
 ];
 
 function evaluate(results) {
@@ -399,6 +402,7 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
   const rowsText = [];
   for (const s of SCENARIOS) {
     for (const t of targets) {
+      if (s.targets && !s.targets.includes(t.id)) continue;
       const r = results[t.id]?.[s.id];
       rowsText.push([`${s.title} [${s.unit}]`, t.title, fmt(r?.rate), fmt(r?.p50, 2), fmt(r?.p99, 2), r ? r.errors + r.warmupErrors : '–', r?.cpu ? `${fmt(r.cpu.othersPercent, 0)}%` : '–']);
     }

@@ -20,7 +20,9 @@ export default {
     } else if (msg.method === 'tools/list') {
       result = { tools: TOOLS };
     } else if (msg.method === 'tools/call') {
-      result = { content: [{ type: 'text', text: String(msg.params?.arguments?.message ?? '') }] };
+      result = { content: [{ type: 'text', text: String(msg.params?.arguments?.message ?? '') }], resultType: 'complete' };
+    } else if (msg.method === 'server/discover') {
+      result = { supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, resultType: 'complete', ttlMs: 0, cacheScope: 'public' };
     }
     return Response.json({ jsonrpc: '2.0', id: msg.id, result }, { headers });
   },
