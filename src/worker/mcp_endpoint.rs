@@ -122,7 +122,19 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
         .as_deref()
         .and_then(|v| ProtocolVersion::parse(v.trim()))
         .is_some_and(ProtocolVersion::is_stateless);
-    if let Ok(Payload::Single(Ok(message))) = Payload::parse(&body) {
+    let payload = Payload::parse(&body).ok();
+    if let Some(Payload::Batch(items)) = &payload {
+        let claims = |m: &Message| match m {
+            Message::Request(r) => claims_stateless(r.params.as_ref()),
+            Message::Notification(n) => claims_stateless(n.params.as_ref()),
+            Message::Response(_) => false,
+        };
+        if stateless_header || items.iter().flatten().any(claims) {
+            let message = "the stateless revision (2026-07-28) has no batches: send one request per POST".into();
+            return Err(HttpError::InvalidRequest { id: None, message }.into());
+        }
+    }
+    if let Some(Payload::Single(Ok(message))) = payload {
         match message {
             Message::Request(request) if claims_stateless(request.params.as_ref()) => {
                 return super::stateless_endpoint::post(req, at, request)

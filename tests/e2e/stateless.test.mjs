@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startWorker } from './support/worker.mjs';
 import {
   post, request, notification, openSession, call, closeSession, loadDocuments, searchBounds,
@@ -475,6 +476,31 @@ describe(`stateless revision ${MODERN} beside sessions (MCP_FIXTURES=conformance
       assert.equal(answer.status, 202, answer.text);
       assert.equal(answer.text, '');
       assert.equal(answer.headers.get('mcp-session-id'), null);
+    });
+
+    it('a batch of modern requests → 400 -32600 saying the revision has no batches', T, async () => {
+      const batch = [1, 2].map(() => request('tools/call', { name: 'echo', arguments: { message: 'x' }, _meta: modernMeta() }));
+      const answer = await post(url, batch, { headers: { ...ALICE, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call' } });
+      assert.equal(answer.status, 400, answer.text);
+      assert.equal(answer.messages[0]?.error?.code, -32600, answer.text);
+      assert.match(answer.messages[0].error.message, /no batches/, answer.text);
+    });
+
+    it('the same tool asks a session client with a real elicitation request (v1 SDK client)', T, async () => {
+      const sdk = await connectSdk(url, { requestInit: { headers: ALICE }, capabilities: { elicitation: {} } });
+      try {
+        const asked = [];
+        sdk.client.setRequestHandler(ElicitRequestSchema, async (req) => {
+          asked.push(req.params);
+          return { action: 'accept', content: { name: 'Sessionist' } };
+        });
+        const result = await sdk.client.callTool({ name: 'test_input_required_result_elicitation', arguments: {} }, undefined, RPC);
+        assert.equal(onlyText(result), 'Hello, Sessionist!');
+        assert.equal(asked.length, 1, 'one elicitation/create on the session stream');
+      } finally {
+        await sdk.transport.terminateSession().catch(() => {});
+        await closeQuietly(sdk.client);
+      }
     });
 
     it('the v1 SDK client still opens a session on the same worker and calls echo', T, async () => {

@@ -12,7 +12,7 @@ export const RPC = { timeout: 15_000 };
  * @returns {Promise<{client: Client, transport: StreamableHTTPClientTransport, exchanges: {method: string,
  *   status: number, contentType: string|null, sessionId: string|null}[], errors: Error[]}>}
  */
-export async function connectSdk(url, { requestInit, connect = true } = {}) {
+export async function connectSdk(url, { requestInit, connect = true, capabilities = {} } = {}) {
   const exchanges = [];
   const errors = [];
   const recordingFetch = async (input, init) => {
@@ -30,7 +30,7 @@ export async function connectSdk(url, { requestInit, connect = true } = {}) {
     fetch: recordingFetch,
     reconnectionOptions: { maxReconnectionDelay: 1000, initialReconnectionDelay: 500, reconnectionDelayGrowFactor: 1, maxRetries: 0 },
   });
-  const client = new Client({ name: 'e2e-sdk-client', version: '1.0.0' });
+  const client = new Client({ name: 'e2e-sdk-client', version: '1.0.0' }, { capabilities });
   client.onerror = (e) => errors.push(e);
   if (connect) await client.connect(transport, RPC);
   return { client, transport, exchanges, errors };
