@@ -122,6 +122,39 @@ pub struct SubscriptionFilter {
     pub resource_subscriptions: Vec<String>,
 }
 
+/// A list whose changes listen streams can hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Prompts,
+}
+
+impl ListKind {
+    /// Its name where the shell passes it along (`tools`, `prompts`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tools => "tools",
+            Self::Prompts => "prompts",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim() {
+            "tools" => Some(Self::Tools),
+            "prompts" => Some(Self::Prompts),
+            _ => None,
+        }
+    }
+
+    /// The notification that tells a client this list changed.
+    pub fn list_changed_method(self) -> &'static str {
+        match self {
+            Self::Tools => "notifications/tools/list_changed",
+            Self::Prompts => "notifications/prompts/list_changed",
+        }
+    }
+}
+
 /// Adds `key: value` to `result._meta` (creating it).
 pub fn insert_meta(result: &mut Map<String, Value>, key: &str, value: Value) {
     let meta = result.entry("_meta").or_insert_with(|| Value::Object(Map::new()));
@@ -165,6 +198,15 @@ mod tests {
         // Without both ends, taken literally.
         assert_eq!(header_value("=?base64?SGVsbG8=").as_deref(), Some("=?base64?SGVsbG8="));
         assert_eq!(header_value("SGVsbG8=").as_deref(), Some("SGVsbG8="));
+    }
+
+    #[test]
+    fn list_kinds_round_trip_through_their_names() {
+        for kind in [ListKind::Tools, ListKind::Prompts] {
+            assert_eq!(ListKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ListKind::from_name("resources"), None);
+        assert_eq!(ListKind::Prompts.list_changed_method(), "notifications/prompts/list_changed");
     }
 
     #[test]

@@ -16,14 +16,10 @@ use crate::model::resource::{GetPromptResult, PromptMessage, Role};
 use crate::model::tool::CallToolResult;
 use crate::model::Content;
 
-type Args = Map<String, Value>;
+/// Lives with the wire model, so the shell's listen hub names it without importing the toolset.
+pub use crate::model::stateless::ListKind;
 
-/// A list clients can hear has changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
-    Tools,
-    Prompts,
-}
+type Args = Map<String, Value>;
 
 /// Tells every listening client that a list changed, provided by the platform (a fan-out point shared by all
 /// isolates), so fixtures stay free of runtime types.

@@ -2,6 +2,7 @@
 
 pub mod cors;
 pub mod legacy_sse;
+pub mod listen;
 pub mod origin;
 pub mod request_state;
 pub mod request_url;

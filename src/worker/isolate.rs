@@ -8,6 +8,7 @@ use std::rc::Rc;
 use worker::{Delay, Env};
 
 use super::documents_kv::KvDocuments;
+use super::listen_hub;
 use crate::config::{FixtureSet, Settings};
 use crate::handler::Server;
 use crate::identity::Identity;
@@ -69,10 +70,13 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
             let fixtures = match settings.fixtures {
                 FixtureSet::None => Fixtures::None,
                 FixtureSet::Conformance => {
+                    let env = env.clone();
                     Fixtures::Conformance {
                         sleep: Rc::new(|d| Box::pin(Delay::from(d))),
-                        // Replaced by the listen hub's announcement.
-                        announce: Rc::new(|_| Box::pin(async { Ok(()) })),
+                        announce: Rc::new(move |kind| {
+                            let env = env.clone();
+                            Box::pin(async move { listen_hub::announce(&env, kind).await })
+                        }),
                     }
                 }
             };

@@ -6,6 +6,7 @@ mod http;
 mod incoming;
 mod isolate;
 mod legacy_endpoint;
+mod listen_hub;
 mod mcp_endpoint;
 mod session_object;
 mod stateless_endpoint;
@@ -27,6 +28,8 @@ use crate::transport::session_call::{SessionCall, CALL_HEADER};
 use crate::transport::streamable_http::first_request_id;
 use incoming::{Body, Incoming};
 
+#[allow(unused_imports)]
+pub use listen_hub::ListenHub;
 #[allow(unused_imports)]
 pub use session_object::McpSession;
 
