@@ -98,8 +98,6 @@ impl ListenHub {
 /// Opens a listen stream for listen request `id`, carrying what `filter` names: pass it through
 /// [`crate::transport::listen::honoured`] first, since the hub delivers whatever it is given. The answer is the
 /// hub's streaming `text/event-stream` response, its acknowledgement already written; return it as it is.
-// Not called yet: the stateless endpoint's `subscriptions/listen` will.
-#[allow(dead_code)]
 pub async fn open(env: &Env, id: &Value, filter: &SubscriptionFilter) -> Result<Reply, HttpError> {
     let call = ListenCall { id: id.clone(), filter: filter.clone() };
     let response = call_hub(env, "/listen", LISTEN_HEADER, &call.to_header())

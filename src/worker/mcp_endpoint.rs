@@ -130,7 +130,8 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
             Message::Response(_) => false,
         };
         if stateless_header || items.iter().flatten().any(claims) {
-            let message = "the stateless revision (2026-07-28) has no batches: send one request per POST".into();
+            let message =
+                "the stateless revision (2026-07-28) has no batches: send one request per POST".into();
             return Err(HttpError::InvalidRequest { id: None, message }.into());
         }
     }

@@ -9,13 +9,13 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::incoming::Incoming;
-use super::{http, isolate, now_ms, Admitted, Failure, Reply};
+use super::{http, isolate, listen_hub, now_ms, Admitted, Failure, Reply};
 use crate::error::HttpError;
 use crate::model::stateless::{header, SubscriptionFilter};
 use crate::model::{ErrorObject, Request, Response};
-use crate::transport::sse;
 use crate::transport::stateless::{self, Answer, Checked, Lane, WireHeaders};
 use crate::transport::streamable_http::PROTOCOL_VERSION_HEADER;
+use crate::transport::{listen, sse};
 
 /// Answers one stateless request.
 pub async fn post(req: &Incoming, at: &Admitted<'_>, request: Request) -> Result<Reply, Failure> {
@@ -92,7 +92,9 @@ async fn open_listen(
             }));
         }
     };
-    // LISTEN-HUB: replaced when the hub lands.
-    let _ = (requested, server, at);
-    Err(Failure { error: HttpError::NotFound("listen".into()), id: Some(request.id.clone()) })
+    let honoured = listen::honoured(&requested, server.changing_lists());
+    let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    listen_hub::open(at.env, &id, &honoured)
+        .await
+        .map_err(|error: HttpError| Failure { error, id: Some(request.id.clone()) })
 }
