@@ -25,6 +25,7 @@ const META = {
   capabilities: 'io.modelcontextprotocol/clientCapabilities',
   clientInfo: 'io.modelcontextprotocol/clientInfo',
   serverInfo: 'io.modelcontextprotocol/serverInfo',
+  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
 };
 const KEY_ALICE = `alice-${randomBytes(16).toString('hex')}`;
 const KEY_BOB = `bob-${randomBytes(16).toString('hex')}`;
@@ -294,6 +295,38 @@ describe(`stateless revision ${MODERN} beside sessions (MCP_FIXTURES=conformance
         await closeQuietly(v2.client);
       }
     });
+  });
+
+  it('a listen stream (v2 SDK client) hears a tool-list change another client makes, and only the kinds it asked for', T, async () => {
+    const listener = await connectV2(url, { mode: { pin: MODERN } });
+    const trigger = await connectV2(url, { mode: { pin: MODERN }, headers: BOB });
+    try {
+      await listener.connect();
+      await trigger.connect();
+      const heard = [];
+      let toolsChanged;
+      const changed = new Promise((resolve) => { toolsChanged = resolve; });
+      listener.client.setNotificationHandler('notifications/tools/list_changed', (n) => { heard.push(n); toolsChanged(n); });
+      listener.client.setNotificationHandler('notifications/prompts/list_changed', (n) => { heard.push(n); });
+      const sub = await listener.client.listen({ toolsListChanged: true }, { timeout: 15_000 });
+      assert.deepEqual(sub.honoredFilter, { toolsListChanged: true });
+      // A prompt change is not asked for; a tool change is. The prompt change goes first, so hearing the tool
+      // change proves the prompt change was filtered out rather than still on its way.
+      for (const name of ['test_trigger_prompt_change', 'test_trigger_tool_change']) {
+        const result = await trigger.client.callTool({ name, arguments: {} }, RPC);
+        assert.equal(onlyText(result), 'Mutation triggered');
+      }
+      const notification = await changed;
+      const listenPost = listener.exchanges.find((x) => x.method === 'subscriptions/listen');
+      assert.equal(notification.params?._meta?.[META.subscriptionId], listenPost.body.id, 'tagged with the listen id');
+      assert.deepEqual(heard.map((n) => n.method), ['notifications/tools/list_changed']);
+      await sub.close();
+      assert.equal(await sub.closed, 'local');
+      assert.deepEqual(listener.errors, []);
+    } finally {
+      await closeQuietly(listener.client);
+      await closeQuietly(trigger.client);
+    }
   });
 
   it('v2 SDK client in auto mode settles on the modern era; search → fetch works', T, async () => {
