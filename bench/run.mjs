@@ -15,6 +15,7 @@
 //   BENCH_WARMUP           warm-up iterations per scenario and target (not reported)                    default 300
 //   BENCH_WARMUP_SECONDS   cap on each warm-up's duration                                                default 5
 //   BENCH_TARGETS          comma-separated subset of ours,baseline,one-hop,mcp-agent                     default all
+//   BENCH_SCENARIOS        comma-separated subset of the scenario ids (tools_call, stateless_tools_call, …) default all
 //   BENCH_ONLY             older form: baseline | ours | both (= all targets)
 //   BENCH_DO_FLOOR=0       leaves out the one-hop reference;  BENCH_MCP_AGENT=0 leaves out McpAgent
 //   BENCH_VIA              direct (each Worker's own socket) | entry (workerd's shared entry socket) |
@@ -52,6 +53,10 @@ const settings = {
   warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 5),
   rounds: Math.floor(numEnv('BENCH_ROUNDS', 2, 1)),
 };
+const scenarioIds = (process.env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const unknownScenarios = scenarioIds.filter((id) => !SCENARIOS.some((s) => s.id === id));
+if (unknownScenarios.length) exitWith(`BENCH_SCENARIOS: unknown scenario(s) ${unknownScenarios.join(', ')}; use ${SCENARIOS.map((s) => s.id).join(', ')}`);
+const measuredScenarios = SCENARIOS.filter((s) => !scenarioIds.length || scenarioIds.includes(s.id));
 const NOISY_PERCENT = 10; // other processes' share of the CPUs above which a run is flagged as disturbed
 const UPLOAD_LIMIT_KIB = 350;
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -287,7 +292,7 @@ const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 async function measureAll(dev) {
   const results = Object.fromEntries(targets.map((t) => [t.id, {}]));
   const roundSeconds = settings.seconds / settings.rounds;
-  for (const scenario of SCENARIOS) {
+  for (const scenario of measuredScenarios) {
     const measured = targets.filter((t) => !scenario.targets || scenario.targets.includes(t.id));
     const runs = Object.fromEntries(measured.map((t) => [t.id, []]));
     const warmups = {};

@@ -138,7 +138,7 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
     if let Some(Payload::Single(Ok(message))) = payload {
         match message {
             Message::Request(request) if claims_stateless(request.params.as_ref()) => {
-                return super::stateless_endpoint::post(req, at, request)
+                return super::stateless_endpoint::post(req, at, request, header_version)
                     .await
                     .map_err(|f| Refused { error: f.error, body: Some(body) });
             }

@@ -14,14 +14,18 @@ use crate::error::HttpError;
 use crate::model::stateless::{header, SubscriptionFilter};
 use crate::model::{ErrorObject, Request, Response};
 use crate::transport::stateless::{self, Answer, Checked, Lane, WireHeaders};
-use crate::transport::streamable_http::PROTOCOL_VERSION_HEADER;
 use crate::transport::{listen, sse};
 
-/// Answers one stateless request.
-pub async fn post(req: &Incoming, at: &Admitted<'_>, request: Request) -> Result<Reply, Failure> {
+/// Answers one stateless request; `protocol_version` is its `MCP-Protocol-Version` header, read already.
+pub async fn post(
+    req: &Incoming,
+    at: &Admitted<'_>,
+    request: Request,
+    protocol_version: Option<String>,
+) -> Result<Reply, Failure> {
     let server = isolate::server(at.env, at.settings);
     let headers = WireHeaders {
-        protocol_version: req.header(PROTOCOL_VERSION_HEADER),
+        protocol_version,
         method: req.header(header::METHOD),
         name: req.header(header::NAME),
     };
@@ -69,7 +73,7 @@ fn streams_notifications(request: &Request, checked: &Checked) -> bool {
 }
 
 fn json(answer: Answer) -> Reply {
-    http::json(answer.status, answer.response.to_value().to_string()).into()
+    http::json_reply(answer.status, &answer.response.to_value().to_string())
 }
 
 /// `subscriptions/listen`: the honoured part of the filter, then a stream from the listen hub.
