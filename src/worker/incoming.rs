@@ -15,19 +15,23 @@ use crate::transport::streamable_http::check_content_length;
 /// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
 pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "export function header_lines(headers) { \
-    let text = ''; for (const [name, value] of headers) text += name + '\\n' + value + '\\n'; return text; }")]
+#[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// Every header as `name\nvalue\n` lines (names lower-case, as the runtime gives them; values never hold a
-    /// line break): one call for all of them, where `Headers.get` costs a call and two string conversions each.
-    fn header_lines(headers: &web_sys::Headers) -> String;
+    /// `Headers`, with a `get` taking the name as a JS string.
+    type NamedHeaders;
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get(this: &NamedHeaders, name: &js_sys::JsString) -> Result<Option<String>, wasm_bindgen::JsValue>;
+}
+
+thread_local! {
+    /// Header names as JS strings, made once per isolate: a Rust `&str` argument is decoded into a JS string on
+    /// every call, and the hot path reads several headers per request.
+    static HEADER_NAMES: std::cell::RefCell<Vec<(&'static str, js_sys::JsString)>> = Default::default();
 }
 
 pub struct Incoming {
     raw: web_sys::Request,
     headers: web_sys::Headers,
-    /// The headers as [`header_lines`] gives them, read on the first lookup.
-    lines: std::cell::OnceCell<String>,
     pub url: String,
     pub method: String,
 }
@@ -41,19 +45,22 @@ pub enum Body {
 
 impl Incoming {
     pub fn new(raw: web_sys::Request) -> Self {
-        Self { headers: raw.headers(), lines: Default::default(), url: raw.url(), method: raw.method(), raw }
+        Self { headers: raw.headers(), url: raw.url(), method: raw.method(), raw }
     }
 
     /// A header's value (a repeated header's values joined with `, `, as `Headers.get` gives them).
-    pub fn header(&self, name: &str) -> Option<String> {
-        let lines = self.lines.get_or_init(|| header_lines(&self.headers));
-        let mut lines = lines.split('\n');
-        while let (Some(key), Some(value)) = (lines.next(), lines.next()) {
-            if key.eq_ignore_ascii_case(name) {
-                return Some(value.to_string());
-            }
-        }
-        None
+    pub fn header(&self, name: &'static str) -> Option<String> {
+        HEADER_NAMES.with(|names| {
+            let mut names = names.borrow_mut();
+            let index = match names.iter().position(|(n, _)| *n == name) {
+                Some(index) => index,
+                None => {
+                    names.push((name, js_sys::JsString::from(name)));
+                    names.len() - 1
+                }
+            };
+            self.headers.unchecked_ref::<NamedHeaders>().get(&names[index].1).ok().flatten()
+        })
     }
 
     pub fn path(&self) -> &str {
