@@ -3,6 +3,7 @@
 
 use crate::auth::{AccessPolicy, ApiKeys, NO_CREDENTIALS};
 use crate::error::HttpError;
+use crate::handler::ToolFilter;
 use crate::keys::ServerSecret;
 use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
@@ -34,6 +35,8 @@ pub struct Settings {
     pub session_ids: Option<SessionIds>,
     /// Seals the request state of input-required results, with the same secret (its own derived key).
     pub request_states: Option<RequestStates>,
+    /// The tools this deployment exposes: `MCP_TOOLS` (only these), `MCP_TOOLS_EXCLUDE`, `MCP_READ_ONLY`.
+    pub exposure: ToolFilter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,6 +71,7 @@ impl Default for Settings {
             development: false,
             session_ids: None,
             request_states: None,
+            exposure: ToolFilter::all(),
         }
     }
 }
@@ -89,6 +93,16 @@ impl Settings {
         settings.session_ids = secret.as_ref().map(SessionIds::new);
         settings.request_states = secret.as_ref().map(RequestStates::new);
         settings.access.development = settings.development;
+        if let Some(list) = get("MCP_TOOLS") {
+            settings.exposure.allow = Some(ToolFilter::names(&list).map_err(|e| format!("MCP_TOOLS: {e}"))?);
+        }
+        if let Some(list) = get("MCP_TOOLS_EXCLUDE") {
+            settings.exposure.deny =
+                ToolFilter::names(&list).map_err(|e| format!("MCP_TOOLS_EXCLUDE: {e}"))?;
+        }
+        if let Some(flag) = get("MCP_READ_ONLY") {
+            settings.exposure.read_only = boolean(&flag, "MCP_READ_ONLY")?;
+        }
         settings.origins = OriginPolicy::parse("", settings.development);
         settings.hosts = HostPolicy::parse("", settings.development);
         if let Some(mode) = get("MCP_RESPONSE_MODE") {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use common::{fixture_server, server};
 use futures_executor::block_on;
-use mcp_worker::handler::Server;
+use mcp_worker::handler::{Server, ToolFilter};
 use mcp_worker::identity::Identity;
 use mcp_worker::keys::ServerSecret;
 use mcp_worker::model::{Request, RequestId};
@@ -57,6 +57,7 @@ fn send_as(
                 server,
                 states: &states(),
                 caller: caller.clone(),
+                tools: ToolFilter::all(),
                 now_ms: 1_800_000_000_000,
                 notify: Rc::new(move |n| sink.borrow_mut().push(n)),
             };

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
+use super::exposure::ToolFilter;
 use super::tools::LocalFuture;
 use crate::cancellation::Cancellation;
 use crate::identity::Identity;
@@ -112,6 +113,8 @@ pub struct RequestContext {
     /// The session, on the session lane.
     pub session: Option<Rc<Session>>,
     pub peer: Rc<dyn Peer>,
+    /// The tools the connection narrowed itself to (its URL); the deployment's own bounds apply as well.
+    pub tools: ToolFilter,
 }
 
 impl RequestContext {
@@ -128,6 +131,7 @@ impl RequestContext {
             log_level: None,
             session: None,
             peer,
+            tools: ToolFilter::all(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod completion;
 pub mod context;
+pub mod exposure;
 pub mod pagination;
 pub mod prompts;
 pub mod resources;
@@ -25,6 +26,7 @@ use crate::session::{Opening, MAX_SUBSCRIPTIONS};
 use completion::{CompleteParams, Reference};
 
 pub use context::{NoPeer, Peer, PeerError, RequestContext};
+pub use exposure::ToolFilter;
 pub use prompts::{PromptDef, PromptRegistry};
 pub use resources::{ResourceProvider, ResourceRegistry};
 pub use tools::{LocalFuture, ToolDef, ToolError, ToolRegistry};
@@ -39,6 +41,7 @@ pub struct Server {
     prompts: PromptRegistry,
     page_size: usize,
     lists_change: ListsChange,
+    exposure: ToolFilter,
 }
 
 /// Which lists can change while clients hold them, so that `listChanged` is declared only where it is true.
@@ -59,7 +62,14 @@ impl Server {
             prompts: PromptRegistry::default(),
             page_size: 50,
             lists_change: ListsChange::default(),
+            exposure: ToolFilter::all(),
         }
+    }
+
+    /// The tools this deployment exposes (see [`ToolFilter`]); requests may narrow it further.
+    pub fn exposure(mut self, exposure: ToolFilter) -> Self {
+        self.exposure = exposure;
+        self
     }
 
     /// Declares which lists can change (see [`ListsChange`]).
@@ -245,7 +255,8 @@ impl Server {
             }
             "tools/list" => {
                 let params: PaginatedParams = parse_params(request.params)?;
-                let page = self.tools.list(params.cursor.as_deref(), page_size)?;
+                let filter = self.exposure.narrowed_by(&cx.tools);
+                let page = self.tools.list(params.cursor.as_deref(), page_size, &filter)?;
                 let structured = cx.protocol_version.has_structured_output();
                 let tools: Vec<Value> = page
                     .items
@@ -263,7 +274,8 @@ impl Server {
             }
             "tools/call" => {
                 let params: CallToolParams = parse_params(request.params)?;
-                let result = self.tools.call(params, cx.clone()).await?;
+                let filter = self.exposure.narrowed_by(&cx.tools);
+                let result = self.tools.call(params, cx.clone(), &filter).await?;
                 Ok(to_value(result))
             }
             "resources/list" => {

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::context::RequestContext;
+use super::exposure::ToolFilter;
 use super::pagination::{page, Page};
 use crate::error::McpError;
 use crate::model::tool::{CallToolParams, CallToolResult, Tool, ToolAnnotations};
@@ -166,18 +167,30 @@ impl ToolRegistry {
         self.tools.len()
     }
 
-    /// One page of `tools/list`.
-    pub fn list(&self, cursor: Option<&str>, page_size: usize) -> Result<Page<&Tool>, McpError> {
-        let all: Vec<&Tool> = self.tools.iter().map(ToolDef::tool).collect();
+    /// One page of `tools/list`, of the tools `filter` admits.
+    pub fn list(
+        &self,
+        cursor: Option<&str>,
+        page_size: usize,
+        filter: &ToolFilter,
+    ) -> Result<Page<&Tool>, McpError> {
+        let all: Vec<&Tool> = self.tools.iter().map(ToolDef::tool).filter(|t| filter.admits(t)).collect();
         page(&all, cursor, page_size)
     }
 
-    /// `tools/call`: unknown tool is a protocol error (-32602); everything after that is a tool result.
-    pub async fn call(&self, params: CallToolParams, cx: RequestContext) -> Result<CallToolResult, McpError> {
+    /// `tools/call`: an unknown tool, or one `filter` hides, is a protocol error (-32602); everything after that
+    /// is a tool result.
+    pub async fn call(
+        &self,
+        params: CallToolParams,
+        cx: RequestContext,
+        filter: &ToolFilter,
+    ) -> Result<CallToolResult, McpError> {
         let def = self
             .by_name
             .get(&params.name)
             .map(|&i| &self.tools[i])
+            .filter(|def| filter.admits(&def.tool))
             .ok_or_else(|| McpError::InvalidParams(format!("Unknown tool: {}", params.name)))?;
         let args = Value::Object(params.arguments.unwrap_or_default());
         if let Err(problems) = schema::validate(&args, &def.tool.input_schema) {
@@ -224,7 +237,7 @@ mod tests {
             crate::identity::Identity::anonymous(),
             std::rc::Rc::new(crate::handler::NoPeer),
         );
-        block_on(registry().call(params, cx))
+        block_on(registry().call(params, cx, &ToolFilter::all()))
     }
 
     #[test]
@@ -255,7 +268,7 @@ mod tests {
     #[test]
     fn lists_with_annotations_and_schema() {
         let reg = registry();
-        let page = reg.list(None, 10).unwrap();
+        let page = reg.list(None, 10, &ToolFilter::all()).unwrap();
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items[0].annotations.as_ref().unwrap().read_only_hint, Some(true));
         assert_eq!(page.items[0].input_schema["type"], "object");

@@ -12,8 +12,9 @@ use crate::session::{id as session_id, SessionState, TransportKind};
 use crate::transport::streamable_http::{admit_all, Admitted};
 
 /// The stream's first event: where to POST messages.
-pub fn endpoint_event(messages_path: &str, session: &str) -> String {
-    format!("event: endpoint\ndata: {messages_path}?sessionId={session}\n\n")
+pub fn endpoint_event(messages_path: &str, session: &str, extra_query: &str) -> String {
+    let extra = if extra_query.is_empty() { String::new() } else { format!("&{extra_query}") };
+    format!("event: endpoint\ndata: {messages_path}?sessionId={session}{extra}\n\n")
 }
 
 /// The `sessionId` query parameter of a POST.
@@ -96,7 +97,14 @@ mod tests {
 
     #[test]
     fn endpoint_event_names_the_post_url() {
-        assert_eq!(endpoint_event("/messages", "abc"), "event: endpoint\ndata: /messages?sessionId=abc\n\n");
+        assert_eq!(
+            endpoint_event("/messages", "abc", ""),
+            "event: endpoint\ndata: /messages?sessionId=abc\n\n"
+        );
+        assert_eq!(
+            endpoint_event("/messages", "abc", "readonly=true"),
+            "event: endpoint\ndata: /messages?sessionId=abc&readonly=true\n\n"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::handler::ToolFilter;
 use crate::identity::Identity;
 use crate::model::ProtocolVersion;
 
@@ -42,6 +43,9 @@ pub struct SessionCall {
     /// `Last-Event-ID` of a resumption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_id: Option<String>,
+    /// The tools the connection narrowed itself to through its URL.
+    #[serde(default, skip_serializing_if = "ToolFilter::is_open")]
+    pub tools: ToolFilter,
 }
 
 impl SessionCall {
@@ -52,6 +56,7 @@ impl SessionCall {
             caller: caller.id().to_string(),
             revision: None,
             last_event_id: None,
+            tools: ToolFilter::all(),
         }
     }
 

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use serde_json::{json, Map, Value};
 
 use super::request_state::RequestStates;
-use crate::handler::{LocalFuture, Peer, PeerError, RequestContext, Server};
+use crate::handler::{LocalFuture, Peer, PeerError, RequestContext, Server, ToolFilter};
 use crate::identity::Identity;
 use crate::model::stateless::{self as wire, meta, CacheHint, CacheScope, Declared, InputRequest};
 use crate::model::{code, ErrorObject, ProtocolVersion, Request, Response};
@@ -149,6 +149,8 @@ pub struct Lane<'a> {
     pub server: &'a Server,
     pub states: &'a RequestStates,
     pub caller: Identity,
+    /// The tools the connection narrowed itself to.
+    pub tools: ToolFilter,
     pub now_ms: u64,
     /// Where notifications of the request (progress, logs) go: the POST's stream, if it has one.
     pub notify: Rc<dyn Fn(Value)>,
@@ -175,6 +177,7 @@ impl Lane<'_> {
         cx.client_capabilities = checked.declared.client_capabilities;
         cx.client_info = checked.declared.client_info.unwrap_or_default();
         cx.log_level = checked.declared.log_level;
+        cx.tools = self.tools.clone();
         let id = request.id.clone();
         let method = request.method.clone();
         // Without a session nothing can cancel a request, so there is always an answer.

@@ -80,7 +80,9 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
                     }
                 }
             };
-            Rc::new(toolset::server(documents, settings.page_size, fixtures))
+            Rc::new(
+                toolset::server(documents, settings.page_size, fixtures).exposure(settings.exposure.clone()),
+            )
         })
         .clone()
     })

@@ -17,7 +17,9 @@ pub async fn open(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
         return Err(HttpError::MethodNotAllowed { allow: "GET, OPTIONS" }.into());
     }
     let id = at.ids.mint_plain();
-    Ok(call_session(at.env, &SessionCall::new(Operation::LegacyOpen, &id, &at.caller), Body::None).await?)
+    let mut call = SessionCall::new(Operation::LegacyOpen, &id, &at.caller);
+    call.tools = at.tools.clone();
+    Ok(call_session(at.env, &call, Body::None).await?)
 }
 
 /// `POST /messages?sessionId=<id>`: 202, the replies go out on the session's stream.
@@ -37,6 +39,7 @@ pub async fn message(req: &Incoming, at: &Admitted<'_>, query: Option<&str>) -> 
         }
     })();
     checked.map_err(|e| Failure::answering(e, &body))?;
-    let call = SessionCall::new(Operation::LegacyMessage, &id, &at.caller);
+    let mut call = SessionCall::new(Operation::LegacyMessage, &id, &at.caller);
+    call.tools = at.tools.clone();
     Ok(call_session(at.env, &call, Body::Bytes(body)).await?)
 }

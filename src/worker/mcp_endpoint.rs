@@ -91,6 +91,7 @@ fn session_call(
         Some(kind) => {
             let mut call = SessionCall::new(op, id, &at.caller);
             call.revision = revision;
+            call.tools = at.tools.clone();
             Ok((call, kind))
         }
         None => Err(HttpError::SessionNotFound),

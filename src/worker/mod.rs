@@ -18,6 +18,7 @@ use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, Response};
 
 use crate::error::HttpError;
+use crate::handler::ToolFilter;
 use crate::identity::Identity;
 use crate::model::{Payload, ProtocolVersion, RequestId};
 use crate::session::id::SessionIds;
@@ -106,6 +107,8 @@ pub struct Admitted<'a> {
     pub ids: &'a SessionIds,
     pub states: &'a RequestStates,
     pub caller: Identity,
+    /// The tools the connection narrowed itself to through its URL (`?tools=`, `?exclude=`, `?readonly`).
+    pub tools: ToolFilter,
 }
 
 /// Routes one request. `cors_origin` is set once the request's `Origin` has been allowed.
@@ -148,7 +151,9 @@ async fn route(
     }
     let (ids, states) = settings.ready()?;
     let caller = settings.access.admit(|| req.header("Authorization"))?;
-    let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller };
+    let tools = ToolFilter::from_query(request_url::query(&req.url).unwrap_or(""))
+        .map_err(|why| HttpError::BadRequest(format!("the URL's tool selection: {why}")))?;
+    let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller, tools };
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
         Endpoint::Sse => legacy_endpoint::open(req, &admitted).await,

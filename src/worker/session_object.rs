@@ -24,6 +24,7 @@ use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
 use super::{http, isolate, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
+use crate::handler::ToolFilter;
 use crate::handler::{RequestContext, Server};
 use crate::identity::Identity;
 use crate::model::{Message, Payload, ProtocolVersion, RequestId};
@@ -101,10 +102,10 @@ impl McpSession {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
                 Ok(self.initialize(&server, &settings, id, caller, &body).await?)
             }
-            Operation::LegacyOpen => Ok(self.open_legacy(&settings, id, caller).await?),
+            Operation::LegacyOpen => Ok(self.open_legacy(&settings, id, caller, &call.tools).await?),
             Operation::LegacyMessage => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
-                self.legacy_message(&body, id, caller, server, settings)
+                self.legacy_message(&body, id, caller, call.tools, server, settings)
                     .await
                     .map_err(|e| Failure::answering(e, &body))
             }
@@ -123,7 +124,7 @@ impl McpSession {
                 check_revision(&session, call.revision).map_err(answering)?;
                 // Refused before the answer can become a stream (`MCP_RESPONSE_MODE=sse`), so it stays a 400.
                 shttp::check_batch(&payload, session.protocol_version()).map_err(answering)?;
-                self.post(server, settings, session, caller, payload).await.map_err(answering)
+                self.post(server, settings, session, caller, call.tools, payload).await.map_err(answering)
             }
             Operation::Listen => {
                 let session = self.active_session(id, &caller, &settings).await?;
@@ -156,6 +157,7 @@ impl McpSession {
         settings: Rc<Settings>,
         session: Rc<Session>,
         caller: Identity,
+        tools: ToolFilter,
         payload: Payload,
     ) -> Result<Response, HttpError> {
         let request_ids = request_ids(&payload);
@@ -169,7 +171,8 @@ impl McpSession {
         // A task of its own: the work goes on after a streaming answer has been returned (and `worker::Delay`
         // wakes only the task that first polled it, so the work must not move between tasks).
         wasm_bindgen_futures::spawn_local(async move {
-            let cx = RequestContext::in_session(session.clone(), caller, peer);
+            let mut cx = RequestContext::in_session(session.clone(), caller, peer);
+            cx.tools = tools;
             let deliver = |response| outbox.deliver(response);
             let outcome = shttp::handle_post(&server, &cx, payload, &deliver).await;
             save_state(&outbox, &session).await;
@@ -254,16 +257,19 @@ impl McpSession {
         Ok(http::opened(settings.response_mode, &response, id))
     }
 
-    /// `GET /sse`: a new 2024-11-05 session of `caller`, whose stream starts with the `endpoint` event.
+    /// `GET /sse`: a new 2024-11-05 session of `caller`, whose stream starts with the `endpoint` event (whose URL
+    /// keeps the tools the connection narrowed itself to, since the client POSTs to exactly that URL).
     async fn open_legacy(
         &self,
         settings: &Settings,
         id: &str,
         caller: Identity,
+        tools: &ToolFilter,
     ) -> Result<Response, HttpError> {
         let state = SessionState::legacy(id.to_string(), &caller, super::now_ms());
         self.create(state, settings).await?;
-        sse_response(self.outbox.open_legacy(legacy_sse::endpoint_event(&settings.messages_path, id)))
+        let endpoint = legacy_sse::endpoint_event(&settings.messages_path, id, &tools.to_query());
+        sse_response(self.outbox.open_legacy(endpoint))
     }
 
     /// `POST /messages`: 202 at once; the replies go out on the session's stream when ready (a tool may wait
@@ -273,6 +279,7 @@ impl McpSession {
         body: &[u8],
         id: &str,
         caller: Identity,
+        tools: ToolFilter,
         server: Rc<Server>,
         settings: Rc<Settings>,
     ) -> Result<Response, HttpError> {
@@ -288,7 +295,8 @@ impl McpSession {
         let outbox = self.outbox.clone();
         // A cancelled request sends no reply; the others of the POST still do.
         wasm_bindgen_futures::spawn_local(async move {
-            let cx = RequestContext::in_session(session.clone(), caller, peer);
+            let mut cx = RequestContext::in_session(session.clone(), caller, peer);
+            cx.tools = tools;
             let deliver = |response| outbox.deliver(response);
             let now = super::now_ms();
             let replies = legacy_sse::handle_message(&server, &cx, payload, &deliver, now).await;

@@ -37,6 +37,7 @@ pub async fn post(
         server: &server,
         states: at.states,
         caller: at.caller.clone(),
+        tools: at.tools.clone(),
         now_ms: now_ms(),
         notify: Rc::new(|_| {}),
     };
@@ -47,12 +48,13 @@ pub async fn post(
     // has no resumption, and an id would invite a GET with Last-Event-ID.
     let (tx, rx) = futures_channel::mpsc::unbounded::<Vec<u8>>();
     let frames = tx.clone();
-    let (server, states, caller) = (server.clone(), at.states.clone(), at.caller.clone());
+    let (server, states, caller, tools) =
+        (server.clone(), at.states.clone(), at.caller.clone(), at.tools.clone());
     wasm_bindgen_futures::spawn_local(async move {
         let notify = Rc::new(move |message: Value| {
             let _ = frames.unbounded_send(sse::message(None, &message.to_string()).into_bytes());
         });
-        let lane = Lane { server: &server, states: &states, caller, now_ms: now_ms(), notify };
+        let lane = Lane { server: &server, states: &states, caller, tools, now_ms: now_ms(), notify };
         let answer = lane.answer(request, checked).await;
         let _ = tx.unbounded_send(sse::message(None, &answer.response.to_value().to_string()).into_bytes());
         tx.close_channel();
