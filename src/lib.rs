@@ -19,6 +19,7 @@ pub mod config;
 pub mod documents;
 pub mod error;
 pub mod handler;
+pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod model;

@@ -72,6 +72,8 @@ impl ListenHub {
                 self.listeners.borrow_mut().announce(kind);
                 Ok(http::respond(204, &[], String::new()))
             }
+            // `/health`: Durable Objects answer.
+            "/ping" => Ok(http::respond(204, &[], String::new())),
             other => Err(HttpError::NotFound(other.to_string())),
         }
     }
@@ -120,6 +122,15 @@ pub async fn announce(env: &Env, kind: ListKind) -> Result<(), String> {
     let reference = crate::random::hex::<8>();
     worker::console_error!("listen hub [{reference}]: {outcome}");
     Err(format!("the listen hub could not be told (reference {reference})"))
+}
+
+/// Whether the hub (and so Durable Objects) answers, for `/health`. `Err` holds the detail, for the log.
+pub async fn ping(env: &Env) -> Result<(), String> {
+    match call_hub(env, "/ping", "x-mcp-ping", "1").await {
+        Ok(response) if response.status() == 204 => Ok(()),
+        Ok(response) => Err(format!("the listen hub answered {} to a ping", response.status())),
+        Err(e) => Err(e),
+    }
 }
 
 /// Sends a bodiless POST to `path` of the hub with one header, in raw runtime types as

@@ -2,6 +2,7 @@
 //! this code only reads requests, applies them and writes responses.
 
 mod documents_kv;
+mod health_endpoint;
 mod http;
 mod incoming;
 mod isolate;
@@ -37,6 +38,7 @@ pub use session_object::McpSession;
 /// The Durable Object namespace holding sessions.
 const SESSION_BINDING: &str = "MCP_SESSION";
 const MCP_PATH: &str = "/mcp";
+const HEALTH_PATH: &str = "/health";
 
 #[event(start)]
 fn start() {
@@ -122,6 +124,10 @@ async fn route(
     let path = req.path();
     if path == "/" && req.method == "GET" {
         return Ok(info().into());
+    }
+    // Before the settings are read, so that a broken setting is reported rather than refused.
+    if path == HEALTH_PATH {
+        return Ok(health_endpoint::handle(env, &req.method).await);
     }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
     let endpoint = if path == MCP_PATH {

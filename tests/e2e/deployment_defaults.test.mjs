@@ -97,6 +97,36 @@ describe('MCP_ALLOW_ANONYMOUS=true, keys without a secret, and a malformed setti
     assert.equal(a.status, 503, a.text);
     assert.match(a.json.error.message, /MCP_SESSION_TTL_SECONDS/);
   });
+
+  it('/health: 200 with every component when the deployment can serve', T, async () => {
+    const res = await fetch(`${open.url}/health`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const body = await res.json();
+    assert.equal(body.status, 'ok');
+    assert.match(body.version, /^\d+\.\d+\.\d+/);
+    assert.deepEqual(body.components.configuration, { status: 'ok' });
+    assert.deepEqual(body.components.access, { status: 'ok', detail: 'anonymous (MCP_ALLOW_ANONYMOUS)' });
+    assert.deepEqual(body.components.kv, { status: 'ok' });
+    assert.deepEqual(body.components.durable_objects, { status: 'ok' });
+    assert.deepEqual(body.components.rate_limiting, { status: 'off' });
+    assert.equal((await fetch(`${open.url}/health`, { method: 'POST' })).status, 405);
+  });
+
+  it('/health: 503 naming a malformed setting, or the missing secret (never a key)', T, async () => {
+    const res = await fetch(`${broken.url}/health`);
+    assert.equal(res.status, 503);
+    const body = await res.json();
+    assert.equal(body.status, 'failing');
+    assert.equal(body.components.configuration.status, 'failing');
+    assert.match(body.components.configuration.error, /MCP_SESSION_TTL_SECONDS/);
+    assert.deepEqual(body.components.kv, { status: 'ok' }, 'the probes still run');
+    const noKey = await fetch(`${noSecret.url}/health`);
+    assert.equal(noKey.status, 503);
+    const text = await noKey.text();
+    assert.match(JSON.parse(text).components.access.error, /MCP_SERVER_SECRET/);
+    assert.doesNotMatch(text, /k-ops-1/);
+  });
 });
 
 describe('`npm run dev -- --port N`', { timeout: 300_000 }, () => {
