@@ -37,7 +37,16 @@ pub struct Settings {
     pub request_states: Option<RequestStates>,
     /// The tools this deployment exposes: `MCP_TOOLS` (only these), `MCP_TOOLS_EXCLUDE`, `MCP_READ_ONLY`.
     pub exposure: ToolFilter,
+    /// `MCP_MAX_JSON_DEPTH`: deeper request bodies are refused before parsing.
+    pub max_json_depth: usize,
+    /// `MCP_TOOL_TIMEOUT_SECONDS`: a tool call still running after this is answered with a tool error.
+    pub tool_timeout_ms: u64,
 }
+
+/// The default of `MCP_MAX_JSON_DEPTH`; the parser's own limit (128) is the most it can be.
+pub const DEFAULT_MAX_JSON_DEPTH: usize = 64;
+/// The default of `MCP_TOOL_TIMEOUT_SECONDS`.
+pub const DEFAULT_TOOL_TIMEOUT_SECONDS: u64 = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FixtureSet {
@@ -72,6 +81,8 @@ impl Default for Settings {
             session_ids: None,
             request_states: None,
             exposure: ToolFilter::all(),
+            max_json_depth: DEFAULT_MAX_JSON_DEPTH,
+            tool_timeout_ms: DEFAULT_TOOL_TIMEOUT_SECONDS * 1000,
         }
     }
 }
@@ -102,6 +113,18 @@ impl Settings {
         }
         if let Some(flag) = get("MCP_READ_ONLY") {
             settings.exposure.read_only = boolean(&flag, "MCP_READ_ONLY")?;
+        }
+        if let Some(depth) = get("MCP_MAX_JSON_DEPTH") {
+            settings.max_json_depth =
+                depth.parse().ok().filter(|d| (2..=128).contains(d)).ok_or_else(|| {
+                    format!("MCP_MAX_JSON_DEPTH must be a whole number from 2 to 128, not {depth:?}")
+                })?;
+        }
+        if let Some(seconds) = get("MCP_TOOL_TIMEOUT_SECONDS") {
+            let seconds: u64 = seconds.parse().ok().filter(|s| (1..=3600).contains(s)).ok_or_else(|| {
+                format!("MCP_TOOL_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 3600, not {seconds:?}")
+            })?;
+            settings.tool_timeout_ms = seconds * 1000;
         }
         settings.origins = OriginPolicy::parse("", settings.development);
         settings.hosts = HostPolicy::parse("", settings.development);

@@ -29,7 +29,7 @@ pub use context::{NoPeer, Peer, PeerError, RequestContext};
 pub use exposure::ToolFilter;
 pub use prompts::{PromptDef, PromptRegistry};
 pub use resources::{ResourceProvider, ResourceRegistry};
-pub use tools::{LocalFuture, ToolDef, ToolError, ToolRegistry};
+pub use tools::{LocalFuture, Sleep, ToolDef, ToolError, ToolRegistry, ToolTimeout};
 
 /// An MCP server: what it offers, and how it answers.
 #[derive(Clone)]
@@ -42,6 +42,7 @@ pub struct Server {
     page_size: usize,
     lists_change: ListsChange,
     exposure: ToolFilter,
+    tool_timeout: Option<ToolTimeout>,
 }
 
 /// Which lists can change while clients hold them, so that `listChanged` is declared only where it is true.
@@ -63,7 +64,14 @@ impl Server {
             page_size: 50,
             lists_change: ListsChange::default(),
             exposure: ToolFilter::all(),
+            tool_timeout: None,
         }
+    }
+
+    /// Bounds every tool call's time (see [`ToolTimeout`]).
+    pub fn tool_timeout(mut self, timeout: ToolTimeout) -> Self {
+        self.tool_timeout = Some(timeout);
+        self
     }
 
     /// The tools this deployment exposes (see [`ToolFilter`]); requests may narrow it further.
@@ -275,7 +283,12 @@ impl Server {
             "tools/call" => {
                 let params: CallToolParams = parse_params(request.params)?;
                 let filter = self.exposure.narrowed_by(&cx.tools);
-                let result = self.tools.call(params, cx.clone(), &filter).await?;
+                let name = params.name.clone();
+                let call = self.tools.call(params, cx.clone(), &filter);
+                let result = match &self.tool_timeout {
+                    Some(timeout) => timeout.run(&name, call).await?,
+                    None => call.await?,
+                };
                 Ok(to_value(result))
             }
             "resources/list" => {

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -28,6 +29,35 @@ use crate::schema;
 
 /// A boxed future that need not be `Send`: Workers run one thread per isolate.
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A pause, provided by the platform (the worker's timer), so the core stays free of runtime types.
+pub type Sleep = Rc<dyn Fn(Duration) -> LocalFuture<'static, ()>>;
+
+/// How long a tool call may run (`MCP_TOOL_TIMEOUT_SECONDS`), waits for the client included: past it the call
+/// is dropped and answered with a tool error saying so.
+#[derive(Clone)]
+pub struct ToolTimeout {
+    pub after: Duration,
+    pub sleep: Sleep,
+}
+
+impl ToolTimeout {
+    /// `call`'s outcome, or a tool error once [`Self::after`] has passed.
+    pub async fn run(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<CallToolResult, McpError>>,
+    ) -> Result<CallToolResult, McpError> {
+        let call = std::pin::pin!(call);
+        match futures_util::future::select(call, (self.sleep)(self.after)).await {
+            futures_util::future::Either::Left((outcome, _)) => outcome,
+            futures_util::future::Either::Right(_) => Ok(CallToolResult::error(format!(
+                "The tool {name} did not finish within {} s (MCP_TOOL_TIMEOUT_SECONDS) and was stopped.",
+                self.after.as_secs()
+            ))),
+        }
+    }
+}
 
 /// A failure inside a tool, shown to the model as a result with `isError: true`.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +275,30 @@ mod tests {
         let result = call("add", serde_json::json!({"a": 2, "b": 3})).unwrap();
         assert_eq!(result.content, vec![Content::text("5")]);
         assert!(!result.is_error);
+    }
+
+    #[test]
+    fn a_call_past_its_time_is_stopped_with_a_tool_error() {
+        use std::cell::Cell;
+        // A sleep that ends at once, and a tool that never finishes.
+        let timeout = ToolTimeout { after: Duration::from_secs(7), sleep: Rc::new(|_| Box::pin(async {})) };
+        let never = std::future::pending::<Result<CallToolResult, McpError>>();
+        let result = block_on(timeout.run("slow", never)).unwrap();
+        assert!(result.is_error);
+        assert!(serde_json::to_string(&result).unwrap().contains("within 7 s"));
+        // A call that is ready first wins.
+        let ran = Rc::new(Cell::new(false));
+        let done = ran.clone();
+        let pending_sleep = ToolTimeout {
+            after: Duration::from_secs(7),
+            sleep: Rc::new(|_| Box::pin(std::future::pending())),
+        };
+        let quick = async move {
+            done.set(true);
+            Ok(CallToolResult::text("ok"))
+        };
+        assert_eq!(block_on(pending_sleep.run("quick", quick)).unwrap(), CallToolResult::text("ok"));
+        assert!(ran.get());
     }
 
     #[test]

@@ -157,6 +157,35 @@ impl Malformed {
     }
 }
 
+/// Whether `body` (JSON) nests arrays and objects more than `max` levels deep: checked before parsing, so
+/// that a deeply nested body costs a linear scan and no recursion. Brackets inside strings do not count.
+pub fn nests_deeper_than(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// What one HTTP body held: a single message or a batch (allowed by the 2025-03-26 revision only).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -246,6 +275,21 @@ pub fn classify(value: Value) -> Result<Message, Malformed> {
 
 fn invalid(id: Option<RequestId>, why: &str) -> Malformed {
     Malformed { id, error: ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {why}")) }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::nests_deeper_than;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings_only() {
+        assert!(!nests_deeper_than(br#"{"a":[{"b":1}]}"#, 3));
+        assert!(nests_deeper_than(br#"{"a":[{"b":[1]}]}"#, 3));
+        assert!(!nests_deeper_than(br#"{"a":"[[[[[[{{{{\"[[["}"#, 1));
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert!(nests_deeper_than(deep.as_bytes(), 64));
+        assert!(!nests_deeper_than(deep.as_bytes(), 100));
+    }
 }
 
 #[cfg(test)]

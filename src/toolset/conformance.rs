@@ -40,8 +40,7 @@ fn large_text(size: usize) -> String {
     text
 }
 
-/// A pause, provided by the platform (the worker's timer), so fixtures stay free of runtime types.
-pub type Sleep = Rc<dyn Fn(Duration) -> LocalFuture<'static, ()>>;
+pub use crate::handler::Sleep;
 
 type Args = Map<String, Value>;
 

@@ -40,6 +40,17 @@ fn accepts(accept: Option<&str>, media_type: &str) -> bool {
     })
 }
 
+/// A body nested deeper than `max` levels (`MCP_MAX_JSON_DEPTH`) is refused before it is parsed.
+pub fn check_depth(body: &[u8], max: usize) -> Result<(), HttpError> {
+    if crate::model::jsonrpc::nests_deeper_than(body, max) {
+        return Err(HttpError::InvalidRequest {
+            id: None,
+            message: format!("the JSON is nested deeper than {max} levels (MCP_MAX_JSON_DEPTH)"),
+        });
+    }
+    Ok(())
+}
+
 /// A POST must accept both `application/json` and `text/event-stream`.
 pub fn check_post_accept(accept: Option<&str>) -> Result<(), HttpError> {
     if accepts(accept, "application/json") && accepts(accept, "text/event-stream") {

@@ -4,13 +4,14 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use worker::{Delay, Env};
 
 use super::documents_kv::KvDocuments;
 use super::listen_hub;
 use crate::config::{FixtureSet, Settings};
-use crate::handler::Server;
+use crate::handler::{Server, ToolTimeout};
 use crate::identity::Identity;
 use crate::session::id::{Kind, SessionIds};
 use crate::toolset::{self, Fixtures};
@@ -80,9 +81,12 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
                     }
                 }
             };
-            Rc::new(
-                toolset::server(documents, settings.page_size, fixtures).exposure(settings.exposure.clone()),
-            )
+            let timeout = ToolTimeout {
+                after: Duration::from_millis(settings.tool_timeout_ms),
+                sleep: Rc::new(|d| Box::pin(Delay::from(d))),
+            };
+            let server = toolset::server(documents, settings.page_size, fixtures);
+            Rc::new(server.exposure(settings.exposure.clone()).tool_timeout(timeout))
         })
         .clone()
     })

@@ -118,6 +118,7 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
     shttp::check_post_accept(req.header("Accept").as_deref())?;
     shttp::check_content_type(req.header("Content-Type").as_deref())?;
     let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
+    shttp::check_depth(&body, at.settings.max_json_depth)?;
     let header_version = req.header(PROTOCOL_VERSION_HEADER);
     let stateless_header = header_version
         .as_deref()

@@ -100,11 +100,13 @@ impl McpSession {
         match call.op {
             Operation::Initialize => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                shttp::check_depth(&body, settings.max_json_depth)?;
                 Ok(self.initialize(&server, &settings, id, caller, &body).await?)
             }
             Operation::LegacyOpen => Ok(self.open_legacy(&settings, id, caller, &call.tools).await?),
             Operation::LegacyMessage => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                shttp::check_depth(&body, settings.max_json_depth)?;
                 self.legacy_message(&body, id, caller, call.tools, server, settings)
                     .await
                     .map_err(|e| Failure::answering(e, &body))
@@ -112,6 +114,7 @@ impl McpSession {
             Operation::Post => {
                 // The Worker read the body within the limit already.
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                shttp::check_depth(&body, settings.max_json_depth)?;
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
                 let request_id = shttp::first_request_id(&payload);
                 let answering = |error| Failure { error, id: request_id.clone() };
