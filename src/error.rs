@@ -88,6 +88,8 @@ pub enum HttpError {
     UnsupportedMediaType,
     /// 503: the deployment refuses traffic until it is configured.
     NotConfigured(String),
+    /// 503: a bounded resource is full for now (e.g. listen streams); `Retry-After` says when to try again.
+    Overloaded(String),
     /// 500: something failed on our side. The detail is for the log only: the client gets a fixed message and a
     /// reference to find the log line.
     Internal(String),
@@ -110,7 +112,7 @@ impl HttpError {
             Self::NotAcceptable(_) => 406,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
-            Self::NotConfigured(_) => 503,
+            Self::NotConfigured(_) | Self::Overloaded(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -156,7 +158,7 @@ impl HttpError {
             Self::UnsupportedMediaType => {
                 server("Unsupported Media Type: Content-Type must be application/json".into())
             }
-            Self::NotConfigured(why) => server(format!("Service Unavailable: {why}")),
+            Self::NotConfigured(why) | Self::Overloaded(why) => server(format!("Service Unavailable: {why}")),
             Self::Internal(_) => ErrorObject::new(
                 code::INTERNAL_ERROR,
                 "Internal error: the server could not answer this request; try again, and if it persists report \
@@ -198,6 +200,7 @@ impl HttpError {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_string())],
+            Self::Overloaded(_) => vec![("Retry-After", "60".to_string())],
             Self::Unauthorized { www_authenticate, .. } => {
                 vec![("WWW-Authenticate", www_authenticate.clone())]
             }

@@ -309,6 +309,28 @@ fn one_tool_asks_through_input_required_rounds_and_completes() {
 }
 
 #[test]
+fn answers_sealed_by_an_earlier_round_cannot_be_replaced() {
+    let server = fixture_server();
+    let alice = Identity::api_key("alice");
+    let call = |extra: Value| {
+        let mut params = json!({"name": "test_input_required_result_multi_round", "arguments": {}, "_meta": meta(all_caps())});
+        params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let (_, body, _) =
+            send_as(&server, &alice, "tools/call", params.clone(), headers_for("tools/call", &params));
+        body["result"].clone()
+    };
+    let first = call(json!({}));
+    let second = call(json!({"requestState": first["requestState"],
+        "inputResponses": {"step1": {"action": "accept", "content": {"name": "Alice"}}}}));
+    assert_eq!(second["resultType"], "input_required");
+    assert_eq!(second["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-worker");
+    let third = call(json!({"requestState": second["requestState"], "inputResponses": {
+        "step1": {"action": "accept", "content": {"name": "Mallory"}},
+        "step2": {"action": "accept", "content": {"color": "red"}}}}));
+    assert_eq!(third["content"][0]["text"], "Multi-round complete for Alice who likes red");
+}
+
+#[test]
 fn only_declared_capabilities_are_asked_for() {
     let server = fixture_server();
     let r = rounds(

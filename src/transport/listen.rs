@@ -120,6 +120,11 @@ pub struct Listeners {
     open: Vec<Listener>,
 }
 
+/// The most listen streams the hub holds at once: one object holds them all, so its memory bounds them.
+pub const MAX_LISTENERS: usize = 1000;
+/// The longest listen request id (JSON) carried to the hub, in bytes.
+pub const MAX_LISTEN_ID_BYTES: usize = 256;
+
 impl Listeners {
     pub fn new() -> Self {
         Self::default()
@@ -127,13 +132,17 @@ impl Listeners {
 
     /// Opens a stream for listen request `id` hearing what `filter` names: its body, whose first frame (already
     /// written) is the acknowledgement.
-    pub fn add(&mut self, id: Value, filter: SubscriptionFilter) -> UnboundedReceiver<Vec<u8>> {
+    /// A new listener's stream, its acknowledgement queued; `None` when [`MAX_LISTENERS`] are open.
+    pub fn add(&mut self, id: Value, filter: SubscriptionFilter) -> Option<UnboundedReceiver<Vec<u8>>> {
         self.open.retain(|l| !l.sink.is_closed());
+        if self.open.len() >= MAX_LISTENERS {
+            return None;
+        }
         let (sink, body) = unbounded();
         // Cannot fail: `body` is alive.
         let _ = sink.unbounded_send(frame(&acknowledgement(&id, &filter)));
         self.open.push(Listener { id, filter, sink });
-        body
+        Some(body)
     }
 
     /// Tells every stream that wants it that list `kind` changed; returns how many were told.
@@ -190,6 +199,16 @@ mod tests {
         let data = data.unwrap_or_else(|| panic!("not a message frame: {frame:?}"));
         assert!(!data.contains('\n'), "one line of JSON: {frame:?}");
         serde_json::from_str(data).unwrap()
+    }
+
+    #[test]
+    fn the_hub_holds_at_most_max_listeners() {
+        let mut listeners = Listeners::new();
+        let held: Vec<_> =
+            (0..MAX_LISTENERS).map(|i| listeners.add(json!(i), filter(true, false)).unwrap()).collect();
+        assert!(listeners.add(json!("one more"), filter(true, false)).is_none());
+        drop(held);
+        assert!(listeners.add(json!("after they left"), filter(true, false)).is_some());
     }
 
     #[test]
@@ -259,7 +278,7 @@ mod tests {
     #[test]
     fn a_new_stream_starts_with_its_acknowledgement() {
         let mut listeners = Listeners::new();
-        let mut body = listeners.add(json!("listen:0"), filter(true, false));
+        let mut body = listeners.add(json!("listen:0"), filter(true, false)).expect("room for a listener");
         let frames = pending(&mut body);
         assert_eq!(frames.len(), 1);
         assert_eq!(message_of(&frames[0]), acknowledgement(&json!("listen:0"), &filter(true, false)));
@@ -269,9 +288,9 @@ mod tests {
     #[test]
     fn an_announcement_reaches_only_the_streams_that_want_it() {
         let mut listeners = Listeners::new();
-        let mut tools = listeners.add(json!("t"), filter(true, false));
-        let mut prompts = listeners.add(json!("p"), filter(false, true));
-        let mut both = listeners.add(json!(5), filter(true, true));
+        let mut tools = listeners.add(json!("t"), filter(true, false)).expect("room for a listener");
+        let mut prompts = listeners.add(json!("p"), filter(false, true)).expect("room for a listener");
+        let mut both = listeners.add(json!(5), filter(true, true)).expect("room for a listener");
         for body in [&mut tools, &mut prompts, &mut both] {
             pending(body);
         }
@@ -294,29 +313,29 @@ mod tests {
     #[test]
     fn streams_whose_reader_went_away_are_dropped() {
         let mut listeners = Listeners::new();
-        let gone = listeners.add(json!(1), filter(true, false));
-        let mut kept = listeners.add(json!(2), filter(true, false));
+        let gone = listeners.add(json!(1), filter(true, false)).expect("room for a listener");
+        let mut kept = listeners.add(json!(2), filter(true, false)).expect("room for a listener");
         drop(gone);
         assert_eq!(listeners.announce(ListKind::Tools), 1);
         assert_eq!(listeners.len(), 1);
         assert_eq!(pending(&mut kept).len(), 2);
 
         // A closed stream that does not want the announcement goes too, and so does one found at the next add.
-        let quiet = listeners.add(json!(3), filter(false, true));
+        let quiet = listeners.add(json!(3), filter(false, true)).expect("room for a listener");
         drop(quiet);
         assert_eq!(listeners.announce(ListKind::Tools), 1);
         assert_eq!(listeners.len(), 1);
-        let unseen = listeners.add(json!(4), filter(false, true));
+        let unseen = listeners.add(json!(4), filter(false, true)).expect("room for a listener");
         drop(unseen);
-        let _fresh = listeners.add(json!(5), filter(true, false));
+        let _fresh = listeners.add(json!(5), filter(true, false)).expect("room for a listener");
         assert_eq!(listeners.len(), 2);
     }
 
     #[test]
     fn keepalives_reach_every_stream_and_find_the_closed_ones() {
         let mut listeners = Listeners::new();
-        let mut open = listeners.add(json!(1), filter(false, false));
-        let closed = listeners.add(json!(2), filter(true, true));
+        let mut open = listeners.add(json!(1), filter(false, false)).expect("room for a listener");
+        let closed = listeners.add(json!(2), filter(true, true)).expect("room for a listener");
         drop(closed);
         assert_eq!(listeners.keepalive(), 1);
         assert_eq!(pending(&mut open).last().map(String::as_str), Some(": keepalive\n\n"));

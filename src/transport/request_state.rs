@@ -127,6 +127,10 @@ fn params_digest(params: &Value) -> String {
         for key in ["_meta", "inputResponses", "requestState"] {
             map.remove(key);
         }
+        // Absent arguments are no arguments: a retry that sends `{}` is the same request.
+        if map.get("arguments").is_some_and(|a| a.as_object().is_some_and(|a| a.is_empty())) {
+            map.remove("arguments");
+        }
     }
     let digest = Sha256::digest(bound.to_string().as_bytes());
     B64.encode(&digest[..16])
@@ -185,6 +189,14 @@ mod tests {
             open(&"a".repeat(MAX_STATE_BYTES + 1), &alice, "tools/call", &params, NOW),
             Err(StateError::TooLarge)
         );
+    }
+
+    #[test]
+    fn absent_and_empty_arguments_are_the_same_request() {
+        let alice = Identity::api_key("alice");
+        let state = states().seal(&alice, "tools/call", &json!({"name": "t"}), &answers(), NOW, "n");
+        let retry = json!({"name": "t", "arguments": {}});
+        assert_eq!(states().open(&state, &alice, "tools/call", &retry, NOW), Ok(answers()));
     }
 
     #[test]

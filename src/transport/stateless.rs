@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
-use super::request_state::RequestStates;
+use super::request_state::{RequestStates, MAX_STATE_BYTES};
 use crate::handler::{LocalFuture, Peer, PeerError, RequestContext, Server, ToolFilter};
 use crate::identity::Identity;
 use crate::model::stateless::{self as wire, meta, CacheHint, CacheScope, Declared, InputRequest};
@@ -193,11 +193,23 @@ impl Lane<'_> {
             let nonce = crate::random::hex::<8>();
             let used = peer.used.take();
             let state = self.states.seal(&self.caller, &method, &params, &used, self.now_ms, &nonce);
-            let result = json!({
+            if state.len() > MAX_STATE_BYTES {
+                let error = ErrorObject::new(
+                    code::INTERNAL_ERROR,
+                    format!(
+                        "the answers so far take more than {MAX_STATE_BYTES} bytes, too many to carry on"
+                    ),
+                );
+                return Answer::ok(Response::error(Some(id), error));
+            }
+            let mut result = json!({
                 "resultType": wire::INPUT_REQUIRED,
                 "inputRequests": requests,
                 "requestState": state,
             });
+            if let Some(result) = result.as_object_mut() {
+                wire::insert_meta(result, meta::SERVER_INFO, json!(self.server.info()));
+            }
             return Answer::ok(Response::result(id, result));
         }
         let missing = peer.missing.take();
@@ -234,9 +246,13 @@ impl Lane<'_> {
                 ))
             }
         };
-        // Anything but an object (null included) answers nothing: the questions are asked again.
+        // Anything but an object (null included) answers nothing: the questions are asked again. Answers sealed
+        // by earlier rounds win: a fresh response only answers what is still open, so a client cannot change
+        // an answer a later question was built on.
         if let Some(Value::Object(responses)) = params.get("inputResponses") {
-            answers.extend(responses.iter().map(|(k, v)| (k.clone(), v.clone())));
+            for (key, value) in responses {
+                answers.entry(key.clone()).or_insert_with(|| value.clone());
+            }
         }
         Ok(answers)
     }

@@ -22,7 +22,7 @@ use super::{http, isolate, Reply};
 use crate::config::DEFAULT_KEEPALIVE_SECONDS;
 use crate::error::HttpError;
 use crate::model::stateless::{ListKind, SubscriptionFilter};
-use crate::transport::listen::{ListenCall, Listeners, ANNOUNCE_HEADER, LISTEN_HEADER};
+use crate::transport::listen::{ListenCall, Listeners, ANNOUNCE_HEADER, LISTEN_HEADER, MAX_LISTENERS};
 
 /// The Durable Object namespace of the hub.
 const LISTEN_BINDING: &str = "MCP_LISTEN";
@@ -61,7 +61,9 @@ impl ListenHub {
                 let call = http::header(req, LISTEN_HEADER)
                     .and_then(|h| ListenCall::from_header(&h))
                     .ok_or_else(built_by_worker)?;
-                let body = self.listeners.borrow_mut().add(call.id, call.filter);
+                let Some(body) = self.listeners.borrow_mut().add(call.id, call.filter) else {
+                    return Ok(http::respond(503, &[("Retry-After", "60")], String::new()));
+                };
                 self.keep_alive();
                 sse_response(body)
             }
@@ -107,6 +109,9 @@ pub async fn open(env: &Env, id: &Value, filter: &SubscriptionFilter) -> Result<
         .map_err(|e| http::internal("listen hub", e))?;
     match response.status() {
         200 => Ok(response),
+        503 => Err(HttpError::Overloaded(format!(
+            "{MAX_LISTENERS} listen streams are open, the most this server holds; try again later"
+        ))),
         status => Err(http::internal("listen hub", format!("answered {status} to a listen"))),
     }
 }

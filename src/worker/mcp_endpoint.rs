@@ -22,6 +22,15 @@ pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure>
         };
     }
     let revision = shttp::check_protocol_version(req.header(PROTOCOL_VERSION_HEADER).as_deref())?;
+    if revision.is_some_and(ProtocolVersion::is_stateless) {
+        // Refused here, so that no session object wakes (or is created) for it.
+        return Err(HttpError::BadRequest(
+            "MCP-Protocol-Version 2026-07-28 has no sessions: send each request without Mcp-Session-Id, as a POST \
+             carrying its context in params._meta"
+                .into(),
+        )
+        .into());
+    }
     let session = shttp::check_session_header(session_header.as_deref())?.map(str::to_string);
     match req.method.as_str() {
         "POST" => match post(req, at, session, revision).await {

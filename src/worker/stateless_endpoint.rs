@@ -44,25 +44,48 @@ pub async fn post(
     if !streams_notifications(&request, &checked) {
         return Ok(json(lane.answer(request, checked).await));
     }
-    // Notifications as they happen, then the answer, on the POST's stream. No event ids: the stateless revision
-    // has no resumption, and an id would invite a GET with Last-Event-ID.
-    let (tx, rx) = futures_channel::mpsc::unbounded::<Vec<u8>>();
-    let frames = tx.clone();
+    // Notifications as they happen, then the answer, on the POST's stream; but an answer that comes before any
+    // notification goes out as JSON with its own status (a -32021 stays a 400). No event ids: the stateless
+    // revision has no resumption, and an id would invite a GET with Last-Event-ID.
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<Frame>();
+    let notifications = tx.clone();
     let (server, states, caller, tools) =
         (server.clone(), at.states.clone(), at.caller.clone(), at.tools.clone());
     wasm_bindgen_futures::spawn_local(async move {
         let notify = Rc::new(move |message: Value| {
-            let _ = frames.unbounded_send(sse::message(None, &message.to_string()).into_bytes());
+            let _ = notifications.unbounded_send(Frame::Notification(message));
         });
         let lane = Lane { server: &server, states: &states, caller, tools, now_ms: now_ms(), notify };
         let answer = lane.answer(request, checked).await;
-        let _ = tx.unbounded_send(sse::message(None, &answer.response.to_value().to_string()).into_bytes());
+        let _ = tx.unbounded_send(Frame::Answer(answer));
         tx.close_channel();
     });
-    let response = worker::Response::from_stream(rx.map(Ok::<Vec<u8>, worker::Error>))
-        .map_err(|e| http::internal("opening the stream", e))?;
+    let first = match rx.next().await {
+        Some(Frame::Answer(answer)) => return Ok(json(answer)),
+        Some(first) => first,
+        None => {
+            return Err(
+                http::internal("answering a stateless request", "the task ended without an answer").into()
+            )
+        }
+    };
+    let frames = futures_util::stream::once(async { first }).chain(rx).map(|frame| {
+        let message = match frame {
+            Frame::Notification(message) => message,
+            Frame::Answer(answer) => answer.response.to_value(),
+        };
+        Ok::<Vec<u8>, worker::Error>(sse::message(None, &message.to_string()).into_bytes())
+    });
+    let response =
+        worker::Response::from_stream(frames).map_err(|e| http::internal("opening the stream", e))?;
     http::sse_headers(response.headers());
     Ok(response.into())
+}
+
+/// What the task answering a streamed request sends on.
+enum Frame {
+    Notification(Value),
+    Answer(Answer),
 }
 
 /// Whether the request asked for notifications while it runs: then it is answered as a stream.
@@ -97,6 +120,12 @@ async fn open_listen(
     };
     let honoured = listen::honoured(&requested, server.changing_lists());
     let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    if id.to_string().len() > listen::MAX_LISTEN_ID_BYTES {
+        let why =
+            format!("the id of a listen request may take at most {} bytes", listen::MAX_LISTEN_ID_BYTES);
+        let error = ErrorObject::new(crate::model::code::INVALID_PARAMS, format!("Invalid params: {why}"));
+        return Ok(json(Answer { status: 400, response: Response::error(Some(request.id.clone()), error) }));
+    }
     listen_hub::open(at.env, &id, &honoured)
         .await
         .map_err(|error: HttpError| Failure { error, id: Some(request.id.clone()) })

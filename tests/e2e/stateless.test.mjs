@@ -514,6 +514,40 @@ describe(`stateless revision ${MODERN} beside sessions (MCP_FIXTURES=conformance
       assert.equal(answer.headers.get('mcp-session-id'), null);
     });
 
+    it('-32021 stays a 400 JSON answer when the request asked for progress (nothing was streamed first)', T, async () => {
+      const sent = await modern(url, 'tools/call', { name: 'test_missing_capability', arguments: {} },
+        { headers: ALICE });
+      assert.equal(sent.answer.status, 400, sent.answer.text);
+      const body = request('tools/call', { name: 'test_missing_capability', arguments: {}, _meta: { ...modernMeta(), progressToken: 'p-1' } });
+      const answer = await post(url, body, { headers: { ...ALICE, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'test_missing_capability' } });
+      assert.equal(answer.status, 400, answer.text);
+      assert.match(answer.contentType, /^application\/json/);
+      assert.equal(answer.messages[0]?.error?.code, -32021);
+      assert.deepEqual(answer.messages[0].error.data.requiredCapabilities, { sampling: {} });
+    });
+
+    it('the stateless revision with a session id (or on GET/DELETE) → 400 saying it has no sessions', T, async () => {
+      for (const method of ['POST', 'GET', 'DELETE']) {
+        const res = await fetch(`${url}/mcp`, {
+          method,
+          headers: { ...ALICE, accept: 'application/json, text/event-stream', 'content-type': 'application/json',
+            'mcp-protocol-version': MODERN, 'mcp-session-id': 'abc' },
+          body: method === 'POST' ? JSON.stringify(request('tools/list', {})) : undefined,
+        });
+        const text = await res.text();
+        assert.equal(res.status, 400, `${method}: ${text}`);
+        assert.match(text, /has no sessions/, method);
+      }
+    });
+
+    it('a listen request whose id is over 256 bytes → 400 -32602 (the id travels to the listen hub)', T, async () => {
+      const body = request('subscriptions/listen', { notifications: { toolsListChanged: true }, _meta: modernMeta() }, 'x'.repeat(300));
+      const answer = await post(url, body, { headers: { ...ALICE, 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen' } });
+      assert.equal(answer.status, 400, answer.text);
+      assert.equal(answer.messages[0]?.error?.code, -32602);
+      assert.equal(answer.messages[0].id, 'x'.repeat(300));
+    });
+
     it('a batch of modern requests → 400 -32600 saying the revision has no batches', T, async () => {
       const batch = [1, 2].map(() => request('tools/call', { name: 'echo', arguments: { message: 'x' }, _meta: modernMeta() }));
       const answer = await post(url, batch, { headers: { ...ALICE, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call' } });
