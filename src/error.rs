@@ -59,7 +59,7 @@ pub enum HttpError {
     /// 400: the JSON-RPC shape is wrong (`-32600`), e.g. a batch where the revision forbids it.
     InvalidRequest { id: Option<RequestId>, message: String },
     /// 400: a request refused before any session exists (invalid `initialize` params), with its own error.
-    Rejected { id: RequestId, error: ErrorObject },
+    Rejected { id: Option<RequestId>, error: ErrorObject },
     /// 400: a request other than `initialize` without `Mcp-Session-Id`.
     SessionRequired,
     /// 400: an `Mcp-Session-Id` that is not a visible-ASCII token.
@@ -177,7 +177,9 @@ impl HttpError {
     /// The JSON-RPC error response of [`HttpError::to_body`], for a stream that is already open.
     pub fn to_response(&self, request_id: Option<RequestId>, reference: &str) -> Response {
         let id = match self {
-            Self::InvalidRequest { id: Some(id), .. } | Self::Rejected { id, .. } => Some(id.clone()),
+            Self::InvalidRequest { id: Some(id), .. } | Self::Rejected { id: Some(id), .. } => {
+                Some(id.clone())
+            }
             _ => request_id,
         };
         let mut error = self.to_error_object();
@@ -213,8 +215,8 @@ impl HttpError {
 impl From<Response> for HttpError {
     fn from(response: Response) -> Self {
         match (response.id, response.outcome) {
-            (Some(id), Err(error)) => Self::Rejected { id, error },
-            (id, _) => Self::InvalidRequest { id, message: "the request was refused".into() },
+            (id, Err(error)) => Self::Rejected { id, error },
+            (id, Ok(_)) => Self::InvalidRequest { id, message: "the request was refused".into() },
         }
     }
 }

@@ -11,9 +11,11 @@ use futures_executor::block_on;
 use mcp_worker::handler::{Server, ToolFilter};
 use mcp_worker::identity::Identity;
 use mcp_worker::keys::ServerSecret;
+use mcp_worker::model::Payload;
 use mcp_worker::model::{Request, RequestId};
 use mcp_worker::transport::request_state::RequestStates;
-use mcp_worker::transport::stateless::{check, Answer, Lane, WireHeaders};
+use mcp_worker::transport::request_state::LIFETIME_MS;
+use mcp_worker::transport::stateless::{check, classify, Answer, Era, Lane, WireHeaders};
 use serde_json::{json, Value};
 
 const V: &str = "2026-07-28";
@@ -47,6 +49,19 @@ fn send_as(
     params: Value,
     headers: WireHeaders,
 ) -> (u16, Value, Vec<Value>) {
+    send_at(server, caller, method, params, headers, NOW)
+}
+
+const NOW: u64 = 1_800_000_000_000;
+
+fn send_at(
+    server: &Server,
+    caller: &Identity,
+    method: &str,
+    params: Value,
+    headers: WireHeaders,
+    now_ms: u64,
+) -> (u16, Value, Vec<Value>) {
     let request = Request { id: RequestId::Number(7), method: method.into(), params: Some(params) };
     let sent = Rc::new(RefCell::new(Vec::new()));
     let answer: Answer = match check(&request, &headers, server) {
@@ -58,7 +73,7 @@ fn send_as(
                 states: &states(),
                 caller: caller.clone(),
                 tools: ToolFilter::all(),
-                now_ms: 1_800_000_000_000,
+                now_ms,
                 notify: Rc::new(move |n| sink.borrow_mut().push(n)),
             };
             block_on(lane.answer(request, checked))
@@ -164,7 +179,11 @@ fn discover_and_lists_carry_result_type_server_info_and_caching_hints() {
     assert_eq!(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-worker");
     assert!(result["capabilities"]["tools"].is_object());
     assert_eq!(result["capabilities"]["tools"]["listChanged"], false, "the shipped lists never change");
-    assert!(result["capabilities"]["resources"].get("subscribe") != Some(&json!(true)));
+    let resources = result["capabilities"]["resources"].as_object().expect("resources are declared");
+    assert!(
+        resources.get("subscribe").is_none_or(|s| s == &json!(false)),
+        "no resources/subscribe in 2026-07-28"
+    );
     for method in ["tools/list", "prompts/list", "resources/list", "resources/templates/list"] {
         let (_, body) = send(&server, method, json!({"_meta": meta(json!({}))}));
         assert_eq!(body["result"]["resultType"], "complete", "{method}");
@@ -392,4 +411,84 @@ fn request_state_is_refused_when_tampered_or_moved_to_another_caller_or_tool() {
     ] {
         assert_eq!(body["error"]["code"], -32602, "{body}");
     }
+}
+
+#[test]
+fn an_expired_or_edited_state_is_refused_not_asked_again() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let server = fixture_server();
+    let alice = Identity::api_key("alice");
+    let name = "test_input_required_result_request_state";
+    let first = json!({"name": name, "arguments": {}, "_meta": meta(all_caps())});
+    let (_, body, _) =
+        send_as(&server, &alice, "tools/call", first.clone(), headers_for("tools/call", &first));
+    let state = body["result"]["requestState"].as_str().unwrap().to_string();
+    let retry = |state: &str, now: u64| {
+        let params = json!({"name": name, "arguments": {}, "requestState": state,
+            "inputResponses": {"confirm": {"action": "accept", "content": {"ok": true}}}, "_meta": meta(all_caps())});
+        send_at(&server, &alice, "tools/call", params.clone(), headers_for("tools/call", &params), now).1
+    };
+    assert_eq!(retry(&state, NOW + 1000)["result"]["resultType"], "complete");
+    let expired = retry(&state, NOW + LIFETIME_MS);
+    assert_eq!(expired["error"]["code"], -32602, "{expired}");
+    assert!(expired["error"]["message"].as_str().unwrap().contains("expired"));
+    // The payload edited (a later expiry), the tag kept: the MAC over the payload refuses it.
+    let (payload, tag) = state.split_once('.').unwrap();
+    let mut decoded: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
+    decoded["x"] = json!(decoded["x"].as_u64().unwrap() + 3_600_000);
+    let edited = format!("{}.{tag}", b64.encode(decoded.to_string()));
+    let refused = retry(&edited, NOW + LIFETIME_MS);
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("integrity"));
+}
+
+fn era(body: Value, header: Option<&str>) -> Era {
+    classify(Payload::parse(body.to_string().as_bytes()).unwrap(), header)
+}
+
+#[test]
+fn the_era_of_a_post_without_a_session_is_in_its_body() {
+    let modern =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta(json!({}))}});
+    assert!(matches!(era(modern, Some(V)), Era::Stateless(_)));
+    // Even an unknown version claimed in _meta is the stateless lane's to refuse (-32022).
+    let unknown = json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover",
+        "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "v9"}}});
+    assert!(matches!(era(unknown, None), Era::Stateless(_)));
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
+    assert!(matches!(era(initialize.clone(), Some("2025-11-25")), Era::Session(_)));
+    assert!(matches!(era(initialize, None), Era::Session(_)));
+}
+
+#[test]
+fn a_modern_header_without_the_context_batches_and_bad_notifications_are_refused() {
+    let bare = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"});
+    let Era::Refused(response) = era(bare, Some(V)) else { panic!("refused") };
+    let body = response.to_value();
+    assert_eq!((body["id"].clone(), body["error"]["code"].clone()), (json!(4), json!(-32602)));
+    assert!(body["error"]["message"].as_str().unwrap().contains("io.modelcontextprotocol/protocolVersion"));
+
+    let item =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta(json!({}))}});
+    let Era::Refused(response) = era(json!([item]), None) else { panic!("a claiming batch is refused") };
+    assert_eq!(response.to_value()["error"]["code"], -32600);
+    let plain = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    assert!(matches!(era(json!([plain.clone()]), Some(V)), Era::Refused(_)));
+    assert!(matches!(era(json!([plain]), None), Era::Session(_)));
+
+    let cancelled = |meta: Value| json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1, "_meta": meta}});
+    assert_eq!(era(cancelled(meta(json!({}))), Some(V)), Era::Acknowledge);
+    assert_eq!(
+        era(json!({"jsonrpc": "2.0", "method": "notifications/cancelled"}), Some(V)),
+        Era::Acknowledge
+    );
+    let Era::Refused(r) = era(cancelled(meta(json!({}))), Some("2099-01-01")) else { panic!("mismatch") };
+    assert_eq!(r.to_value()["error"]["code"], -32020);
+    let Era::Refused(r) = era(cancelled(json!({"io.modelcontextprotocol/protocolVersion": 5})), Some(V))
+    else {
+        panic!("a claim that is not a string")
+    };
+    assert_eq!(r.to_value()["error"]["code"], -32602);
 }

@@ -35,6 +35,7 @@ pub use tools::{LocalFuture, Sleep, ToolDef, ToolError, ToolRegistry, ToolTimeou
 #[derive(Clone)]
 pub struct Server {
     info: Implementation,
+    info_json: Value,
     instructions: Option<String>,
     tools: ToolRegistry,
     resources: ResourceRegistry,
@@ -56,6 +57,7 @@ pub struct ListsChange {
 impl Server {
     pub fn new(info: Implementation) -> Self {
         Self {
+            info_json: to_value(&info),
             info,
             instructions: None,
             tools: ToolRegistry::default(),
@@ -120,6 +122,11 @@ impl Server {
         &self.info
     }
 
+    /// [`Self::info`] as JSON, made once: every stateless result carries it.
+    pub fn info_json(&self) -> &Value {
+        &self.info_json
+    }
+
     /// Declared only for what is implemented.
     pub fn capabilities(&self) -> ServerCapabilities {
         ServerCapabilities {
@@ -161,14 +168,14 @@ impl Server {
     }
 
     /// Whether `method` is served on the stateless lane (2026-07-28) with these capabilities.
+    /// Checked on every stateless request, so it reads the registries rather than building the capabilities.
     pub fn serves_stateless(&self, method: &str) -> bool {
-        let caps = self.stateless_capabilities();
         match method {
             "server/discover" => true,
-            "tools/list" | "tools/call" => caps.tools.is_some(),
-            "resources/list" | "resources/templates/list" | "resources/read" => caps.resources.is_some(),
-            "prompts/list" | "prompts/get" => caps.prompts.is_some(),
-            "completion/complete" => caps.completions.is_some(),
+            "tools/list" | "tools/call" => !self.tools.is_empty(),
+            "resources/list" | "resources/templates/list" | "resources/read" => !self.resources.is_empty(),
+            "prompts/list" | "prompts/get" => !self.prompts.is_empty(),
+            "completion/complete" => !self.prompts.is_empty() || !self.resources.is_empty(),
             "subscriptions/listen" => self.lists_change.tools || self.lists_change.prompts,
             _ => false,
         }

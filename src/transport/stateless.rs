@@ -17,7 +17,7 @@ use super::request_state::{RequestStates, MAX_STATE_BYTES};
 use crate::handler::{LocalFuture, Peer, PeerError, RequestContext, Server, ToolFilter};
 use crate::identity::Identity;
 use crate::model::stateless::{self as wire, meta, CacheHint, CacheScope, Declared, InputRequest};
-use crate::model::{code, ErrorObject, ProtocolVersion, Request, Response};
+use crate::model::{code, ErrorObject, Message, Payload, ProtocolVersion, Request, RequestId, Response};
 
 /// The headers of a stateless POST that repeat its body, as received (before trimming and decoding).
 #[derive(Debug, Clone, Default)]
@@ -47,6 +47,72 @@ impl Answer {
 /// The revisions this lane speaks, as `server/discover` lists them.
 pub fn supported_versions() -> Vec<&'static str> {
     ProtocolVersion::STATELESS.map(ProtocolVersion::as_str).to_vec()
+}
+
+/// Which lane a POST without `Mcp-Session-Id` belongs to. The revision's rule (the TypeScript SDK's
+/// `isLegacyRequest`): a message whose `params._meta` claims a protocol version is stateless, whatever version
+/// it names; an `MCP-Protocol-Version` header of a stateless revision without the claim is a request missing
+/// its context; everything else is the session era's `initialize`.
+#[derive(Debug, PartialEq)]
+pub enum Era {
+    /// For the stateless lane ([`check`], then [`Lane::answer`]).
+    Stateless(Request),
+    /// A stateless notification: without a session there is nothing to do (202).
+    Acknowledge,
+    /// Refused with this answer (HTTP 400).
+    Refused(Response),
+    /// The session era, with the payload back.
+    Session(Payload),
+}
+
+/// Sorts a parsed POST body without a session into its [`Era`]; `header_version` is `MCP-Protocol-Version`.
+pub fn classify(payload: Payload, header_version: Option<&str>) -> Era {
+    let stateless_header = header_version
+        .and_then(wire::header_value)
+        .and_then(|v| ProtocolVersion::parse(&v))
+        .is_some_and(ProtocolVersion::is_stateless);
+    let claims = |params: Option<&Value>| wire::claims_stateless(params);
+    let refused = |id: Option<RequestId>, code: i32, message: String| {
+        Era::Refused(Response::error(id, ErrorObject::new(code, message)))
+    };
+    match payload {
+        Payload::Batch(items) => {
+            let claimed = items.iter().flatten().any(|m| match m {
+                Message::Request(r) => claims(r.params.as_ref()),
+                Message::Notification(n) => claims(n.params.as_ref()),
+                Message::Response(_) => false,
+            });
+            if stateless_header || claimed {
+                let why = "Invalid Request: the stateless revision (2026-07-28) has no batches: one message per POST";
+                return refused(None, code::INVALID_REQUEST, why.into());
+            }
+            Era::Session(Payload::Batch(items))
+        }
+        Payload::Single(Ok(Message::Request(request))) if claims(request.params.as_ref()) => {
+            Era::Stateless(request)
+        }
+        Payload::Single(Ok(Message::Request(request))) if stateless_header => {
+            let why = Declared::read(request.params.as_ref()).err().unwrap_or_default();
+            refused(Some(request.id), code::INVALID_PARAMS, format!("Invalid params: {why}"))
+        }
+        Payload::Single(Ok(Message::Notification(n))) if claims(n.params.as_ref()) => {
+            // The same rules as a request's, as far as a notification has them.
+            let declared = match Declared::read(n.params.as_ref()) {
+                Ok(declared) => declared,
+                Err(why) => return refused(None, code::INVALID_PARAMS, format!("Invalid params: {why}")),
+            };
+            match header_version.and_then(wire::header_value) {
+                Some(v) if v != declared.protocol_version => refused(
+                    None,
+                    code::HEADER_MISMATCH,
+                    "Header mismatch: MCP-Protocol-Version must equal the _meta protocol version".into(),
+                ),
+                _ => Era::Acknowledge,
+            }
+        }
+        Payload::Single(Ok(Message::Notification(_))) if stateless_header => Era::Acknowledge,
+        other => Era::Session(other),
+    }
 }
 
 /// A request checked for the lane: what it declared and the revision it speaks.
@@ -94,11 +160,15 @@ pub fn check(request: &Request, headers: &WireHeaders, server: &Server) -> Resul
         None => return Err(mismatch(format!("the {} header is required", wire::header::METHOD))),
     }
     if let Some(field) = named_by(&request.method) {
-        let value = request.params.as_ref().and_then(|p| p.get(field)).and_then(Value::as_str);
-        match (header(&headers.name), value) {
-            (Some(Some(name)), Some(value)) if name == value => {}
-            (None, _) => return Err(mismatch(format!("the {} header is required", wire::header::NAME))),
-            _ => return Err(mismatch(format!("{} must equal params.{field}", wire::header::NAME))),
+        let Some(value) = request.params.as_ref().and_then(|p| p.get(field)).and_then(Value::as_str) else {
+            // A body error, not a header mismatch.
+            let why = format!("Invalid params: params.{field} must be a string");
+            return Err(Answer::refused(400, request, ErrorObject::new(code::INVALID_PARAMS, why)));
+        };
+        match header(&headers.name) {
+            Some(Some(name)) if name == value => {}
+            None => return Err(mismatch(format!("the {} header is required", wire::header::NAME))),
+            Some(_) => return Err(mismatch(format!("{} must equal params.{field}", wire::header::NAME))),
         }
     }
     let version =
@@ -171,7 +241,8 @@ impl Lane<'_> {
                 outcome: self.finish("server/discover", Ok(result)),
             });
         }
-        let peer = Rc::new(Questions::new(answers, self.notify.clone()));
+        let asks = may_ask(&request.method).then(|| request.method.clone());
+        let peer = Rc::new(Questions::new(answers, self.notify.clone(), asks));
         let mut cx = RequestContext::new(self.caller.clone(), peer.clone());
         cx.protocol_version = checked.version;
         cx.client_capabilities = checked.declared.client_capabilities;
@@ -208,7 +279,7 @@ impl Lane<'_> {
                 "requestState": state,
             });
             if let Some(result) = result.as_object_mut() {
-                wire::insert_meta(result, meta::SERVER_INFO, json!(self.server.info()));
+                wire::insert_meta(result, meta::SERVER_INFO, self.server.info_json().clone());
             }
             return Answer::ok(Response::result(id, result));
         }
@@ -267,7 +338,7 @@ impl Lane<'_> {
                     result.insert("ttlMs".into(), json!(hint.ttl_ms));
                     result.insert("cacheScope".into(), json!(hint.scope));
                 }
-                wire::insert_meta(&mut result, meta::SERVER_INFO, json!(self.server.info()));
+                wire::insert_meta(&mut result, meta::SERVER_INFO, self.server.info_json().clone());
                 Ok(Value::Object(result))
             }
             Ok(other) => Ok(other),
@@ -301,11 +372,14 @@ struct Questions {
     /// Questions asked so far per unnamed kind, for their keys.
     counts: RefCell<HashMap<&'static str, u32>>,
     notify: Rc<dyn Fn(Value)>,
+    /// The method, when it may answer with an input-required result; other methods cannot ask at all.
+    method: Option<String>,
 }
 
 impl Questions {
-    fn new(answers: Map<String, Value>, notify: Rc<dyn Fn(Value)>) -> Self {
+    fn new(answers: Map<String, Value>, notify: Rc<dyn Fn(Value)>, method: Option<String>) -> Self {
         Self {
+            method,
             answers,
             used: RefCell::default(),
             asked: RefCell::default(),
@@ -316,6 +390,11 @@ impl Questions {
     }
 
     fn lookup(&self, key: &str, method: &str, params: Value) -> Result<Value, PeerError> {
+        if self.method.is_none() {
+            return Err(PeerError::Closed(
+                "only tools/call, prompts/get and resources/read can ask the client in 2026-07-28".into(),
+            ));
+        }
         match self.answers.get(key).filter(|answer| answers_method(answer, method)) {
             Some(answer) => {
                 self.used.borrow_mut().insert(key.to_string(), answer.clone());

@@ -12,8 +12,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::Value;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
 use worker::{durable_object, Delay, DurableObject, Env, Request, Response, State};
 
@@ -138,24 +136,9 @@ pub async fn ping(env: &Env) -> Result<(), String> {
     }
 }
 
-/// Sends a bodiless POST to `path` of the hub with one header, in raw runtime types as
-/// [`super::call_session`] does.
+/// Sends a bodiless POST to `path` of the hub with one header.
 async fn call_hub(env: &Env, path: &str, header: &str, value: &str) -> Result<web_sys::Response, String> {
-    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
-    let headers = web_sys::Headers::new().map_err(failed("building the hub request"))?;
-    headers.set(header, value).map_err(failed("building the hub request"))?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    let req = web_sys::Request::new_with_str_and_init(&format!("https://listen-hub{path}"), &init)
-        .map_err(failed("building the hub request"))?;
-    let namespace: worker::worker_sys::DurableObjectNamespace =
-        js_sys::Reflect::get(env, &LISTEN_BINDING.into())
-            .map_err(failed("Durable Object binding MCP_LISTEN"))?
-            .unchecked_into();
-    let object = namespace.id_from_name(HUB_NAME).map_err(failed("Durable Object binding MCP_LISTEN"))?;
-    let stub = namespace.get(&object).map_err(failed("Durable Object binding MCP_LISTEN"))?;
-    let promise = stub.fetch_with_request(&req).map_err(failed("listen hub"))?;
-    let response = JsFuture::from(promise).await.map_err(failed("listen hub"))?;
-    Ok(response.unchecked_into())
+    let url = format!("https://listen-hub{path}");
+    super::call_object(env, LISTEN_BINDING, HUB_NAME, &url, (header, value), super::incoming::Body::None)
+        .await
 }

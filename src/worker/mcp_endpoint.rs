@@ -7,10 +7,10 @@ use super::Reply;
 use super::incoming::{Body, Incoming};
 use super::{call_session, http, Admitted, Failure};
 use crate::error::HttpError;
-use crate::model::stateless::{claims_stateless, Declared};
-use crate::model::{code, ErrorObject, Message, Payload, ProtocolVersion};
+use crate::model::{Payload, ProtocolVersion};
 use crate::session::id::Kind;
 use crate::transport::session_call::{Operation, SessionCall};
+use crate::transport::stateless::{self, Era};
 use crate::transport::streamable_http::{self as shttp, PostTarget, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 
 pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
@@ -129,51 +129,27 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
     let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
     shttp::check_depth(&body, at.settings.max_json_depth)?;
     let header_version = req.header(PROTOCOL_VERSION_HEADER);
-    let stateless_header = header_version
-        .as_deref()
-        .and_then(|v| ProtocolVersion::parse(v.trim()))
-        .is_some_and(ProtocolVersion::is_stateless);
-    let payload = Payload::parse(&body).ok();
-    if let Some(Payload::Batch(items)) = &payload {
-        let claims = |m: &Message| match m {
-            Message::Request(r) => claims_stateless(r.params.as_ref()),
-            Message::Notification(n) => claims_stateless(n.params.as_ref()),
-            Message::Response(_) => false,
-        };
-        if stateless_header || items.iter().flatten().any(claims) {
-            let message =
-                "the stateless revision (2026-07-28) has no batches: send one request per POST".into();
-            return Err(HttpError::InvalidRequest { id: None, message }.into());
+    let payload = match Payload::parse(&body) {
+        Ok(payload) => payload,
+        Err(malformed) => return Err(Refused { error: HttpError::Parse(malformed.error), body: Some(body) }),
+    };
+    match stateless::classify(payload, header_version.as_deref()) {
+        Era::Stateless(request) => super::stateless_endpoint::post(req, at, request, header_version)
+            .await
+            .map_err(|f| Refused { error: f.error, body: Some(body) }),
+        Era::Acknowledge => Ok(http::respond(202, &[], String::new()).into()),
+        Era::Refused(response) => Err(Refused { error: response.into(), body: None }),
+        Era::Session(payload) => {
+            shttp::check_protocol_version(header_version.as_deref())?;
+            let opened = open_session(at, &payload, &body).await;
+            opened.map_err(|error| Refused { error, body: Some(body) })
         }
     }
-    if let Some(Payload::Single(Ok(message))) = payload {
-        match message {
-            Message::Request(request) if claims_stateless(request.params.as_ref()) => {
-                return super::stateless_endpoint::post(req, at, request, header_version)
-                    .await
-                    .map_err(|f| Refused { error: f.error, body: Some(body) });
-            }
-            Message::Notification(n) if stateless_header || claims_stateless(n.params.as_ref()) => {
-                return Ok(http::respond(202, &[], String::new()).into());
-            }
-            Message::Request(request) if stateless_header => {
-                // The header claims the stateless revision, the body does not carry its context.
-                let why = Declared::read(request.params.as_ref()).err().unwrap_or_default();
-                let error = ErrorObject::new(code::INVALID_PARAMS, format!("Invalid params: {why}"));
-                return Err(Refused { error: HttpError::Rejected { id: request.id, error }, body: None });
-            }
-            _ => {}
-        }
-    }
-    shttp::check_protocol_version(header_version.as_deref())?;
-    let opened = open_session(at, &body).await;
-    opened.map_err(|error| Refused { error, body: Some(body) })
 }
 
 /// `initialize`: answered here, with a deferred id; the session's object is created by its first request.
-async fn open_session(at: &Admitted<'_>, body: &[u8]) -> Result<Reply, HttpError> {
-    let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
-    let PostTarget::NewSession(init) = shttp::route_post(&payload, None)? else {
+async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Result<Reply, HttpError> {
+    let PostTarget::NewSession(init) = shttp::route_post(payload, None)? else {
         return Err(HttpError::SessionRequired);
     };
     let server = super::isolate::server(at.env, at.settings);

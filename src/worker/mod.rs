@@ -176,13 +176,35 @@ enum Endpoint {
     Messages,
 }
 
-/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself. Raw
-/// runtime types end to end: `worker::Request`/`Response` would copy the URL, read `cf` and wrap the headers on
-/// the way in and out, on every request.
+/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself.
 async fn call_session(env: &Env, call: &SessionCall, body: Body) -> Result<Reply, HttpError> {
-    let failed = |context: &'static str| move |e: JsValue| http::internal(context, format!("{e:?}"));
-    let headers = web_sys::Headers::new().map_err(failed("building the session request"))?;
-    headers.set(CALL_HEADER, &call.to_header()).map_err(failed("building the session request"))?;
+    call_object(
+        env,
+        SESSION_BINDING,
+        &call.session,
+        "https://session/",
+        (CALL_HEADER, &call.to_header()),
+        body,
+    )
+    .await
+    .map_err(|e| http::internal("session object", e))
+}
+
+/// A POST to the object `name` of namespace `binding`, with one header and `body`. Raw runtime types end to
+/// end: `worker::Request`/`Response` would copy the URL, read `cf` and wrap the headers on the way in and out,
+/// on every request. `Err` holds the detail, for the log.
+async fn call_object(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    url: &str,
+    (header, value): (&str, &str),
+    body: Body,
+) -> Result<Reply, String> {
+    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
+    let unbound = |e: JsValue| format!("Durable Object binding {binding}: {e:?}");
+    let headers = web_sys::Headers::new().map_err(failed("building the request"))?;
+    headers.set(header, value).map_err(failed("building the request"))?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);
@@ -191,18 +213,14 @@ async fn call_session(env: &Env, call: &SessionCall, body: Body) -> Result<Reply
         Body::Bytes(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes.as_slice())),
         Body::Stream(stream) => init.set_body(&stream),
     }
-    let req = web_sys::Request::new_with_str_and_init("https://session/", &init)
-        .map_err(failed("building the session request"))?;
+    let req = web_sys::Request::new_with_str_and_init(url, &init).map_err(failed("building the request"))?;
     let namespace: worker::worker_sys::DurableObjectNamespace =
-        js_sys::Reflect::get(env, &SESSION_BINDING.into())
-            .map_err(failed("Durable Object binding MCP_SESSION"))?
-            .unchecked_into();
+        js_sys::Reflect::get(env, &binding.into()).map_err(unbound)?.unchecked_into();
     // `idFromName` + `get` rather than `getByName`: measurably cheaper per request under workerd.
-    let object =
-        namespace.id_from_name(&call.session).map_err(failed("Durable Object binding MCP_SESSION"))?;
-    let stub = namespace.get(&object).map_err(failed("Durable Object binding MCP_SESSION"))?;
-    let promise = stub.fetch_with_request(&req).map_err(failed("session object"))?;
-    let response = JsFuture::from(promise).await.map_err(failed("session object"))?;
+    let object = namespace.id_from_name(name).map_err(unbound)?;
+    let stub = namespace.get(&object).map_err(unbound)?;
+    let promise = stub.fetch_with_request(&req).map_err(failed("the object"))?;
+    let response = JsFuture::from(promise).await.map_err(failed("the object"))?;
     Ok(response.unchecked_into())
 }
 

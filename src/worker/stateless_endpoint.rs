@@ -104,16 +104,17 @@ async fn open_listen(
     server: &crate::handler::Server,
     request: &Request,
 ) -> Result<Reply, Failure> {
-    let requested = request.params.as_ref().and_then(|p| p.get("notifications")).cloned().unwrap_or_default();
-    let requested: SubscriptionFilter = match serde_json::from_value(requested) {
-        Ok(filter) => filter,
-        Err(e) => {
-            let error = ErrorObject::new(
-                crate::model::code::INVALID_PARAMS,
-                format!("Invalid params: notifications: {e}"),
-            );
+    // A missing filter asks for nothing; a malformed one is an in-band error, as every params error here.
+    let requested = request.params.as_ref().and_then(|p| p.get("notifications")).cloned();
+    let requested: SubscriptionFilter = match requested.map(serde_json::from_value).transpose() {
+        Ok(filter) => filter.unwrap_or_default(),
+        Err(_) => {
+            let why = "notifications must be an object of toolsListChanged, promptsListChanged, resourcesListChanged \
+                       (booleans) and resourceSubscriptions (URIs)";
+            let error =
+                ErrorObject::new(crate::model::code::INVALID_PARAMS, format!("Invalid params: {why}"));
             return Ok(json(Answer {
-                status: 400,
+                status: 200,
                 response: Response::error(Some(request.id.clone()), error),
             }));
         }
