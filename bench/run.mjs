@@ -21,6 +21,7 @@
 //   BENCH_VIA              direct (each Worker's own socket) | entry (workerd's shared entry socket) |
 //                          proxy (wrangler's front proxy, as `npm run dev` serves; one target only)      default direct
 //   BENCH_SKIP_UPLOAD      1 = do not measure the upload size (wrangler deploy --dry-run)
+//   BENCH_LOG_LEVEL        MCP_LOG_LEVEL of ours (the audit log)                                          default off
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
 //
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
@@ -218,6 +219,8 @@ async function startAll(configs, dir) {
     '--show-interactive-dev-session=false', '--log-level', 'warn'];
   // Ours will soon refuse anonymous traffic unless started in development mode; an unknown var is ignored.
   if (has('ours')) args.push('--var', 'MCP_DEV_MODE:true');
+  // The references log nothing: ours runs without its audit log unless BENCH_LOG_LEVEL says otherwise.
+  if (has('ours')) args.push('--var', `MCP_LOG_LEVEL:${process.env.BENCH_LOG_LEVEL ?? 'off'}`);
   log(`starting wrangler dev with ${ordered.map((id) => names[id]).join(', ')} (load average ${load().join(' ')})`);
   const child = devProcess = spawn(process.execPath, args, {
     cwd: ROOT,

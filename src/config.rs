@@ -1,6 +1,7 @@
 //! Settings, read from Worker variables and secrets through a lookup function (so tests need no Worker).
 //! A malformed value is an error naming the setting, never a silent default.
 
+use crate::audit::LogLevel;
 use crate::auth::{AccessPolicy, ApiKeys, NO_CREDENTIALS};
 use crate::error::HttpError;
 use crate::handler::ToolFilter;
@@ -41,6 +42,8 @@ pub struct Settings {
     pub max_json_depth: usize,
     /// `MCP_TOOL_TIMEOUT_SECONDS`: a tool call still running after this is answered with a tool error.
     pub tool_timeout_ms: u64,
+    /// `MCP_LOG_LEVEL`: `info` (the default) writes the audit log.
+    pub log_level: LogLevel,
 }
 
 /// The default of `MCP_MAX_JSON_DEPTH`; the parser's own limit (128) is the most it can be.
@@ -83,6 +86,7 @@ impl Default for Settings {
             exposure: ToolFilter::all(),
             max_json_depth: DEFAULT_MAX_JSON_DEPTH,
             tool_timeout_ms: DEFAULT_TOOL_TIMEOUT_SECONDS * 1000,
+            log_level: LogLevel::default(),
         }
     }
 }
@@ -113,6 +117,9 @@ impl Settings {
         }
         if let Some(flag) = get("MCP_READ_ONLY") {
             settings.exposure.read_only = boolean(&flag, "MCP_READ_ONLY")?;
+        }
+        if let Some(level) = get("MCP_LOG_LEVEL") {
+            settings.log_level = LogLevel::parse(&level)?;
         }
         if let Some(depth) = get("MCP_MAX_JSON_DEPTH") {
             settings.max_json_depth =

@@ -13,6 +13,7 @@
 //!
 //! Everything but `worker` is plain Rust with no I/O, unit-tested natively with `cargo test`.
 
+pub mod audit;
 pub mod auth;
 pub mod cancellation;
 pub mod config;

@@ -40,6 +40,12 @@ pub trait Peer {
         let _ = capability;
     }
 
+    /// Whether a question is waiting for an input-required result (the stateless lane): the handler's own
+    /// result will be replaced by it.
+    fn awaits_input(&self) -> bool {
+        false
+    }
+
     /// Sends a notification about the session rather than the request (such as
     /// `notifications/resources/updated`): on the standalone stream when one is open.
     fn notify_session(&self, method: &str, params: Value) {

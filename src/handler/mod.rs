@@ -13,6 +13,9 @@ pub mod tools;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use std::rc::Rc;
+
+use crate::audit::Outcome;
 use crate::cancellation::{Cancellation, Refusal};
 use crate::error::McpError;
 use crate::model::lifecycle::{
@@ -44,6 +47,14 @@ pub struct Server {
     lists_change: ListsChange,
     exposure: ToolFilter,
     tool_timeout: Option<ToolTimeout>,
+    observer: Option<Rc<dyn Observer>>,
+}
+
+/// What the server reports about its work (audit lines, later metrics), provided by the platform: the core
+/// has no clock and no log of its own.
+pub trait Observer {
+    fn now_ms(&self) -> f64;
+    fn tool_call(&self, tool: &str, outcome: Outcome, duration_ms: f64, cx: &RequestContext);
 }
 
 /// Which lists can change while clients hold them, so that `listChanged` is declared only where it is true.
@@ -67,7 +78,14 @@ impl Server {
             lists_change: ListsChange::default(),
             exposure: ToolFilter::all(),
             tool_timeout: None,
+            observer: None,
         }
+    }
+
+    /// Reports every tool call to `observer`.
+    pub fn observer(mut self, observer: Rc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Bounds every tool call's time (see [`ToolTimeout`]).
@@ -292,11 +310,21 @@ impl Server {
                 let filter = self.exposure.narrowed_by(&cx.tools);
                 let name = params.name.clone();
                 let call = self.tools.call(params, cx.clone(), &filter);
+                let started = self.observer.as_ref().map(|o| o.now_ms());
                 let result = match &self.tool_timeout {
-                    Some(timeout) => timeout.run(&name, call).await?,
-                    None => call.await?,
+                    Some(timeout) => timeout.run(&name, call).await,
+                    None => call.await,
                 };
-                Ok(to_value(result))
+                if let (Some(observer), Some(started)) = (&self.observer, started) {
+                    let outcome = match &result {
+                        _ if cx.peer.awaits_input() => Outcome::InputRequired,
+                        Ok(r) if r.is_error => Outcome::ToolError,
+                        Ok(_) => Outcome::Ok,
+                        Err(_) => Outcome::Refused,
+                    };
+                    observer.tool_call(&name, outcome, observer.now_ms() - started, cx);
+                }
+                Ok(to_value(result?))
             }
             "resources/list" => {
                 let params: PaginatedParams = parse_params(request.params)?;

@@ -462,6 +462,10 @@ impl Peer for Questions {
         Box::pin(async move { outcome })
     }
 
+    fn awaits_input(&self) -> bool {
+        !self.asked.borrow().is_empty()
+    }
+
     fn missing_capability(&self, capability: &'static str) {
         let mut missing = self.missing.borrow_mut();
         if !missing.contains(&capability) {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use worker::{Delay, Env};
 
+use super::audit_log::AuditLog;
 use super::documents_kv::KvDocuments;
 use super::listen_hub;
 use crate::config::{FixtureSet, Settings};
@@ -85,8 +86,13 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
                 after: Duration::from_millis(settings.tool_timeout_ms),
                 sleep: Rc::new(|d| Box::pin(Delay::from(d))),
             };
-            let server = toolset::server(documents, settings.page_size, fixtures);
-            Rc::new(server.exposure(settings.exposure.clone()).tool_timeout(timeout))
+            let mut server = toolset::server(documents, settings.page_size, fixtures)
+                .exposure(settings.exposure.clone())
+                .tool_timeout(timeout);
+            if settings.log_level.audits() {
+                server = server.observer(Rc::new(AuditLog));
+            }
+            Rc::new(server)
         })
         .clone()
     })

@@ -1,6 +1,7 @@
 //! The thin shell: the `fetch` router, the session Durable Object, KV. Rules live in the core modules;
 //! this code only reads requests, applies them and writes responses.
 
+mod audit_log;
 mod documents_kv;
 mod health_endpoint;
 mod http;
@@ -70,22 +71,49 @@ pub type Reply = web_sys::Response;
 
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Reply> {
+    let started = js_sys::Date::now();
     let req = Incoming::new(req);
     let origin = req.header("Origin");
-    let mut cors_origin = None;
-    let response = match route(&req, &env, &ctx, origin.as_deref(), &mut cors_origin).await {
+    let mut seen = Seen::default();
+    // Names this request in the log (and in a 500's body); Cloudflare's ray id when there is one.
+    let reference = || req.header("cf-ray").unwrap_or_else(crate::random::hex::<8>);
+    let mut request_id = None;
+    let response = match route(&req, &env, &ctx, origin.as_deref(), &mut seen).await {
         Ok(response) => response,
         Err(Failure { error, id }) => {
-            // Names this request in the log and in a 500's body; Cloudflare's ray id when there is one.
-            let reference = req.header("cf-ray").unwrap_or_else(crate::random::hex::<8>);
-            http::error(&error, id, &reference).into()
+            let reference = request_id.insert(reference());
+            http::error(&error, id, reference).into()
         }
     };
+    if isolate::settings(&env).map_or(true, |s| s.log_level.audits()) {
+        let request_id = request_id.unwrap_or_else(reference);
+        let (mcp_method, protocol_version) = (req.header("Mcp-Method"), req.header("MCP-Protocol-Version"));
+        audit_log::request(&crate::audit::RequestLine {
+            event: "request",
+            request_id: &request_id,
+            method: &req.method,
+            path: req.path(),
+            status: response.status(),
+            duration_ms: js_sys::Date::now() - started,
+            caller: seen.caller.as_ref().map(Identity::id),
+            mcp_method: mcp_method.as_deref(),
+            protocol_version: protocol_version.as_deref(),
+        });
+    }
     // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
-    match cors_origin {
+    match seen.cors_origin {
         Some(origin) => with_cors(response, &origin),
         None => Ok(response),
     }
+}
+
+/// What routing learned about a request that the answer and the log need.
+#[derive(Default)]
+struct Seen {
+    /// Set once the request's `Origin` has been allowed.
+    cors_origin: Option<String>,
+    /// Set once the caller is authenticated.
+    caller: Option<Identity>,
 }
 
 /// `response` with the CORS headers for `origin`. Headers of a response that came from the Durable Object are
@@ -113,13 +141,13 @@ pub struct Admitted<'a> {
     pub tools: ToolFilter,
 }
 
-/// Routes one request. `cors_origin` is set once the request's `Origin` has been allowed.
+/// Routes one request, noting in `seen` what the answer and the log need.
 async fn route(
     req: &Incoming,
     env: &Env,
     ctx: &Context,
     origin: Option<&str>,
-    cors_origin: &mut Option<String>,
+    seen: &mut Seen,
 ) -> Result<Reply, Failure> {
     let path = req.path();
     if path == "/" && req.method == "GET" {
@@ -149,7 +177,7 @@ async fn route(
         if !settings.origins.allows(origin) {
             return Err(HttpError::ForbiddenOrigin(origin.to_string()).into());
         }
-        *cors_origin = Some(origin.to_string());
+        seen.cors_origin = Some(origin.to_string());
     }
     if req.method == "OPTIONS" {
         let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
@@ -157,6 +185,7 @@ async fn route(
     }
     let (ids, states) = settings.ready()?;
     let caller = settings.access.admit(|| req.header("Authorization"))?;
+    seen.caller = Some(caller.clone());
     let tools = ToolFilter::from_query(request_url::query(&req.url).unwrap_or(""))
         .map_err(|why| HttpError::BadRequest(format!("the URL's tool selection: {why}")))?;
     let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller, tools };

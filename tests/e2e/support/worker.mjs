@@ -43,7 +43,7 @@ export async function startWorker(options = {}) {
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mcp-worker-state-'));
   const ownsState = options.ownsState ?? !options.persistTo;
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
-    '--inspector-port', String(options.inspectorPort ?? await freePort()), '--show-interactive-dev-session=false', '--log-level', 'warn'];
+    '--inspector-port', String(options.inspectorPort ?? await freePort()), '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'log'];
   if (options.config) args.push('--config', options.config);
   const vars = { ...(options.development === false ? {} : { MCP_DEV_MODE: 'true' }), ...(options.vars ?? {}) };
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
