@@ -147,7 +147,7 @@ async fn route(
         return Ok(http::respond(204, &headers, String::new()).into());
     }
     let (ids, states) = settings.ready()?;
-    let caller = settings.access.admit(|| req.header("Authorization"))?;
+    let caller = settings.access.admit(|| req.header("Authorization"), None)?.identity;
     let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller };
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
