@@ -15,6 +15,7 @@ pub mod error;
 pub mod form;
 pub mod github;
 pub mod grant;
+pub mod grant_call;
 pub mod metadata;
 pub mod pkce;
 pub mod sealed;
@@ -34,6 +35,39 @@ pub const RESOURCE_PATH: &str = "/mcp";
 pub const CALLBACK_PATH: &str = "/callback";
 /// The protected resource metadata clients find through the 401 challenge.
 pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
+
+/// The paths of the authorization server and of the resource metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    ResourceMetadata,
+    ServerMetadata,
+    Register,
+    Authorize,
+    Callback,
+    Token,
+    Revoke,
+}
+
+impl Route {
+    pub fn of(path: &str) -> Option<Self> {
+        Some(match path {
+            RESOURCE_METADATA_PATH | "/.well-known/oauth-protected-resource" => Self::ResourceMetadata,
+            "/.well-known/oauth-authorization-server" => Self::ServerMetadata,
+            "/register" => Self::Register,
+            "/authorize" => Self::Authorize,
+            CALLBACK_PATH => Self::Callback,
+            "/token" => Self::Token,
+            "/revoke" => Self::Revoke,
+            _ => return None,
+        })
+    }
+
+    /// Whether clients call it from scripts (browser-based clients, from any origin: CORS), rather than
+    /// navigating a browser to it.
+    pub fn is_api(self) -> bool {
+        !matches!(self, Self::Authorize | Self::Callback)
+    }
+}
 
 /// The resource identifier of this server: `<origin>/mcp`.
 pub fn resource(origin: &str) -> String {
@@ -87,6 +121,17 @@ mod tests {
         assert_eq!(origin_of("https://mcp.example.com"), "https://mcp.example.com");
         assert_eq!(resource(origin_of("https://mcp.example.com/token")), "https://mcp.example.com/mcp");
         assert_eq!(origin_of("nonsense"), "");
+    }
+
+    #[test]
+    fn routes_are_the_design_paths() {
+        assert_eq!(Route::of("/.well-known/oauth-protected-resource/mcp"), Some(Route::ResourceMetadata));
+        assert_eq!(Route::of("/.well-known/oauth-protected-resource"), Some(Route::ResourceMetadata));
+        assert_eq!(Route::of("/.well-known/oauth-authorization-server"), Some(Route::ServerMetadata));
+        assert_eq!(Route::of("/.well-known/openid-configuration"), None);
+        assert_eq!(Route::of("/callback"), Some(Route::Callback));
+        assert!(Route::Token.is_api() && !Route::Authorize.is_api());
+        assert_eq!(Route::of("/mcp"), None);
     }
 
     #[test]
