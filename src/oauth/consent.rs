@@ -17,18 +17,31 @@ pub const APPROVE: &str = "approve";
 pub const DENY: &str = "deny";
 const CSRF_LABEL: &[u8] = b"csrf";
 
-/// Headers of every page here: no script, no framing, no caching, no referrer (URLs carry codes).
-pub const PAGE_HEADERS: [(&str, &str); 6] = [
+/// Headers of every page here besides its `Content-Security-Policy` ([`content_security_policy`]): no framing, no
+/// caching, no referrer (URLs carry codes).
+pub const PAGE_HEADERS: [(&str, &str); 5] = [
     ("Content-Type", "text/html; charset=utf-8"),
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    ),
     ("X-Frame-Options", "DENY"),
     ("Cache-Control", "no-store"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
 ];
+
+/// The page's policy: no script, nothing loaded, no framing; the form may post only here. Browsers apply
+/// `form-action` to the redirects that follow a submission too, so the places the consent form's answer
+/// redirects to (GitHub, or the client when the user denies) are listed by origin.
+pub fn content_security_policy(redirect_targets: &[&str]) -> String {
+    let mut form_action = String::from("'self'");
+    for target in redirect_targets {
+        if let Some(origin) = url::Url::parse(target).ok().map(|u| u.origin()).filter(|o| o.is_tuple()) {
+            form_action.push(' ');
+            form_action.push_str(&origin.ascii_serialization());
+        }
+    }
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+    )
+}
 
 /// What the consent page shows.
 #[derive(Debug, Clone, Copy)]
@@ -184,6 +197,18 @@ mod tests {
         assert!(html.contains("name=\"request\" value=\"mcp_ar.a.b\""));
         assert!(html.contains("value=\"approve\"") && html.contains("value=\"deny\""));
         assert!(!error_page("<b>x</b>").contains("<b>"));
+    }
+
+    #[test]
+    fn the_form_may_lead_only_here_to_github_and_to_the_client() {
+        let csp =
+            content_security_policy(&["https://github.com", "http://127.0.0.1:3000/cb?x=1", "javascript:x"]);
+        assert_eq!(
+            csp,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https://github.com \
+             http://127.0.0.1:3000; frame-ancestors 'none'"
+        );
+        assert!(content_security_policy(&[]).contains("form-action 'self';"));
     }
 
     #[test]

@@ -92,7 +92,14 @@ pub fn internal(context: &str, detail: &str) -> OAuthError {
 }
 
 fn page(status: u16, html: String, cookie: Option<String>) -> Reply {
+    page_to(status, html, cookie, &[])
+}
+
+/// A page whose form's answer may redirect to `targets` (see [`consent::content_security_policy`]).
+fn page_to(status: u16, html: String, cookie: Option<String>, targets: &[&str]) -> Reply {
+    let policy = consent::content_security_policy(targets);
     let mut headers: Vec<(&str, &str)> = consent::PAGE_HEADERS.to_vec();
+    headers.push(("Content-Security-Policy", &policy));
     if let Some(cookie) = &cookie {
         headers.push(("Set-Cookie", cookie));
     }
@@ -212,7 +219,7 @@ async fn authorize(req: &Incoming, at: &OAuth<'_>) -> Reply {
         csrf: &csrf,
     };
     let cookie = consent::set_cookie(at.https(), &sealed, &nonce, STATE_TTL_MS / 1000);
-    page(200, consent::page(&view), Some(cookie))
+    page_to(200, consent::page(&view), Some(cookie), &[&at.sign_in.github.base_url, &request.redirect_uri])
 }
 
 /// `POST /authorize`: the consent form's answer. Approval goes to GitHub with a one-time state.
