@@ -24,6 +24,7 @@ pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod model;
+pub mod oauth;
 pub mod random;
 pub mod schema;
 pub mod session;
