@@ -242,6 +242,7 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
 
   /** A full sign-in as `login` with a fresh public client (or `opts.client`). */
   async function signInAs(login, opts = {}) {
+    fake.resetDecisions();
     fake.approveNextAs(login);
     return trackFlow(await signIn(url, { discovery: d, redirectUri: REDIRECT, ...opts }));
   }
@@ -253,6 +254,7 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
     const state = randomState();
     const redirectUri = opts.redirectUri ?? REDIRECT;
     const u = authorizeUrl(as, { clientId: client.client_id, redirectUri, challenge: pkce.challenge, state, resource: mcpUrl });
+    fake.resetDecisions();
     if (opts.login) fake.approveNextAs(opts.login);
     const authorization = await authorize(as, { url: u, redirectUri });
     assert.ok(authorization.code, `a code: ${authorization.url}`);

@@ -29,6 +29,7 @@ const MCP_REMOTE_DIR = join(ROOT, 'node_modules', 'mcp-remote');
 const MCP_REMOTE = join(MCP_REMOTE_DIR, JSON.parse(readFileSync(join(MCP_REMOTE_DIR, 'package.json'), 'utf8')).bin['mcp-remote']);
 const CONFORMANCE = join(ROOT, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 const BROWSER_SCRIPT = join(ROOT, 'tests', 'e2e', 'support', 'oauth_browser.mjs');
+const INSPECTOR = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector', 'clients', 'launcher', 'build', 'index.js');
 
 /** whoami's structured answer for a signed-in GitHub user (src/toolset/whoami.rs). */
 const OCTOCAT = { kind: 'user', id: 'github:1', login: 'octocat', name: 'The Octocat' };
@@ -256,6 +257,20 @@ describe('real clients signing in with GitHub (fake GitHub)', { timeout: 900_000
       assert.deepEqual(toolOutput(who.result), { kind: 'api_key', id: 'key:bridge', name: 'bridge' });
     } finally {
       await bridge.stop();
+    }
+  });
+
+  it('the Inspector CLI with --header "Authorization: Bearer <key>" works beside sign-in', T, async () => {
+    const home = mkdtempSync(join(tmpdir(), 'inspector-oauth-'));
+    const env = { ...process.env, HOME: home, MCP_CATALOG_PATH: join(home, 'mcp.json'), NO_COLOR: '1' };
+    try {
+      const args = [INSPECTOR, '--cli', mcpUrl, '--transport', 'http', '--method', 'tools/call', '--tool-name', 'whoami'];
+      const ok = await run([...args, '--header', `Authorization: Bearer ${API_KEY}`], { timeoutMs: 60_000, env });
+      assert.equal(ok.code, 0, ok.output);
+      const json = JSON.parse(ok.output.slice(ok.output.indexOf('{')));
+      assert.deepEqual(toolOutput(json), { kind: 'api_key', id: 'key:bridge', name: 'bridge' }, ok.output);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 

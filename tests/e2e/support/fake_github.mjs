@@ -96,6 +96,8 @@ export async function startFakeGitHub(options = {}) {
   fake.approveNextAs = (login) => { userByLogin(login); queued.push({ login }); };
   /** The next authorize redirects back with `error` (the user clicked "Cancel"). */
   fake.denyNext = (error = 'access_denied') => { queued.push({ error }); };
+  /** Forgets the one-shot decisions still queued (a failed test's leftovers). */
+  fake.resetDecisions = () => { queued.length = 0; };
   /** Makes every code issued so far expired (as if 10 minutes had passed). */
   fake.expireCodes = () => { for (const c of codes.values()) c.expires = 0; };
   /** Makes every expiring (`ghu_`) token issued so far expired. */
