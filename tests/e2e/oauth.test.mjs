@@ -195,6 +195,8 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
   let d2;
   let early;
   let earlyCode;
+  let w2Failure;
+  const needW2 = () => { if (w2Failure) throw w2Failure; };
 
   before(async () => {
     fake = await startFakeGitHub();
@@ -211,25 +213,30 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
     d = await discover(mcpUrl);
     as = d.as;
 
-    fake2 = await startFakeGitHub();
-    const port2 = await freePort();
-    fake2.callbackUrl = `http://127.0.0.1:${port2}/callback`;
-    w2 = await startWorker({
-      port: port2,
-      vars: {
-        ...fake2.vars, MCP_SERVER_SECRET: SECRET,
-        OAUTH_ACCESS_TTL_SECONDS: String(SHORT_TTL_S), OAUTH_CODE_TTL_SECONDS: String(SHORT_TTL_S),
-      },
-    });
-    d2 = await discover(`${w2.url}/mcp`);
-    early = trackFlow(await signIn(w2.url, { discovery: d2, redirectUri: REDIRECT }));
-    const client = await register(d2.as, { redirect_uris: [REDIRECT] });
-    const pkce = pkcePair();
-    const at = Date.now();
-    const u = authorizeUrl(d2.as, { clientId: client.client_id, redirectUri: REDIRECT, challenge: pkce.challenge, state: randomState(), resource: `${w2.url}/mcp` });
-    const authorization = await authorize(d2.as, { url: u, redirectUri: REDIRECT });
-    track(authorization.code, pkce.verifier);
-    earlyCode = { client, pkce, authorization, at };
+    // A failure here fails only the short-lifetime tests (they rethrow it).
+    try {
+      fake2 = await startFakeGitHub();
+      const port2 = await freePort();
+      fake2.callbackUrl = `http://127.0.0.1:${port2}/callback`;
+      w2 = await startWorker({
+        port: port2,
+        vars: {
+          ...fake2.vars, MCP_SERVER_SECRET: SECRET,
+          OAUTH_ACCESS_TTL_SECONDS: String(SHORT_TTL_S), OAUTH_CODE_TTL_SECONDS: String(SHORT_TTL_S),
+        },
+      });
+      d2 = await discover(`${w2.url}/mcp`);
+      early = trackFlow(await signIn(w2.url, { discovery: d2, redirectUri: REDIRECT }));
+      const client = await register(d2.as, { redirect_uris: [REDIRECT] });
+      const pkce = pkcePair();
+      const at = Date.now();
+      const u = authorizeUrl(d2.as, { clientId: client.client_id, redirectUri: REDIRECT, challenge: pkce.challenge, state: randomState(), resource: `${w2.url}/mcp` });
+      const authorization = await authorize(d2.as, { url: u, redirectUri: REDIRECT });
+      track(authorization.code, pkce.verifier);
+      earlyCode = { client, pkce, authorization, at };
+    } catch (e) {
+      w2Failure = e;
+    }
   }, { timeout: 240_000 });
 
   after(async () => {
@@ -979,12 +986,14 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
   // ---------------------------------------------------------------------------------------------------------
   describe(`short lifetimes (a second worker: OAUTH_ACCESS_TTL_SECONDS=${SHORT_TTL_S}, OAUTH_CODE_TTL_SECONDS=${SHORT_TTL_S})`, () => {
     it("a token of another server (same secret, other origin) → 401 here, and this server's token → 401 there", T, async () => {
+      needW2();
       assertChallenge(await challenge(mcpUrl, { headers: bearer(early.tokens.access_token) }), origin, { error: 'invalid_token', what: "worker 2's token on worker 1" });
       const { tokens } = await signInAs('octocat');
       assertChallenge(await challenge(`${w2.url}/mcp`, { headers: bearer(tokens.access_token) }), w2.url, { error: 'invalid_token', what: "worker 1's token on worker 2" });
     });
 
     it('an expired access token → 401 invalid_token; refreshing gives a working one', { timeout: 150_000 }, async () => {
+      needW2();
       assert.equal(early.tokens.expires_in, SHORT_TTL_S, 'OAUTH_ACCESS_TTL_SECONDS sets expires_in');
       const payload = accessPayload(early.tokens.access_token);
       await sleep(Math.max(0, payload.x - Date.now() + 1500));
@@ -995,6 +1004,7 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
     });
 
     it('an expired code → invalid_grant', { timeout: 150_000 }, async () => {
+      needW2();
       await sleep(Math.max(0, earlyCode.at + SHORT_TTL_S * 1000 + 1500 - Date.now()));
       const { client, pkce, authorization } = earlyCode;
       assertTokenError(await exchangeCode(d2.as, { code: authorization.code, clientId: client.client_id, redirectUri: REDIRECT, verifier: pkce.verifier, resource: `${w2.url}/mcp` }),
@@ -1006,7 +1016,8 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
   describe('logs', () => {
     it('no token, code, key, client secret or GitHub token/body appears in any log line of the run', T, async () => {
       const all = [...secrets, ...fake.secrets(), fake.errorDetail, 'octocat@github.example'];
-      const logs = [['worker', worker.logs(), []], ['short-lifetime worker', w2.logs(), fake2.secrets()]];
+      const logs = [['worker', worker.logs(), []]];
+      if (w2) logs.push(['short-lifetime worker', w2.logs(), fake2.secrets()]);
       assert.ok(all.length > 40, `the run handled many secrets (${all.length})`);
       for (const [label, text, extra] of logs) {
         const found = findSecrets(text, [...all, ...extra]);
