@@ -4,6 +4,9 @@
 use crate::auth::{AccessPolicy, ApiKeys, NO_CREDENTIALS};
 use crate::error::HttpError;
 use crate::keys::ServerSecret;
+use crate::oauth::github::GitHubApp;
+use crate::oauth::grant::Lifetimes;
+use crate::oauth::sealed::Sealer;
 use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
 use crate::transport::request_state::RequestStates;
@@ -34,7 +37,23 @@ pub struct Settings {
     pub session_ids: Option<SessionIds>,
     /// Seals the request state of input-required results, with the same secret (its own derived key).
     pub request_states: Option<RequestStates>,
+    /// GitHub sign-in (the OAuth authorization server), on when both GitHub secrets are set.
+    pub sign_in: Option<SignIn>,
+    /// Seals OAuth requests, upstream state and access tokens, with the same secret (its own derived key).
+    pub oauth: Option<Sealer>,
+    /// The GitHub setting missing when only one of the two is set: the deployment refuses traffic until fixed.
+    pub sign_in_missing: Option<&'static str>,
 }
+
+/// GitHub sign-in: the GitHub OAuth app and the lifetimes of our tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignIn {
+    pub github: GitHubApp,
+    pub lifetimes: Lifetimes,
+}
+
+pub const DEFAULT_ACCESS_TTL_SECONDS: u64 = 3600;
+pub const DEFAULT_REFRESH_TTL_SECONDS: u64 = 30 * 86_400;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FixtureSet {
@@ -68,6 +87,9 @@ impl Default for Settings {
             development: false,
             session_ids: None,
             request_states: None,
+            sign_in: None,
+            oauth: None,
+            sign_in_missing: None,
         }
     }
 }
@@ -88,6 +110,7 @@ impl Settings {
         };
         settings.session_ids = secret.as_ref().map(SessionIds::new);
         settings.request_states = secret.as_ref().map(RequestStates::new);
+        settings.oauth = secret.as_ref().map(Sealer::new);
         settings.access.development = settings.development;
         settings.origins = OriginPolicy::parse("", settings.development);
         settings.hosts = HostPolicy::parse("", settings.development);
@@ -139,6 +162,33 @@ impl Settings {
         if let Some(flag) = get("MCP_ALLOW_ANONYMOUS") {
             settings.access.allow_anonymous = boolean(&flag, "MCP_ALLOW_ANONYMOUS")?;
         }
+        match (get("GITHUB_CLIENT_ID"), get("GITHUB_CLIENT_SECRET")) {
+            (Some(client_id), Some(client_secret)) => {
+                let base_url = get("GITHUB_BASE_URL").unwrap_or_else(|| "https://github.com".into());
+                let api_url = get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
+                let mut lifetimes = Lifetimes {
+                    access_ms: DEFAULT_ACCESS_TTL_SECONDS * 1000,
+                    refresh_ms: DEFAULT_REFRESH_TTL_SECONDS * 1000,
+                };
+                if let Some(secs) = get("OAUTH_ACCESS_TTL_SECONDS") {
+                    lifetimes.access_ms = at_least(&secs, 60, "OAUTH_ACCESS_TTL_SECONDS")? * 1000;
+                }
+                if let Some(secs) = get("OAUTH_REFRESH_TTL_SECONDS") {
+                    lifetimes.refresh_ms = at_least(&secs, 60, "OAUTH_REFRESH_TTL_SECONDS")? * 1000;
+                }
+                let github = GitHubApp {
+                    client_id,
+                    client_secret,
+                    base_url: base_url_setting(&base_url, "GITHUB_BASE_URL")?,
+                    api_url: base_url_setting(&api_url, "GITHUB_API_URL")?,
+                };
+                settings.sign_in = Some(SignIn { github, lifetimes });
+                settings.access.sign_in = true;
+            }
+            (Some(_), None) => settings.sign_in_missing = Some("GITHUB_CLIENT_SECRET"),
+            (None, Some(_)) => settings.sign_in_missing = Some("GITHUB_CLIENT_ID"),
+            (None, None) => {}
+        }
         Ok(settings)
     }
 
@@ -147,13 +197,18 @@ impl Settings {
     /// answer says all there is to fix.
     pub fn ready(&self) -> Result<(&SessionIds, &RequestStates), HttpError> {
         let mut missing = Vec::new();
-        if !self.access.is_configured() {
+        if let Some(name) = self.sign_in_missing {
+            missing.push(format!(
+                "GitHub sign-in needs both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, and {name} is not set: run \
+                 `npx wrangler secret put {name}`"
+            ));
+        } else if !self.access.is_configured() {
             missing.push(NO_CREDENTIALS.to_string());
         }
         if self.session_ids.is_none() {
             missing.push(
                 "the server secret is not set: run `npx wrangler secret put MCP_SERVER_SECRET` with at least 32 \
-                 random characters (e.g. the output of `openssl rand -hex 32`); it signs session ids"
+                 random characters (e.g. the output of `openssl rand -hex 32`); it signs session ids and OAuth tokens"
                     .to_string(),
             );
         }
@@ -184,6 +239,28 @@ fn route_path(text: &str, name: &str) -> Result<String, String> {
     } else {
         Err(format!("{name} must be a path such as /sse (not / or /mcp), not {text:?}"))
     }
+}
+
+/// Where GitHub is: an https URL, or http to a loopback address (a local fake in tests); no trailing slash.
+fn base_url_setting(text: &str, name: &str) -> Result<String, String> {
+    let text = text.trim_end_matches('/');
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| text.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with(':')));
+    let https =
+        text.strip_prefix("https://").is_some_and(|host| !host.is_empty() && !host.contains(['?', '#', ' ']));
+    if https || loopback {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{name} must be an https URL such as https://github.com, not {text:?}"))
+    }
+}
+
+fn at_least(text: &str, min: u64, name: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|&n| n >= min)
+        .ok_or_else(|| format!("{name} must be a whole number of seconds, at least {min}, not {text:?}"))
 }
 
 fn positive(text: &str, name: &str) -> Result<u64, String> {
@@ -226,6 +303,60 @@ mod tests {
             .unwrap()
             .ready()
             .is_ok());
+    }
+
+    #[test]
+    fn github_sign_in_needs_both_secrets_and_the_server_secret() {
+        let secret = "s".repeat(40);
+        let on = from(&[
+            ("GITHUB_CLIENT_ID", "Iv1.x"),
+            ("GITHUB_CLIENT_SECRET", "shh"),
+            ("MCP_SERVER_SECRET", &secret),
+        ])
+        .unwrap();
+        assert!(on.ready().is_ok(), "sign-in alone is credentials enough");
+        let sign_in = on.sign_in.as_ref().unwrap();
+        assert_eq!(sign_in.github.base_url, "https://github.com");
+        assert_eq!(sign_in.github.api_url, "https://api.github.com");
+        assert_eq!(sign_in.lifetimes.access_ms, 3_600_000);
+        assert!(on.access.sign_in && on.oauth.is_some());
+        assert!(!format!("{on:?}").contains("shh"), "the client secret is never printed");
+        for (set, missing) in
+            [("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"), ("GITHUB_CLIENT_SECRET", "GITHUB_CLIENT_ID")]
+        {
+            let half = from(&[(set, "x"), ("MCP_SERVER_SECRET", &secret), ("MCP_API_KEYS", "a:k")]).unwrap();
+            let message = half.ready().unwrap_err().to_error_object().message;
+            assert!(message.contains(&format!("{missing} is not set")), "{message}");
+        }
+        let no_secret = from(&[("GITHUB_CLIENT_ID", "x"), ("GITHUB_CLIENT_SECRET", "y")]).unwrap();
+        let message = no_secret.ready().unwrap_err().to_error_object().message;
+        assert!(message.contains("MCP_SERVER_SECRET") && !message.contains("MCP_API_KEYS"), "{message}");
+    }
+
+    #[test]
+    fn github_urls_and_token_lifetimes_are_read_and_checked() {
+        let s = from(&[
+            ("GITHUB_CLIENT_ID", "x"),
+            ("GITHUB_CLIENT_SECRET", "y"),
+            ("GITHUB_BASE_URL", "http://127.0.0.1:9000/"),
+            ("GITHUB_API_URL", "https://ghe.example/api/v3"),
+            ("OAUTH_ACCESS_TTL_SECONDS", "120"),
+            ("OAUTH_REFRESH_TTL_SECONDS", "600"),
+        ])
+        .unwrap();
+        let sign_in = s.sign_in.unwrap();
+        assert_eq!(sign_in.github.base_url, "http://127.0.0.1:9000");
+        assert_eq!(sign_in.github.api_url, "https://ghe.example/api/v3");
+        assert_eq!(sign_in.lifetimes, Lifetimes { access_ms: 120_000, refresh_ms: 600_000 });
+        for (k, v) in [
+            ("GITHUB_BASE_URL", "http://github.example"),
+            ("GITHUB_API_URL", "ftp://x"),
+            ("OAUTH_ACCESS_TTL_SECONDS", "30"),
+            ("OAUTH_REFRESH_TTL_SECONDS", "soon"),
+        ] {
+            let err = from(&[("GITHUB_CLIENT_ID", "x"), ("GITHUB_CLIENT_SECRET", "y"), (k, v)]).unwrap_err();
+            assert!(err.contains(k), "{err}");
+        }
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub enum HttpError {
     BadRequest(String),
     /// 401: no or wrong credentials; `www_authenticate` is sent back.
     Unauthorized { message: String, www_authenticate: String },
+    /// 403: an OAuth token without the scope the endpoint needs; `www_authenticate` is sent back.
+    InsufficientScope { www_authenticate: String },
     /// 403: an `Origin` that is not allowed (DNS-rebinding protection).
     ForbiddenOrigin(String),
     /// 403: a `Host` that is not allowed (`MCP_ALLOWED_HOSTS`).
@@ -104,7 +106,7 @@ impl HttpError {
             | Self::UnsupportedProtocolVersion(_)
             | Self::BadRequest(_) => 400,
             Self::Unauthorized { .. } => 401,
-            Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => 403,
+            Self::InsufficientScope { .. } | Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => 403,
             Self::SessionNotFound | Self::NotFound(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::NotAcceptable(_) => 406,
@@ -135,6 +137,7 @@ impl HttpError {
             )),
             Self::BadRequest(why) => server(format!("Bad Request: {why}")),
             Self::Unauthorized { message, .. } => server(format!("Unauthorized: {message}")),
+            Self::InsufficientScope { .. } => server("Forbidden: the access token lacks the scope mcp".into()),
             Self::ForbiddenOrigin(origin) => server(format!(
                 "Forbidden: origin {origin:?} is not allowed (add it to MCP_ALLOWED_ORIGINS)"
             )),
@@ -198,7 +201,7 @@ impl HttpError {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_string())],
-            Self::Unauthorized { www_authenticate, .. } => {
+            Self::Unauthorized { www_authenticate, .. } | Self::InsufficientScope { www_authenticate } => {
                 vec![("WWW-Authenticate", www_authenticate.clone())]
             }
             _ => Vec::new(),

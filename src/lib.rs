@@ -22,6 +22,7 @@ pub mod handler;
 pub mod identity;
 pub mod keys;
 pub mod model;
+pub mod oauth;
 pub mod random;
 pub mod schema;
 pub mod session;

@@ -4,6 +4,7 @@ pub mod conformance;
 pub mod conformance_stateless;
 mod documents;
 mod echo;
+mod whoami;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -30,13 +31,14 @@ pub enum Fixtures {
     },
 }
 
-/// The server as deployed: `search`, `fetch` and `echo`, the documents as resources, two prompts, and the
+/// The server as deployed: `search`, `fetch`, `echo` and `whoami`, the documents as resources, two prompts, and the
 /// fixtures when asked for.
 pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtures) -> Server {
     let mut tools = ToolRegistry::new()
         .with(documents::search_tool(source.clone()))
         .with(documents::fetch_tool(source.clone()))
-        .with(echo::tool());
+        .with(echo::tool())
+        .with(whoami::tool());
     let mut prompts = PromptRegistry::default()
         .with(documents::answer_prompt())
         .with(documents::summarize_prompt(source.clone()));

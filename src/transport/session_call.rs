@@ -36,6 +36,11 @@ pub struct SessionCall {
     pub session: String,
     /// The id of the identity the Worker authenticated.
     pub caller: String,
+    /// A signed-in user's login and name, for tools (the id alone decides ownership).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The `MCP-Protocol-Version` the client declared (already checked to be one we speak).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<ProtocolVersion>,
@@ -50,13 +55,15 @@ impl SessionCall {
             op,
             session: session.to_string(),
             caller: caller.id().to_string(),
+            login: caller.login().map(str::to_string),
+            name: caller.login().and(caller.name()).map(str::to_string),
             revision: None,
             last_event_id: None,
         }
     }
 
     pub fn caller(&self) -> Identity {
-        Identity::from_id(self.caller.clone())
+        Identity::from_id(self.caller.clone()).with_profile(self.login.clone(), self.name.clone())
     }
 
     pub fn to_header(&self) -> String {
@@ -82,5 +89,9 @@ mod tests {
         assert_eq!(call.caller(), Identity::api_key("alice"));
         assert_eq!(SessionCall::from_header("{\"op\":\"post\"}"), None);
         assert_eq!(SessionCall::from_header("garbage"), None);
+        let user = Identity::user(7, "octo", Some("Octo"));
+        let call = SessionCall::new(Operation::Post, "s", &user);
+        let back = SessionCall::from_header(&call.to_header()).unwrap().caller();
+        assert_eq!((back.id(), back.login(), back.name()), ("github:7", Some("octo"), Some("Octo")));
     }
 }

@@ -38,7 +38,9 @@ pub fn json_reply(status: u16, body: &str) -> web_sys::Response {
     }
     // Bytes, not a string: a string would be decoded from UTF-8 here and encoded again by the runtime.
     let bytes = js_sys::Uint8Array::from(body.as_bytes());
-    let made = |init: &web_sys::ResponseInit| web_sys::Response::new_with_opt_buffer_source_and_init(Some(&bytes), init);
+    let made = |init: &web_sys::ResponseInit| {
+        web_sys::Response::new_with_opt_buffer_source_and_init(Some(&bytes), init)
+    };
     let reply = if status == 200 { OK.with(made) } else { made(&json_init(status)) };
     reply.unwrap_or_else(|_| json(500, String::new()).into())
 }

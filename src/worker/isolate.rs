@@ -19,6 +19,36 @@ thread_local! {
     static SETTINGS: OnceCell<Result<Rc<Settings>, String>> = const { OnceCell::new() };
     static SERVER: OnceCell<Rc<Server>> = const { OnceCell::new() };
     static VERIFIED: RefCell<HashMap<String, (Kind, String)>> = RefCell::new(HashMap::new());
+    static GRANTS: RefCell<HashMap<String, (bool, u64)>> = RefCell::new(HashMap::new());
+}
+
+/// How long an isolate trusts what it learnt of a grant: a grant revoked elsewhere stops working here within
+/// this time (at once in the isolate that revoked it). Warm OAuth calls thus cost no store round trip.
+pub const GRANT_STATUS_MS: u64 = 30_000;
+const GRANTS_CAPACITY: usize = 4096;
+
+/// Whether grant `id` is live, if this isolate learnt it less than [`GRANT_STATUS_MS`] ago.
+pub fn grant_status(id: &str, now_ms: u64) -> Option<bool> {
+    GRANTS.with(|g| g.borrow().get(id).filter(|(_, at)| now_ms < at + GRANT_STATUS_MS).map(|(live, _)| *live))
+}
+
+/// Remembers what the grant object said of grant `id`.
+pub fn remember_grant(id: &str, live: bool, now_ms: u64) {
+    GRANTS.with(|g| {
+        let mut g = g.borrow_mut();
+        if g.len() >= GRANTS_CAPACITY {
+            g.retain(|_, (_, at)| now_ms < *at + GRANT_STATUS_MS);
+            if g.len() >= GRANTS_CAPACITY {
+                g.clear();
+            }
+        }
+        g.insert(id.to_string(), (live, now_ms));
+    });
+}
+
+/// Forgets grant `id`, so the next request asks its object again.
+pub fn forget_grant(id: &str) {
+    GRANTS.with(|g| g.borrow_mut().remove(id));
 }
 
 /// Session ids this isolate verified recently, with the caller they were verified for.

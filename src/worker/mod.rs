@@ -2,12 +2,18 @@
 //! this code only reads requests, applies them and writes responses.
 
 mod documents_kv;
+mod github_client;
+mod grant_object;
 mod http;
 mod incoming;
 mod isolate;
 mod legacy_endpoint;
 mod listen_hub;
 mod mcp_endpoint;
+mod oauth_endpoints;
+mod oauth_store;
+mod oauth_token;
+mod outbound;
 mod session_object;
 mod stateless_endpoint;
 mod streams;
@@ -17,6 +23,7 @@ use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, Response};
 
+use crate::auth::TokenCheck;
 use crate::error::HttpError;
 use crate::identity::Identity;
 use crate::model::{Payload, ProtocolVersion, RequestId};
@@ -28,6 +35,8 @@ use crate::transport::session_call::{SessionCall, CALL_HEADER};
 use crate::transport::streamable_http::first_request_id;
 use incoming::{Body, Incoming};
 
+#[allow(unused_imports)]
+pub use grant_object::OAuthGrant;
 #[allow(unused_imports)]
 pub use listen_hub::ListenHub;
 #[allow(unused_imports)]
@@ -121,6 +130,9 @@ async fn route(
         return Ok(info().into());
     }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
+    if let (Some(route), Some(sign_in)) = (crate::oauth::Route::of(path), &settings.sign_in) {
+        return oauth(req, env, ctx, &settings, sign_in, route, origin, cors_origin).await;
+    }
     let endpoint = if path == MCP_PATH {
         Endpoint::Mcp
     } else if path == settings.sse_path {
@@ -147,13 +159,84 @@ async fn route(
         return Ok(http::respond(204, &headers, String::new()).into());
     }
     let (ids, states) = settings.ready()?;
-    let caller = settings.access.admit(|| req.header("Authorization"))?;
+    let check = settings.oauth.as_ref().map(|sealer| TokenCheck {
+        sealer,
+        origin: crate::oauth::origin_of(&req.url),
+        now_ms: now_ms(),
+    });
+    let caller = settings.access.admit(|| req.header("Authorization"), check)?;
+    if let Some(grant) = &caller.grant {
+        check_grant(env, grant, crate::oauth::origin_of(&req.url)).await?;
+    }
+    let caller = caller.identity;
     let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller };
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
         Endpoint::Sse => legacy_endpoint::open(req, &admitted).await,
         Endpoint::Messages => legacy_endpoint::message(req, &admitted, request_url::query(&req.url)).await,
     }
+}
+
+/// Whether the grant of an OAuth access token is still live: asked of its object the first time this isolate
+/// sees the grant, then remembered for [`isolate::GRANT_STATUS_MS`].
+async fn check_grant(env: &Env, grant: &str, origin: &str) -> Result<(), HttpError> {
+    let now = now_ms();
+    let live = match isolate::grant_status(grant, now) {
+        Some(live) => live,
+        None => {
+            let reply = grant_object::call(env, grant, &crate::oauth::grant_call::GrantCall::Status)
+                .await
+                .map_err(|e| http::internal("asking a grant", e))?;
+            let live = matches!(reply, crate::oauth::grant_call::GrantReply::Status { live: true });
+            isolate::remember_grant(grant, live, now);
+            live
+        }
+    };
+    if live {
+        Ok(())
+    } else {
+        Err(crate::auth::invalid_token_for(origin, "the access token was revoked", Some("invalid_token")))
+    }
+}
+
+/// The authorization server's paths (only with GitHub sign-in on). Scripts of browser-based clients call
+/// the metadata, registration, token and revocation endpoints from any origin (they carry no cookie, and
+/// PKCE or client credentials protect them); the consent page and the callback are navigations.
+#[allow(clippy::too_many_arguments)]
+async fn oauth(
+    req: &Incoming,
+    env: &Env,
+    ctx: &Context,
+    settings: &crate::config::Settings,
+    sign_in: &crate::config::SignIn,
+    route: crate::oauth::Route,
+    origin: Option<&str>,
+    cors_origin: &mut Option<String>,
+) -> Result<Reply, Failure> {
+    if !settings.hosts.allows_any() {
+        let host = req.header("Host").unwrap_or_else(|| request_url::authority(&req.url).to_string());
+        if !settings.hosts.allows(&host) {
+            return Err(HttpError::ForbiddenHost(host).into());
+        }
+    }
+    if route.is_api() {
+        *cors_origin = origin.map(str::to_string);
+        if req.method == "OPTIONS" {
+            let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
+            return Ok(http::respond(204, &headers, String::new()).into());
+        }
+    }
+    settings.ready()?;
+    let Some(sealer) = &settings.oauth else { return Err(HttpError::Internal("no OAuth key".into()).into()) };
+    let at = oauth_endpoints::OAuth {
+        env,
+        ctx,
+        settings,
+        sign_in,
+        sealer,
+        origin: crate::oauth::origin_of(&req.url),
+    };
+    Ok(oauth_endpoints::handle(req, &at, route).await)
 }
 
 enum Endpoint {

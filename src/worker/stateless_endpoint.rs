@@ -24,11 +24,8 @@ pub async fn post(
     protocol_version: Option<String>,
 ) -> Result<Reply, Failure> {
     let server = isolate::server(at.env, at.settings);
-    let headers = WireHeaders {
-        protocol_version,
-        method: req.header(header::METHOD),
-        name: req.header(header::NAME),
-    };
+    let headers =
+        WireHeaders { protocol_version, method: req.header(header::METHOD), name: req.header(header::NAME) };
     let checked = match stateless::check(&request, &headers, &server) {
         Ok(checked) => checked,
         Err(refused) => return Ok(json(refused)),

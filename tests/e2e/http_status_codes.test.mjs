@@ -269,8 +269,8 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
         cursor = message.result.nextCursor;
         pages++;
       } while (cursor && pages < 10);
-      assert.equal(pages, 3);
-      assert.deepEqual(names.sort(), ['echo', 'fetch', 'search']);
+      assert.equal(pages, 4);
+      assert.deepEqual(names.sort(), ['echo', 'fetch', 'search', 'whoami']);
       const bad = await call(url, sess, 'tools/list', { cursor: 'definitely-not-a-cursor' });
       assert.equal(bad.answer.status, 200, bad.answer.text);
       assert.equal(bad.message.error?.code, -32602, bad.answer.text);

@@ -1,0 +1,198 @@
+//! `OAuthGrant`: one Durable Object per OAuth grant (`grant:<id>` in `OAUTH_GRANTS`), the one place where the
+//! single-use and rotation rules of [`crate::oauth::grant`] are decided. A Durable Object runs one request at a
+//! time, so two exchanges of a code or two refreshes of a token never race, which KV (no transactions,
+//! eventually consistent) could not promise. It stores the grant under one key and deletes it with an alarm
+//! once everything it issued has expired.
+
+use std::time::Duration;
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
+
+use super::{http, isolate};
+use crate::config::Settings;
+use crate::oauth::grant::{CodeRequest, Grant, Issued, NewGrant};
+use crate::oauth::grant_call::{object_name, GrantCall, GrantReply};
+use crate::oauth::sealed::{Kind, Sealer};
+use crate::oauth::{vault, OAuthError};
+
+/// The Durable Object namespace of grants.
+const GRANT_BINDING: &str = "OAUTH_GRANTS";
+const GRANT_KEY: &str = "grant";
+
+#[durable_object(alarm)]
+pub struct OAuthGrant {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for OAuthGrant {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let reply = match req.text().await.ok().and_then(|t| serde_json::from_str::<GrantCall>(&t).ok()) {
+            Some(call) => self.serve(call).await,
+            None => Err("the grant object got a request the Worker did not build".to_string()),
+        };
+        match reply {
+            Ok(reply) => Ok(http::json(200, serde_json::to_string(&reply).unwrap_or_default())),
+            Err(detail) => {
+                let reference = crate::random::hex::<8>();
+                worker::console_error!("grant object [{reference}]: {detail}");
+                Ok(http::json(500, String::new()))
+            }
+        }
+    }
+
+    /// Deletes the grant once its time is up; retried by the runtime on failure.
+    async fn alarm(&self) -> worker::Result<Response> {
+        let settings = isolate::settings(&self.env).map_err(worker::Error::RustError)?;
+        let storage = self.state.storage();
+        let grant: Option<Grant> = storage.get(GRANT_KEY).await.unwrap_or(None);
+        let delete_after = match (&grant, &settings.sign_in) {
+            (Some(grant), Some(sign_in)) => grant.delete_after_ms(sign_in.lifetimes),
+            _ => 0,
+        };
+        let now = super::now_ms();
+        if now >= delete_after {
+            storage.delete_all().await?;
+        } else {
+            storage.set_alarm(Duration::from_millis(delete_after - now)).await?;
+        }
+        Response::empty()
+    }
+}
+
+impl OAuthGrant {
+    async fn serve(&self, call: GrantCall) -> Result<GrantReply, String> {
+        let settings = isolate::settings(&self.env)?;
+        let (Some(sign_in), Some(sealer)) = (&settings.sign_in, &settings.oauth) else {
+            return Err("GitHub sign-in is not configured".into());
+        };
+        let lifetimes = sign_in.lifetimes;
+        let now = super::now_ms();
+        let stored: Option<Grant> =
+            self.state.storage().get(GRANT_KEY).await.map_err(|e| format!("load: {e}"))?;
+        if let GrantCall::Create {
+            grant_id,
+            client_id,
+            redirect_uri,
+            scope,
+            resource,
+            code_challenge,
+            user,
+            upstream,
+        } = call
+        {
+            if stored.is_some() {
+                return Ok(GrantReply::refused(&OAuthError::invalid_request(
+                    "this sign-in was completed already",
+                )));
+            }
+            let new =
+                NewGrant { id: grant_id, client_id, redirect_uri, scope, resource, code_challenge, user };
+            let (grant, code) = Grant::create(new, &upstream, now);
+            self.save(&grant, &settings).await?;
+            return Ok(GrantReply::Created { code });
+        }
+        let Some(mut grant) = stored else {
+            return Ok(match call {
+                GrantCall::Status => GrantReply::Status { live: false },
+                GrantCall::Revoke { .. } => GrantReply::Revoked { revoked: false },
+                _ => GrantReply::refused(&OAuthError::invalid_grant("the grant is unknown or has expired")),
+            });
+        };
+        let before = grant.clone();
+        let reply = match call {
+            GrantCall::Create { .. } => unreachable!("handled above"),
+            GrantCall::Status => GrantReply::Status { live: grant.is_live(now) },
+            GrantCall::Exchange { code, client_id, redirect_uri, code_verifier } => {
+                let request = CodeRequest {
+                    client_id: &client_id,
+                    redirect_uri: redirect_uri.as_deref(),
+                    code_verifier: code_verifier.as_deref(),
+                };
+                tokens(grant.exchange(&code, request, lifetimes, now), sealer, lifetimes.access_ms)
+            }
+            GrantCall::Refresh { refresh_token, client_id } => {
+                tokens(grant.refresh(&refresh_token, &client_id, lifetimes, now), sealer, lifetimes.access_ms)
+            }
+            GrantCall::Revoke { refresh_token, client_id } => {
+                let holder = refresh_token.as_deref().is_none_or(|t| grant.knows_refresh_token(t));
+                let owner = client_id.as_deref().is_none_or(|c| c == grant.client_id);
+                if holder && owner {
+                    grant.revoke(now);
+                }
+                GrantReply::Revoked { revoked: grant.revoked_ms.is_some() }
+            }
+        };
+        if grant != before {
+            self.save(&grant, &settings).await?;
+        }
+        Ok(reply)
+    }
+
+    async fn save(&self, grant: &Grant, settings: &Settings) -> Result<(), String> {
+        let storage = self.state.storage();
+        storage.put(GRANT_KEY, grant).await.map_err(|e| format!("save: {e}"))?;
+        if let Some(sign_in) = &settings.sign_in {
+            let delay = grant.delete_after_ms(sign_in.lifetimes).saturating_sub(super::now_ms());
+            storage
+                .set_alarm(Duration::from_millis(delay.max(1000)))
+                .await
+                .map_err(|e| format!("alarm: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The reply for new tokens: the access token sealed here, and the grant key wrapped under it.
+fn tokens(issued: Result<Issued, OAuthError>, sealer: &Sealer, access_ms: u64) -> GrantReply {
+    match issued {
+        Ok(issued) => {
+            let access_token = sealer.seal(Kind::AccessToken, &issued.claims);
+            GrantReply::Tokens {
+                access_key: vault::wrap(&access_token, &issued.grant_key),
+                access_token,
+                refresh_token: issued.refresh_token,
+                expires_in: access_ms / 1000,
+                scope: issued.claims.scope,
+            }
+        }
+        Err(error) => GrantReply::refused(&error),
+    }
+}
+
+/// Asks grant `grant_id`'s object. `Err` is a failure on our side (logged by the caller, never shown).
+pub async fn call(env: &Env, grant_id: &str, call: &GrantCall) -> Result<GrantReply, String> {
+    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
+    let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&body));
+    let req = web_sys::Request::new_with_str_and_init("https://grant/", &init)
+        .map_err(failed("building the grant request"))?;
+    let namespace: worker::worker_sys::DurableObjectNamespace =
+        js_sys::Reflect::get(env, &GRANT_BINDING.into())
+            .map_err(failed("Durable Object binding OAUTH_GRANTS"))?
+            .unchecked_into();
+    let object = namespace
+        .id_from_name(&object_name(grant_id))
+        .map_err(failed("Durable Object binding OAUTH_GRANTS"))?;
+    let stub = namespace.get(&object).map_err(failed("Durable Object binding OAUTH_GRANTS"))?;
+    let promise = stub.fetch_with_request(&req).map_err(failed("grant object"))?;
+    let response: web_sys::Response =
+        JsFuture::from(promise).await.map_err(failed("grant object"))?.unchecked_into();
+    if response.status() != 200 {
+        return Err(format!("the grant object answered {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(failed("grant object"))?)
+        .await
+        .map_err(failed("grant object"))?;
+    serde_json::from_str(&text.as_string().unwrap_or_default())
+        .map_err(|_| "the grant object's answer is malformed".into())
+}
