@@ -99,6 +99,7 @@ function assertTokenError(answer, status, error, what) {
   assert.match(answer.contentType, /^application\/json/i, `${what}: JSON`);
   assert.ok(errors.includes(answer.json?.error), `${what}: error ${answer.json?.error} ∉ ${errors}: ${answer.text}`);
   assert.equal(answer.json?.access_token, undefined, `${what}: no token`);
+  assert.match(answer.headers.get('cache-control') ?? '', /no-store/, `${what}: Cache-Control: no-store`);
 }
 
 /** An error redirect to the client: `error`, the client's `state`, `iss`, and no code. */
@@ -196,6 +197,8 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
   let early;
   let earlyCode;
   let w2Failure;
+  /** References named in error descriptions, which the worker's log must hold (so the log scan reads it). */
+  const loggedReferences = [];
   const needW2 = () => { if (w2Failure) throw w2Failure; };
 
   before(async () => {
@@ -311,6 +314,27 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
         assert.deepEqual(a.json, expected, path);
         assert.ok(!JSON.stringify(a.json).includes('offline_access'), 'no offline_access (2026-07-28)');
       }
+    });
+
+    it('browser clients (the Inspector at http://localhost:6274) may call metadata, /register and /token (CORS)', T, async () => {
+      const browserOrigin = 'http://localhost:6274';
+      for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-authorization-server']) {
+        const a = await http(`${origin}${path}`, { headers: { origin: browserOrigin } });
+        assert.equal(a.status, 200, path);
+        assert.ok(['*', browserOrigin].includes(a.headers.get('access-control-allow-origin')), `${path}: ACAO ${a.headers.get('access-control-allow-origin')}`);
+      }
+      for (const path of ['/register', '/token']) {
+        const pre = await http(`${origin}${path}`, {
+          method: 'OPTIONS',
+          headers: { origin: browserOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        });
+        assert.ok(pre.status === 204 || pre.status === 200, `${path} preflight: ${pre.status} ${pre.text}`);
+        assert.ok(['*', browserOrigin].includes(pre.headers.get('access-control-allow-origin')), `${path} preflight ACAO: ${pre.headers.get('access-control-allow-origin')}`);
+        assert.match((pre.headers.get('access-control-allow-methods') ?? '').toUpperCase(), /POST/, `${path} preflight methods`);
+      }
+      const reg = await registerRaw(as, { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }, { headers: { origin: browserOrigin } });
+      assert.equal(reg.status, 201, reg.text);
+      assert.ok(['*', browserOrigin].includes(reg.headers.get('access-control-allow-origin')), `/register ACAO: ${reg.headers.get('access-control-allow-origin')}`);
     });
 
     it('authorization server metadata (RFC 8414): issuer = origin exactly, S256 only, iss and CIMD advertised', T, async () => {
@@ -474,7 +498,10 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
         const auth = method === 'client_secret_post' ? 'post' : 'basic';
         const base = { code, clientId: client.client_id, redirectUri: REDIRECT, verifier: pkce.verifier, resource: mcpUrl };
         assertTokenError(await exchangeCode(as, { ...base, auth: 'none' }), 401, 'invalid_client', `${method}: no secret`);
-        assertTokenError(await exchangeCode(as, { ...base, auth, clientSecret: `${client.client_secret}x` }), 401, 'invalid_client', `${method}: wrong secret`);
+        const wrong = await exchangeCode(as, { ...base, auth, clientSecret: `${client.client_secret}x` });
+        assertTokenError(wrong, 401, 'invalid_client', `${method}: wrong secret`);
+        if (auth === 'basic') assert.match(wrong.headers.get('www-authenticate') ?? '', /^Basic/i, 'RFC 6749 §5.2: a Basic challenge after failed Basic authentication');
+        assert.ok(!wrong.text.includes(client.client_secret), 'the secret is not echoed');
         const ok = trackTokens(await exchangeCode(as, { ...base, auth, clientSecret: client.client_secret }));
         assert.equal(ok.status, 200, `${method}: ${ok.text}`);
         const r = trackTokens(await refresh(as, { refreshToken: ok.json.refresh_token, clientId: client.client_id, auth, clientSecret: client.client_secret }));
@@ -562,6 +589,9 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
         400, 'invalid_grant', 'code of another client');
       const unknown = await exchangeCode(as, { code: a.code, clientId: 'no-such-client-0123456789', redirectUri: REDIRECT, verifier: a.pkce.verifier, resource: mcpUrl });
       assertTokenError(unknown, 401, 'invalid_client', 'an unknown client (so clients re-register)');
+      // A refresh token presented by another client.
+      const f = await signInAs('octocat');
+      assertTokenError(await refresh(as, { refreshToken: f.tokens.refresh_token, clientId: thief.client_id }), 400, 'invalid_grant', 'refresh token of another client');
     });
 
     it('redirect URI mismatch: an unregistered URI is an error page (never a redirect); at /token, invalid_grant', T, async () => {
@@ -727,6 +757,8 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       assert.ok(cb.status !== 500, `not a 500: ${cb.text.slice(0, 300)}`);
       if (cb.location) {
         const r = redirectParams(cb.location);
+        const reference = /reference ([0-9a-f]{8,})/.exec(r.errorDescription ?? '')?.[1];
+        if (reference) loggedReferences.push(reference);
         assert.equal(r.code, undefined, cb.location);
         assert.equal(r.target, REDIRECT);
         assert.ok(r.error, cb.location);
@@ -751,6 +783,10 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       const state = randomState();
       const other = await http(authorizeUrl(as, { clientId: client.client_id, redirectUri: REDIRECT, challenge: pkcePair().challenge, state, resource: 'https://other.example/mcp' }));
       assertErrorRedirect(other, { redirectUri: REDIRECT, state, issuer: origin, error: ['invalid_target', 'invalid_request'], what: 'resource of another server' });
+      // And at /token (RFC 8707 §2.2): invalid_target.
+      const c = await codeFor();
+      assertTokenError(await exchangeCode(as, { code: c.code, clientId: c.client.client_id, redirectUri: REDIRECT, verifier: c.pkce.verifier, resource: 'https://other.example/mcp' }),
+        400, 'invalid_target', 'resource of another server at /token');
     });
 
     it('a reused rotated refresh token is detected: the grant is revoked (its newest tokens stop working)', T, async () => {
@@ -1019,10 +1055,65 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       const logs = [['worker', worker.logs(), []]];
       if (w2) logs.push(['short-lifetime worker', w2.logs(), fake2.secrets()]);
       assert.ok(all.length > 40, `the run handled many secrets (${all.length})`);
+      // The scan reads what the worker printed: the failure of the GitHub-error test was logged under the
+      // reference its error description named.
+      for (const reference of loggedReferences) assert.ok(worker.logs().includes(reference), `the worker's log holds reference ${reference}`);
       for (const [label, text, extra] of logs) {
         const found = findSecrets(text, [...all, ...extra]);
         assert.deepEqual(found, [], `${label}: secrets in the log:\n${found.join('\n')}`);
       }
     });
+  });
+});
+
+describe('GitHub sign-in on a deployment (development mode off)', { timeout: 600_000 }, () => {
+  const GITHUB_SECRET_VALUE = 'gh-client-secret-never-shown-0123456789';
+
+  it('one GitHub secret without the other → 503 naming the missing one; no server secret → 503 naming it; no value echoed', { timeout: 200_000 }, async () => {
+    for (const [vars, missing] of [
+      [{ GITHUB_CLIENT_ID: 'Iv1.deployed', MCP_SERVER_SECRET: SECRET }, 'GITHUB_CLIENT_SECRET'],
+      [{ GITHUB_CLIENT_SECRET: GITHUB_SECRET_VALUE, MCP_SERVER_SECRET: SECRET }, 'GITHUB_CLIENT_ID'],
+      [{ GITHUB_CLIENT_ID: 'Iv1.deployed', GITHUB_CLIENT_SECRET: GITHUB_SECRET_VALUE }, 'MCP_SERVER_SECRET'],
+    ]) {
+      const w = await startWorker({ development: false, vars });
+      try {
+        const a = await post(w.url, initializeRequest());
+        assert.equal(a.status, 503, `${missing}: ${a.text}`);
+        assert.match(a.json?.error?.message ?? '', new RegExp(missing), `the answer names ${missing}: ${a.text}`);
+        for (const path of ['/.well-known/oauth-authorization-server', '/authorize?client_id=x', '/token']) {
+          const b = await http(`${w.url}${path}`, { method: path === '/token' ? 'POST' : 'GET', form: path === '/token' ? { grant_type: 'refresh_token' } : undefined });
+          assert.ok(b.status !== 200 && b.status !== 302, `${missing}: ${path} is not served: ${b.status}`);
+          assert.ok(!b.text.includes(GITHUB_SECRET_VALUE) && !b.text.includes(SECRET), `${path}: no secret in the answer`);
+        }
+        assert.ok(!a.text.includes(GITHUB_SECRET_VALUE) && !a.text.includes(SECRET), 'no secret in the answer');
+        assert.deepEqual(findSecrets(w.logs(), [GITHUB_SECRET_VALUE, SECRET]), [], 'no secret in the log');
+      } finally {
+        await w.stop();
+      }
+    }
+  });
+
+  it('fully configured: the whole sign-in works; http loopback CIMD URLs are refused (https only when deployed)', { timeout: 120_000 }, async () => {
+    const fake = await startFakeGitHub();
+    const docs = await startDocServer();
+    const port = await freePort();
+    fake.callbackUrl = `http://127.0.0.1:${port}/callback`;
+    const w = await startWorker({ port, development: false, vars: { ...fake.vars, MCP_SERVER_SECRET: SECRET } });
+    try {
+      const flow = await signIn(w.url, { redirectUri: REDIRECT });
+      const who = await whoami(w.url, bearer(flow.tokens.access_token));
+      assertUser(who.output, 'octocat', 1);
+      const clientId = docs.url('/cimd/deployed.json');
+      docs.docs['/cimd/deployed.json'] = { body: { client_id: clientId, client_name: 'x', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' } };
+      const a = await http(authorizeUrl(flow.as, { clientId, redirectUri: REDIRECT, challenge: pkcePair().challenge, state: randomState(), resource: `${w.url}/mcp` }));
+      assertErrorPage(a, 'http CIMD URL on a deployment');
+      assert.equal(docs.hits['/cimd/deployed.json'], undefined, 'never fetched');
+      const found = findSecrets(w.logs(), [flow.tokens.access_token, flow.tokens.refresh_token, flow.authorization.code, fake.clientSecret, ...fake.secrets()]);
+      assert.deepEqual(found, [], 'no secret in the log');
+    } finally {
+      await w.stop();
+      await fake.close();
+      await docs.close();
+    }
   });
 });
