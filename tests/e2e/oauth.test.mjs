@@ -1093,8 +1093,8 @@ describe('GitHub sign-in on a deployment (development mode off)', { timeout: 600
     }
   });
 
-  it('fully configured: the whole sign-in works; http loopback CIMD URLs are refused (https only when deployed)', { timeout: 120_000 }, async () => {
-    const fake = await startFakeGitHub();
+  it('fully configured, with a GitHub App (expiring ghu_ tokens, ghr_ refresh tokens): the whole sign-in works; http loopback CIMD URLs are refused (https only when deployed)', { timeout: 120_000 }, async () => {
+    const fake = await startFakeGitHub({ tokenKind: 'github-app' });
     const docs = await startDocServer();
     const port = await freePort();
     fake.callbackUrl = `http://127.0.0.1:${port}/callback`;
@@ -1103,12 +1103,19 @@ describe('GitHub sign-in on a deployment (development mode off)', { timeout: 600
       const flow = await signIn(w.url, { redirectUri: REDIRECT });
       const who = await whoami(w.url, bearer(flow.tokens.access_token));
       assertUser(who.output, 'octocat', 1);
+      assert.match(fake.issuedTokens()[0] ?? '', /^ghu_/, 'the worker signed in through GitHub App user tokens');
+      assert.equal(fake.requestsTo('/user')[0]?.authorization?.tokenKind, 'ghu');
+      const r = await refresh(flow.as, { refreshToken: flow.tokens.refresh_token, clientId: flow.client.client_id });
+      assert.equal(r.status, 200, r.text);
+      assertUser((await whoami(w.url, bearer(r.json.access_token))).output, 'octocat', 1);
+      assert.equal(fake.requestsTo((x) => x.path === '/login/oauth/access_token' && x.bodyFields?.includes('refresh_token')).length, 0,
+        'our refresh does not burn the single-use GitHub refresh token while the GitHub token is fresh');
       const clientId = docs.url('/cimd/deployed.json');
       docs.docs['/cimd/deployed.json'] = { body: { client_id: clientId, client_name: 'x', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' } };
       const a = await http(authorizeUrl(flow.as, { clientId, redirectUri: REDIRECT, challenge: pkcePair().challenge, state: randomState(), resource: `${w.url}/mcp` }));
       assertErrorPage(a, 'http CIMD URL on a deployment');
       assert.equal(docs.hits['/cimd/deployed.json'], undefined, 'never fetched');
-      const found = findSecrets(w.logs(), [flow.tokens.access_token, flow.tokens.refresh_token, flow.authorization.code, fake.clientSecret, ...fake.secrets()]);
+      const found = findSecrets(w.logs(), [flow.tokens.access_token, flow.tokens.refresh_token, r.json.access_token, r.json.refresh_token, flow.authorization.code, fake.clientSecret, ...fake.secrets()]);
       assert.deepEqual(found, [], 'no secret in the log');
     } finally {
       await w.stop();
