@@ -5,7 +5,7 @@ use crate::auth::{AccessPolicy, ApiKeys, NO_CREDENTIALS};
 use crate::error::HttpError;
 use crate::keys::ServerSecret;
 use crate::oauth::github::GitHubApp;
-use crate::oauth::grant::Lifetimes;
+use crate::oauth::grant::{Lifetimes, CODE_TTL_MS};
 use crate::oauth::sealed::Sealer;
 use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
@@ -169,9 +169,13 @@ impl Settings {
                 let mut lifetimes = Lifetimes {
                     access_ms: DEFAULT_ACCESS_TTL_SECONDS * 1000,
                     refresh_ms: DEFAULT_REFRESH_TTL_SECONDS * 1000,
+                    code_ms: CODE_TTL_MS,
                 };
                 if let Some(secs) = get("OAUTH_ACCESS_TTL_SECONDS") {
                     lifetimes.access_ms = at_least(&secs, 60, "OAUTH_ACCESS_TTL_SECONDS")? * 1000;
+                }
+                if let Some(secs) = get("OAUTH_CODE_TTL_SECONDS") {
+                    lifetimes.code_ms = at_least(&secs, 10, "OAUTH_CODE_TTL_SECONDS")?.min(600) * 1000;
                 }
                 if let Some(secs) = get("OAUTH_REFRESH_TTL_SECONDS") {
                     lifetimes.refresh_ms = at_least(&secs, 60, "OAUTH_REFRESH_TTL_SECONDS")? * 1000;
@@ -342,17 +346,19 @@ mod tests {
             ("GITHUB_API_URL", "https://ghe.example/api/v3"),
             ("OAUTH_ACCESS_TTL_SECONDS", "120"),
             ("OAUTH_REFRESH_TTL_SECONDS", "600"),
+            ("OAUTH_CODE_TTL_SECONDS", "60"),
         ])
         .unwrap();
         let sign_in = s.sign_in.unwrap();
         assert_eq!(sign_in.github.base_url, "http://127.0.0.1:9000");
         assert_eq!(sign_in.github.api_url, "https://ghe.example/api/v3");
-        assert_eq!(sign_in.lifetimes, Lifetimes { access_ms: 120_000, refresh_ms: 600_000 });
+        assert_eq!(sign_in.lifetimes, Lifetimes { access_ms: 120_000, refresh_ms: 600_000, code_ms: 60_000 });
         for (k, v) in [
             ("GITHUB_BASE_URL", "http://github.example"),
             ("GITHUB_API_URL", "ftp://x"),
             ("OAUTH_ACCESS_TTL_SECONDS", "30"),
             ("OAUTH_REFRESH_TTL_SECONDS", "soon"),
+            ("OAUTH_CODE_TTL_SECONDS", "1"),
         ] {
             let err = from(&[("GITHUB_CLIENT_ID", "x"), ("GITHUB_CLIENT_SECRET", "y"), (k, v)]).unwrap_err();
             assert!(err.contains(k), "{err}");

@@ -25,7 +25,7 @@ fn tools_list_has_schemas_annotations_and_pages() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["echo", "fetch", "search"]);
+    assert_eq!(names, ["echo", "fetch", "search", "whoami"]);
     for tool in tools {
         assert_eq!(tool["inputSchema"]["type"], "object");
         assert_eq!(tool["inputSchema"]["$schema"], "https://json-schema.org/draft/2020-12/schema");

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::sealed::AccessClaims;
 use super::{digest, pkce, random_secret, vault, OAuthError};
 
-/// How long a code may wait for its exchange.
+/// How long a code may wait for its exchange, by default.
 pub const CODE_TTL_MS: u64 = 5 * 60 * 1000;
 /// How long the consent form and the state sent to GitHub stay good.
 pub const STATE_TTL_MS: u64 = 10 * 60 * 1000;
@@ -48,6 +48,7 @@ pub struct Upstream {
 pub struct Lifetimes {
     pub access_ms: u64,
     pub refresh_ms: u64,
+    pub code_ms: u64,
 }
 
 /// What the approved request fixed, once GitHub named the user.
@@ -133,7 +134,7 @@ fn invalid_grant(why: &str) -> OAuthError {
 
 impl Grant {
     /// A new grant holding a fresh code; returns it with the code (`<grant id>.<secret>`) for the client.
-    pub fn create(new: NewGrant, upstream: &Upstream, now_ms: u64) -> (Self, String) {
+    pub fn create(new: NewGrant, upstream: &Upstream, code_ms: u64, now_ms: u64) -> (Self, String) {
         let key = vault::new_key();
         let code = format!("{}.{}", new.id, random_secret());
         let plain = serde_json::to_value(upstream).map(|v| v.to_string()).unwrap_or_default();
@@ -149,7 +150,7 @@ impl Grant {
             code: Some(Code {
                 hash: digest(&code),
                 challenge: new.code_challenge,
-                expires_ms: now_ms + CODE_TTL_MS,
+                expires_ms: now_ms + code_ms,
                 used: false,
                 wrapped_key: vault::wrap(&code, &key),
             }),
@@ -344,7 +345,8 @@ mod tests {
     use crate::oauth::ErrorCode;
 
     const NOW: u64 = 1_800_000_000_000;
-    const LIFE: Lifetimes = Lifetimes { access_ms: 3_600_000, refresh_ms: 30 * 86_400_000 };
+    const LIFE: Lifetimes =
+        Lifetimes { access_ms: 3_600_000, refresh_ms: 30 * 86_400_000, code_ms: CODE_TTL_MS };
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const REDIRECT: &str = "http://127.0.0.1:3000/cb";
 
@@ -360,7 +362,7 @@ mod tests {
         };
         let upstream =
             Upstream { access_token: "gho_upstream".into(), refresh_token: None, expires_ms: None };
-        Grant::create(new, &upstream, NOW)
+        Grant::create(new, &upstream, CODE_TTL_MS, NOW)
     }
 
     fn request(verifier: Option<&str>) -> CodeRequest<'_> {

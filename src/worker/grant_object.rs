@@ -95,7 +95,7 @@ impl OAuthGrant {
             }
             let new =
                 NewGrant { id: grant_id, client_id, redirect_uri, scope, resource, code_challenge, user };
-            let (grant, code) = Grant::create(new, &upstream, now);
+            let (grant, code) = Grant::create(new, &upstream, lifetimes.code_ms, now);
             self.save(&grant, &settings).await?;
             return Ok(GrantReply::Created { code });
         }

@@ -105,7 +105,7 @@ describe('MCP_API_KEYS=key1,key2', { timeout: 300_000 }, () => {
       assert.equal(r.content[0].text, 'hello with key');
       assert.deepEqual(await sdk.client.ping(RPC), {});
       const { tools } = await sdk.client.listTools({}, RPC);
-      assert.deepEqual(tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search']);
+      assert.deepEqual(tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search', 'whoami']);
       await sdk.transport.terminateSession();
       assert.equal(sdk.exchanges.filter((x) => x.method === 'DELETE').at(-1)?.status, 204);
       assert.ok(sdk.exchanges.every((x) => x.status !== 401), JSON.stringify(sdk.exchanges));

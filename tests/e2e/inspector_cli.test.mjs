@@ -56,13 +56,13 @@ describe('MCP Inspector CLI', { timeout: 600_000 }, () => {
 
   it('--method tools/list prints the three tools', T, async () => {
     const out = await inspectorJson(['--method', 'tools/list']);
-    assert.deepEqual(out.tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search']);
+    assert.deepEqual(out.tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search', 'whoami']);
     const search = out.tools.find((t) => t.name === 'search');
     assert.equal(search.inputSchema.type, 'object');
     assert.equal(search.annotations?.readOnlyHint, true);
 
     const json = await inspectorJson(['--method', 'tools/list', '--format', 'json']);
-    assert.deepEqual(json.result.tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search']);
+    assert.deepEqual(json.result.tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search', 'whoami']);
   });
 
   it('--method tools/call --tool-name echo --tool-arg message=hello prints hello', T, async () => {

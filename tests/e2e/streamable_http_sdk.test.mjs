@@ -88,7 +88,7 @@ for (const mode of ['json', 'sse']) {
           }
         }
         const toolsMsg = answer.messages.find((m) => m.result);
-        assert.deepEqual(toolsMsg.result.tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search']);
+        assert.deepEqual(toolsMsg.result.tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search', 'whoami']);
       } finally {
         await closeSession(worker.url, sess.session);
       }
@@ -144,7 +144,7 @@ for (const mode of ['json', 'sse']) {
       }
       assert.equal(result.nextCursor, undefined, 'default page size holds every tool');
       const byName = Object.fromEntries(result.tools.map((t) => [t.name, t]));
-      assert.deepEqual(Object.keys(byName).sort(), ['echo', 'fetch', 'search']);
+      assert.deepEqual(Object.keys(byName).sort(), ['echo', 'fetch', 'search', 'whoami']);
       const argOf = { search: 'query', fetch: 'id', echo: 'message' };
       for (const [name, arg] of Object.entries(argOf)) {
         const schema = byName[name].inputSchema;
@@ -163,7 +163,7 @@ for (const mode of ['json', 'sse']) {
     it('the SDK client accepts the tools/list result (its Tool schema validates every tool)', T, async () => {
       const { tools, nextCursor } = await sdk.client.listTools({}, RPC);
       assert.equal(nextCursor, undefined);
-      assert.deepEqual(tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search']);
+      assert.deepEqual(tools.map((t) => t.name).sort(), ['echo', 'fetch', 'search', 'whoami']);
     });
 
     it('search returns the matching documents as text JSON and structuredContent', T, async () => {
