@@ -8,7 +8,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
 import { startWorker, freePort } from './support/worker.mjs';
 import { startFakeGitHub } from './support/fake_github.mjs';
 import {
@@ -17,7 +16,7 @@ import {
 import {
   http, challenge, discover, register, registerRaw, authorizeUrl, getConsent, submitConsent, followRedirect,
   authorize, exchangeCode, refresh, revoke, tokenRequest, signIn, pkcePair, randomState, redirectParams,
-  parseChallenge, csrfFieldOf, requestFieldOf, bearer, CookieJar, findSecrets, decodeEntities,
+  parseChallenge, csrfFieldOf, requestFieldOf, bearer, findSecrets, decodeEntities, startDocServer,
 } from './support/oauth_flow.mjs';
 
 const T = { timeout: 60_000 };
@@ -113,34 +112,6 @@ function assertErrorRedirect(answer, { redirectUri, state, issuer, error, what }
   assert.equal(r.iss, issuer, `${what}: iss (RFC 9207)`);
   assert.equal(r.code, undefined, `${what}: no code`);
   return r;
-}
-
-/**
- * A local server of client ID metadata documents: `docs[path]` = {body (object or string), status, headers,
- * delayMs}; counts fetches per path.
- */
-async function startDocServer() {
-  const docs = {};
-  const hits = {};
-  const server = createServer((req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    hits[path] = (hits[path] ?? 0) + 1;
-    const doc = docs[path];
-    if (!doc) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('no such document'); return; }
-    const send = () => {
-      const body = typeof doc.body === 'string' ? doc.body : JSON.stringify(doc.body);
-      res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600', ...(doc.headers ?? {}) });
-      res.end(body);
-    };
-    if (doc.delayMs) setTimeout(send, doc.delayMs).unref(); else send();
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${server.address().port}`;
-  return {
-    base, docs, hits,
-    url: (path) => `${base}${path}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
 }
 
 /** HMAC-SHA256 of length-prefixed parts under the OAuth key derived from SECRET, as src/keys.rs computes it. */

@@ -19,7 +19,7 @@ import { sleep } from './support/mcp.mjs';
 import { findChromium, renderInChromium } from './support/chromium.mjs';
 import { RPC, closeQuietly } from './support/sdk.mjs';
 import {
-  discover, register, registerRaw, authorizeUrl, browse, pkcePair, randomState, redirectParams, findSecrets, http,
+  discover, register, registerRaw, authorizeUrl, browse, pkcePair, randomState, redirectParams, findSecrets,
 } from './support/oauth_flow.mjs';
 
 const T = { timeout: 120_000 };

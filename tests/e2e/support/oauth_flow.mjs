@@ -13,12 +13,14 @@
 //                       redirect URI, read from the Location header (nothing needs to listen there)
 //   exchangeCode(), refresh(), revoke()   POST /token and /revoke (form-encoded; public or confidential clients)
 //   signIn()            everything above in order, returning the tokens
+//   startDocServer()    a local server of client ID metadata documents (CIMD clients)
 //   browse()            a minimal "browser" that follows redirects and approves consent forms, for real clients
 //                       (mcp-remote's BROWSER hook, the conformance suite, the SDK's OAuthClientProvider)
 //
 // Every function returns what it saw (status, headers, text, parsed JSON) so tests assert on it; the composite
 // ones throw a descriptive Error when a step answers something a correct server never would.
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 
 export const TIMEOUT_MS = 15_000;
 
@@ -470,4 +472,32 @@ export function findSecrets(text, secrets) {
     if (secretNeedles(secret).some((n) => text.includes(n))) found.push(`${secret.slice(0, 6)}…(${secret.length} chars)`);
   }
   return found;
+}
+
+/**
+ * A local server of client ID metadata documents: `docs[path]` = {body (object or string), status, headers,
+ * delayMs}; counts fetches per path.
+ */
+export async function startDocServer() {
+  const docs = {};
+  const hits = {};
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    hits[path] = (hits[path] ?? 0) + 1;
+    const doc = docs[path];
+    if (!doc) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('no such document'); return; }
+    const send = () => {
+      const body = typeof doc.body === 'string' ? doc.body : JSON.stringify(doc.body);
+      res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600', ...(doc.headers ?? {}) });
+      res.end(body);
+    };
+    if (doc.delayMs) setTimeout(send, doc.delayMs).unref(); else send();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return {
+    base, docs, hits,
+    url: (path) => `${base}${path}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
 }
