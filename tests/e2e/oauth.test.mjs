@@ -542,6 +542,44 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       assert.equal(fake.count('/login/oauth/authorize'), before);
     });
 
+    it('authorization requests: response_type other than code and repeated parameters are refused; unknown scopes are never granted', T, async () => {
+      const client = await register(as, { redirect_uris: [REDIRECT] });
+      const base = () => ({ clientId: client.client_id, redirectUri: REDIRECT, challenge: pkcePair().challenge, state: randomState(), resource: mcpUrl });
+      let o = base();
+      assertErrorRedirect(await http(authorizeUrl(as, { ...o, responseType: 'token' })), { redirectUri: REDIRECT, state: o.state, issuer: origin, error: 'unsupported_response_type', what: 'response_type=token' });
+      // A scope this server does not have is refused (invalid_scope) or ignored (RFC 6749 §3.3): never granted.
+      const pkce = pkcePair();
+      o = { ...base(), challenge: pkce.challenge };
+      const u = authorizeUrl(as, { ...o, scope: 'mcp admin' });
+      const first = await http(u);
+      if (first.status !== 200) {
+        assertErrorRedirect(first, { redirectUri: REDIRECT, state: o.state, issuer: origin, error: 'invalid_scope', what: 'scope=mcp admin' });
+      } else {
+        const a = await authorize(as, { url: u, redirectUri: REDIRECT });
+        track(a.code, pkce.verifier);
+        const tok = trackTokens(await exchangeCode(as, { code: a.code, clientId: client.client_id, redirectUri: REDIRECT, verifier: pkce.verifier, resource: mcpUrl }));
+        assert.equal(tok.status, 200, tok.text);
+        assert.equal(tok.json.scope, 'mcp', 'the granted scope is said, and is only mcp');
+        assert.equal(accessPayload(tok.json.access_token).s, 'mcp');
+      }
+      // RFC 6749 §3.1: parameters must not be repeated; a repeated client_id or redirect_uri is not guessed at.
+      for (const param of ['client_id', 'redirect_uri']) {
+        const u = new URL(authorizeUrl(as, base()));
+        u.searchParams.append(param, param === 'client_id' ? 'other-client' : 'https://evil.example/cb');
+        assertErrorPage(await http(u.toString()), `repeated ${param}`);
+      }
+    });
+
+    it("a redirect URI with a query of its own keeps it; code, state and iss are added once", T, async () => {
+      const redirectUri = 'http://127.0.0.1:45871/callback?tenant=a%20b&x=1';
+      const a = await codeFor({ redirectUri });
+      assert.equal(a.authorization.url.searchParams.get('tenant'), 'a b', a.authorization.url.toString());
+      assert.equal(a.authorization.url.searchParams.get('x'), '1');
+      for (const k of ['code', 'state', 'iss']) assert.equal(a.authorization.count(k), 1, `${k} once`);
+      const tok = trackTokens(await exchangeCode(as, { code: a.code, clientId: a.client.client_id, redirectUri, verifier: a.pkce.verifier, resource: mcpUrl }));
+      assert.equal(tok.status, 200, tok.text);
+    });
+
     it('a replayed code gets invalid_grant and revokes what it issued', T, async () => {
       const a = await codeFor();
       const ex = { code: a.code, clientId: a.client.client_id, redirectUri: REDIRECT, verifier: a.pkce.verifier, resource: mcpUrl };
