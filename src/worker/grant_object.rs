@@ -14,7 +14,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 use super::{http, isolate};
 use crate::config::Settings;
 use crate::oauth::grant::{CodeRequest, Grant, Issued, NewGrant};
-use crate::oauth::grant_call::{object_name, GrantCall, GrantReply};
+use crate::oauth::grant_call::{from_text, object_name, to_text, GrantCall, GrantReply};
 use crate::oauth::sealed::{Kind, Sealer};
 use crate::oauth::{vault, OAuthError};
 
@@ -34,12 +34,12 @@ impl DurableObject for OAuthGrant {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let reply = match req.text().await.ok().and_then(|t| serde_json::from_str::<GrantCall>(&t).ok()) {
+        let reply = match req.text().await.ok().and_then(|t| from_text::<GrantCall>(&t)) {
             Some(call) => self.serve(call).await,
             None => Err("the grant object got a request the Worker did not build".to_string()),
         };
         match reply {
-            Ok(reply) => Ok(http::json(200, serde_json::to_string(&reply).unwrap_or_default())),
+            Ok(reply) => Ok(http::json(200, to_text(&reply))),
             Err(detail) => {
                 let reference = crate::random::hex::<8>();
                 worker::console_error!("grant object [{reference}]: {detail}");
@@ -170,7 +170,7 @@ fn tokens(issued: Result<Issued, OAuthError>, sealer: &Sealer, access_ms: u64) -
 /// Asks grant `grant_id`'s object. `Err` is a failure on our side (logged by the caller, never shown).
 pub async fn call(env: &Env, grant_id: &str, call: &GrantCall) -> Result<GrantReply, String> {
     let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
-    let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+    let body = to_text(call);
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&body));

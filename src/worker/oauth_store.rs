@@ -14,6 +14,7 @@ use super::outbound;
 use crate::oauth::cimd::{self, FETCH_TIMEOUT_MS, MAX_DOCUMENT_BYTES, MIN_CACHE_SECONDS};
 use crate::oauth::client::{Client, CLIENT_TTL_MS};
 use crate::oauth::digest;
+use crate::oauth::grant_call::{from_text, to_text};
 
 const BINDING: &str = "OAUTH_KV";
 /// Client ids longer than this are neither ours nor worth a lookup.
@@ -44,12 +45,13 @@ pub async fn client(
     }
     if cimd::is_document_url(client_id, development) {
         let key = format!("cimd:{}", digest(client_id));
-        if let Ok(Some(cached)) = kv.get(&key).json::<Client>().await {
+        if let Some(cached) = kv.get(&key).text().await.ok().flatten().and_then(|t| from_text::<Client>(&t)) {
             return Ok(cached);
         }
         let (client, seconds) = fetch_document(client_id, now_ms).await?;
         if seconds > 0 {
-            let put = kv.put(&key, &client).map(|p| p.expiration_ttl(seconds.max(MIN_CACHE_SECONDS)));
+            let put =
+                kv.put(&key, to_text(&client)).map(|p| p.expiration_ttl(seconds.max(MIN_CACHE_SECONDS)));
             if let Ok(put) = put {
                 ctx.wait_until(async move {
                     let _ = put.execute().await;
@@ -59,12 +61,8 @@ pub async fn client(
         return Ok(client);
     }
     let key = format!("client:{client_id}");
-    let client: Client = kv
-        .get(&key)
-        .json()
-        .await
-        .map_err(|e| Lookup::Failed(format!("reading a client: {e}")))?
-        .ok_or(Lookup::Unknown)?;
+    let text = kv.get(&key).text().await.map_err(|e| Lookup::Failed(format!("reading a client: {e}")))?;
+    let client: Client = text.and_then(|t| from_text(&t)).ok_or(Lookup::Unknown)?;
     if client.needs_touch(now_ms) {
         let mut touched = client.clone();
         touched.touched_ms = now_ms;
@@ -77,7 +75,7 @@ pub async fn client(
 
 /// Stores a registered client for [`CLIENT_TTL_MS`].
 pub async fn save_client(kv: &worker::kv::KvStore, client: &Client) -> Result<(), String> {
-    kv.put(&format!("client:{}", client.client_id), client)
+    kv.put(&format!("client:{}", client.client_id), to_text(client))
         .map_err(|e| e.to_string())?
         .expiration_ttl(CLIENT_TTL_MS / 1000)
         .execute()
@@ -133,7 +131,7 @@ pub fn record_token(
 ) {
     let Ok(kv) = env.kv(BINDING) else { return };
     let record = TokenRecord { grant: grant.to_string(), expires_ms: now_ms + ttl_s * 1000, key };
-    let Ok(put) = kv.put(&format!("token:{}", digest(access_token)), &record) else { return };
+    let Ok(put) = kv.put(&format!("token:{}", digest(access_token)), to_text(&record)) else { return };
     let put = put.expiration_ttl(ttl_s.max(60));
     ctx.wait_until(async move {
         if let Err(e) = put.execute().await {
