@@ -37,3 +37,22 @@ install_tool() { # crate version binary
 }
 install_tool worker-build "$WORKER_BUILD_VERSION" worker-build
 install_tool wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen
+
+# Headless Chromium, for the e2e test that renders the OAuth consent page (tests/e2e/oauth_clients.test.mjs),
+# from Debian's own packages. Only on Debian-like systems with apt and root (or password-less sudo); elsewhere
+# that one test is skipped and says why. A failed install never fails the setup.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  apt=()
+  if [[ "$(id -u)" == 0 ]]; then
+    apt=(env DEBIAN_FRONTEND=noninteractive)
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt=(sudo -n env DEBIAN_FRONTEND=noninteractive)
+  fi
+  if ((${#apt[@]})); then
+    log "installing chromium from apt (once per machine; for the consent-page browser test)"
+    { "${apt[@]}" apt-get update -qq && "${apt[@]}" apt-get install -y -qq --no-install-recommends chromium; } >&2 ||
+      log "could not install chromium: the consent-page browser test will be skipped"
+  else
+    log "chromium is not installed and apt needs root: the consent-page browser test will be skipped"
+  fi
+fi
