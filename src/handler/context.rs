@@ -220,11 +220,7 @@ impl RequestContext {
         method: &str,
         params: Value,
     ) -> Result<Value, PeerError> {
-        if !self.client_supports(capability) {
-            self.peer.missing_capability(capability);
-            return Err(PeerError::Unsupported(capability));
-        }
-        self.peer.request(method, params).await
+        self.ask_keyed(None, capability, method, params).await
     }
 
     /// [`Self::ask`], with the question named `key` (the key of an input-required result).
@@ -235,11 +231,24 @@ impl RequestContext {
         method: &str,
         params: Value,
     ) -> Result<Value, PeerError> {
+        self.ask_keyed(Some(key), capability, method, params).await
+    }
+
+    async fn ask_keyed(
+        &self,
+        key: Option<&str>,
+        capability: &'static str,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, PeerError> {
         if !self.client_supports(capability) {
             self.peer.missing_capability(capability);
             return Err(PeerError::Unsupported(capability));
         }
-        self.peer.request_as(key, method, params).await
+        match key {
+            Some(key) => self.peer.request_as(key, method, params).await,
+            None => self.peer.request(method, params).await,
+        }
     }
 
     /// `sampling/createMessage`: asks the client's model.
