@@ -39,6 +39,8 @@ pub use tools::{LocalFuture, Sleep, ToolDef, ToolError, ToolRegistry, ToolTimeou
 pub struct Server {
     info: Implementation,
     info_json: Value,
+    /// [`Self::discover`], once made (the builders that change it reset it).
+    discover_json: std::cell::OnceCell<Value>,
     instructions: Option<String>,
     tools: ToolRegistry,
     resources: ResourceRegistry,
@@ -68,6 +70,7 @@ pub struct ListsChange {
 impl Server {
     pub fn new(info: Implementation) -> Self {
         Self {
+            discover_json: Default::default(),
             info_json: to_value(&info),
             info,
             instructions: None,
@@ -102,6 +105,7 @@ impl Server {
 
     /// Declares which lists can change (see [`ListsChange`]).
     pub fn lists_change(mut self, lists_change: ListsChange) -> Self {
+        self.discover_json = Default::default();
         self.lists_change = lists_change;
         self
     }
@@ -111,21 +115,25 @@ impl Server {
     }
 
     pub fn instructions(mut self, text: &str) -> Self {
+        self.discover_json = Default::default();
         self.instructions = Some(text.into());
         self
     }
 
     pub fn tools(mut self, tools: ToolRegistry) -> Self {
+        self.discover_json = Default::default();
         self.tools = tools;
         self
     }
 
     pub fn resources(mut self, resources: ResourceRegistry) -> Self {
+        self.discover_json = Default::default();
         self.resources = resources;
         self
     }
 
     pub fn prompts(mut self, prompts: PromptRegistry) -> Self {
+        self.discover_json = Default::default();
         self.prompts = prompts;
         self
     }
@@ -173,16 +181,19 @@ impl Server {
         caps
     }
 
-    /// The result of `server/discover` (without the stateless lane's common fields).
-    pub fn discover(&self, supported_versions: &[&str]) -> Value {
-        let mut result = json!({
-            "supportedVersions": supported_versions,
-            "capabilities": self.stateless_capabilities(),
-        });
-        if let Some(instructions) = &self.instructions {
-            result["instructions"] = json!(instructions);
-        }
-        result
+    /// The result of `server/discover` (without the stateless lane's common fields), made once: it is the same
+    /// for every request.
+    pub fn discover(&self, supported_versions: &[&str]) -> &Value {
+        self.discover_json.get_or_init(|| {
+            let mut result = json!({
+                "supportedVersions": supported_versions,
+                "capabilities": self.stateless_capabilities(),
+            });
+            if let Some(instructions) = &self.instructions {
+                result["instructions"] = json!(instructions);
+            }
+            result
+        })
     }
 
     /// Whether `method` is served on the stateless lane (2026-07-28) with these capabilities.

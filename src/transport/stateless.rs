@@ -235,7 +235,7 @@ impl Lane<'_> {
             Err(error) => return Answer::ok(Response::error(Some(request.id.clone()), error)),
         };
         if request.method == "server/discover" {
-            let result = self.server.discover(&supported_versions());
+            let result = self.server.discover(&supported_versions()).clone();
             return Answer::ok(Response {
                 id: Some(request.id),
                 outcome: self.finish("server/discover", Ok(result)),
