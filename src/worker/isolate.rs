@@ -85,10 +85,14 @@ pub fn verified_session(ids: &SessionIds, id: &str, caller: &Identity, now_ms: u
 pub fn settings(env: &Env) -> Result<Rc<Settings>, String> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
-            Settings::from_lookup(|name| {
+            let parsed = Settings::from_lookup(|name| {
                 env.var(name).map(|v| v.to_string()).or_else(|_| env.secret(name).map(|s| s.to_string())).ok()
-            })
-            .map(Rc::new)
+            });
+            // Once per isolate: every request then answers 503 naming the setting, and /health reports it.
+            if let Err(why) = &parsed {
+                worker::console_error!("{}", serde_json::json!({ "event": "configuration", "error": why }));
+            }
+            parsed.map(Rc::new)
         })
         .clone()
     })

@@ -121,6 +121,11 @@ describe('MCP_ALLOW_ANONYMOUS=true, keys without a secret, and a malformed setti
     assert.equal(body.components.configuration.status, 'failing');
     assert.match(body.components.configuration.error, /MCP_SESSION_TTL_SECONDS/);
     assert.deepEqual(body.components.kv, { status: 'ok' }, 'the probes still run');
+    // An error line: wrangler prefixes it (and colours it) locally; the JSON is the rest of the line.
+    const logged = broken.logs().replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.includes('{"'))
+      .map((l) => { try { return JSON.parse(l.slice(l.indexOf('{'))); } catch { return {}; } })
+      .filter((l) => l.event === 'configuration');
+    assert.ok(logged.some((l) => /MCP_SESSION_TTL_SECONDS/.test(l.error)), 'the broken setting is named in the log too');
     const noKey = await fetch(`${noSecret.url}/health`);
     assert.equal(noKey.status, 503);
     const text = await noKey.text();
