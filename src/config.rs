@@ -9,6 +9,7 @@ use crate::keys::ServerSecret;
 use crate::oauth::github::GitHubApp;
 use crate::oauth::grant::{Lifetimes, CODE_TTL_MS};
 use crate::oauth::sealed::Sealer;
+use crate::rate_limit::Policy;
 use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
 use crate::transport::request_state::RequestStates;
@@ -47,6 +48,10 @@ pub struct Settings {
     pub tool_timeout_ms: u64,
     /// `MCP_LOG_LEVEL`: `info` (the default) writes the audit log.
     pub log_level: LogLevel,
+    /// `MCP_RATE_LIMIT`: per caller on the MCP endpoints (binding `MCP_RATE_LIMITER`); off when unset.
+    pub caller_rate_limit: Option<Policy>,
+    /// `OAUTH_RATE_LIMIT`: per client IP on the OAuth endpoints (binding `OAUTH_RATE_LIMITER`); off when unset.
+    pub ip_rate_limit: Option<Policy>,
     /// GitHub sign-in (the OAuth authorization server), on when both GitHub secrets are set.
     pub sign_in: Option<SignIn>,
     /// Seals OAuth requests, upstream state and access tokens, with the same secret (its own derived key).
@@ -106,6 +111,8 @@ impl Default for Settings {
             max_json_depth: DEFAULT_MAX_JSON_DEPTH,
             tool_timeout_ms: DEFAULT_TOOL_TIMEOUT_SECONDS * 1000,
             log_level: LogLevel::default(),
+            caller_rate_limit: None,
+            ip_rate_limit: None,
             sign_in: None,
             oauth: None,
             sign_in_missing: None,
@@ -140,6 +147,12 @@ impl Settings {
         }
         if let Some(flag) = get("MCP_READ_ONLY") {
             settings.exposure.read_only = boolean(&flag, "MCP_READ_ONLY")?;
+        }
+        if let Some(text) = get("MCP_RATE_LIMIT") {
+            settings.caller_rate_limit = Some(Policy::parse("caller", &text, "MCP_RATE_LIMIT")?);
+        }
+        if let Some(text) = get("OAUTH_RATE_LIMIT") {
+            settings.ip_rate_limit = Some(Policy::parse("ip", &text, "OAUTH_RATE_LIMIT")?);
         }
         if let Some(level) = get("MCP_LOG_LEVEL") {
             settings.log_level = LogLevel::parse(&level)?;

@@ -92,6 +92,8 @@ pub enum HttpError {
     NotConfigured(String),
     /// 503: a bounded resource is full for now (e.g. listen streams); `Retry-After` says when to try again.
     Overloaded(String),
+    /// 429: the caller sent more than its rate limit allows.
+    RateLimited(crate::rate_limit::Policy),
     /// 500: something failed on our side. The detail is for the log only: the client gets a fixed message and a
     /// reference to find the log line.
     Internal(String),
@@ -115,6 +117,7 @@ impl HttpError {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotConfigured(_) | Self::Overloaded(_) => 503,
+            Self::RateLimited(_) => 429,
             Self::Internal(_) => 500,
         }
     }
@@ -162,6 +165,10 @@ impl HttpError {
                 server("Unsupported Media Type: Content-Type must be application/json".into())
             }
             Self::NotConfigured(why) | Self::Overloaded(why) => server(format!("Service Unavailable: {why}")),
+            Self::RateLimited(p) => server(format!(
+                "Too Many Requests: at most {} requests per {} s; retry after the window",
+                p.limit, p.window_seconds
+            )),
             Self::Internal(_) => ErrorObject::new(
                 code::INTERNAL_ERROR,
                 "Internal error: the server could not answer this request; try again, and if it persists report \
@@ -206,6 +213,7 @@ impl HttpError {
         match self {
             Self::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_string())],
             Self::Overloaded(_) => vec![("Retry-After", "60".to_string())],
+            Self::RateLimited(policy) => policy.denial_headers(),
             Self::Unauthorized { www_authenticate, .. } | Self::InsufficientScope { www_authenticate } => {
                 vec![("WWW-Authenticate", www_authenticate.clone())]
             }

@@ -26,6 +26,7 @@ pub mod keys;
 pub mod model;
 pub mod oauth;
 pub mod random;
+pub mod rate_limit;
 pub mod schema;
 pub mod session;
 pub mod stream;

@@ -32,11 +32,28 @@ pub async fn handle(env: &Env, method: &str) -> Reply {
         }
     }
     let (kv, objects) = probes(env).await;
-    report = report.with("kv", kv).with("durable_objects", objects).with("rate_limiting", Component::Off);
+    report = report.with("kv", kv).with("durable_objects", objects).with("rate_limiting", rate_limiting(env));
     let body = report.to_json(env!("CARGO_PKG_VERSION")).to_string();
     let reply = http::json_reply(report.status_code(), &body);
     let _ = reply.headers().set("Cache-Control", "no-store");
     reply
+}
+
+/// Which limits count, as configured (the binding itself has no way to be asked).
+fn rate_limiting(env: &Env) -> Component {
+    let Ok(settings) = isolate::settings(env) else { return Component::Off };
+    let mut on = Vec::new();
+    if let Some(p) = settings.caller_rate_limit {
+        on.push(format!("{}/{} s per caller", p.limit, p.window_seconds));
+    }
+    if let Some(p) = settings.ip_rate_limit {
+        on.push(format!("{}/{} s per IP on the OAuth endpoints", p.limit, p.window_seconds));
+    }
+    if on.is_empty() {
+        Component::Off
+    } else {
+        Component::ok_with(on.join(", "))
+    }
 }
 
 /// How callers get in, or why nobody can (credentials or the server secret missing).

@@ -16,6 +16,7 @@ mod oauth_endpoints;
 mod oauth_store;
 mod oauth_token;
 mod outbound;
+mod rate_limiter;
 mod session_object;
 mod stateless_endpoint;
 mod streams;
@@ -207,6 +208,11 @@ async fn route(
     }
     let caller = caller.identity;
     seen.caller = Some(caller.clone());
+    if let Some(policy) = settings.caller_rate_limit {
+        if !rate_limiter::allows(env, rate_limiter::CALLERS, &crate::rate_limit::caller_key(&caller)).await {
+            return Err(HttpError::RateLimited(policy).into());
+        }
+    }
     let tools = ToolFilter::from_query(request_url::query(&req.url).unwrap_or(""))
         .map_err(|why| HttpError::BadRequest(format!("the URL's tool selection: {why}")))?;
     let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller, tools };
@@ -267,6 +273,21 @@ async fn oauth(
         }
     }
     settings.ready()?;
+    if let Some(policy) = settings.ip_rate_limit {
+        let key = crate::rate_limit::ip_key(req.header("CF-Connecting-IP").as_deref());
+        if !rate_limiter::allows(env, rate_limiter::IPS, &key).await {
+            // An OAuth error body (RFC 6749 §5.2 shape), with the same headers as on the MCP endpoints.
+            let body = serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": HttpError::RateLimited(policy).to_error_object().message,
+            });
+            let mut headers =
+                vec![("Content-Type", http::JSON.to_string()), ("Cache-Control", "no-store".to_string())];
+            headers.extend(policy.denial_headers());
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            return Ok(http::respond(429, &headers, body.to_string()).into());
+        }
+    }
     let Some(sealer) = &settings.oauth else { return Err(HttpError::Internal("no OAuth key".into()).into()) };
     let at = oauth_endpoints::OAuth {
         env,

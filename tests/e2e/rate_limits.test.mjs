@@ -1,0 +1,97 @@
+// Rate limits: per caller on the MCP endpoints (MCP_RATE_LIMIT, binding MCP_RATE_LIMITER) and per client IP on
+// the OAuth endpoints (OAUTH_RATE_LIMIT, binding OAUTH_RATE_LIMITER). A config copy with small limits (3 and 2
+// per 10 s); a burst past each gets 429 with Retry-After and RateLimit headers, a JSON-RPC body on /mcp and an
+// OAuth error body on /register, other callers are not affected, and the caller gets through after the window.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWorker, ROOT } from './support/worker.mjs';
+import { post, request } from './support/mcp.mjs';
+
+const T = { timeout: 60_000 };
+const WINDOW_S = 10;
+
+function smallLimits(dir) {
+  const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+    .replace(/^main = .*$/m, `main = "${join(ROOT, 'build', 'index.js')}"`)
+    .replace(/^\[build\][\s\S]*?(?=^\[)/m, '')
+    .replace(/(name = "MCP_RATE_LIMITER"[\s\S]*?simple = )\{[^}]*\}/, `$1{ limit = 3, period = ${WINDOW_S} }`)
+    .replace(/(name = "OAUTH_RATE_LIMITER"[\s\S]*?simple = )\{[^}]*\}/, `$1{ limit = 2, period = ${WINDOW_S} }`);
+  assert.match(toml, /limit = 3, period = 10/);
+  const path = join(dir, 'wrangler.toml');
+  writeFileSync(path, toml);
+  return path;
+}
+
+const KEYS = { alice: 'k-alice-rate-0001', bob: 'k-bob-rate-0002' };
+const as = (who) => ({ authorization: `Bearer ${KEYS[who]}` });
+
+describe('rate limits (3 per 10 s per caller on /mcp, 2 per 10 s per IP on OAuth)', { timeout: 300_000 }, () => {
+  let worker;
+  let dir;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mcp-rate-'));
+    worker = await startWorker({
+      config: smallLimits(dir),
+      vars: {
+        MCP_API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
+        MCP_RATE_LIMIT: `3/${WINDOW_S}`,
+        OAUTH_RATE_LIMIT: `2/${WINDOW_S}`,
+        // Sign-in on (the OAuth endpoints exist); /register never reaches GitHub.
+        GITHUB_CLIENT_ID: 'Iv1.rate', GITHUB_CLIENT_SECRET: 'rate-secret',
+        GITHUB_BASE_URL: 'http://127.0.0.1:9', GITHUB_API_URL: 'http://127.0.0.1:9',
+      },
+    });
+  }, { timeout: 150_000 });
+  after(async () => {
+    await worker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  it('a caller past its limit gets 429 with the headers and a JSON-RPC body; another caller does not; the window ends', { timeout: 90_000 }, async () => {
+    const list = (who) => post(worker.url, request('tools/list', {}), { headers: as(who) });
+    // Requests of one window: the fourth of alice is refused.
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await list('alice'));
+    const statuses = answers.map((a) => a.status);
+    const denied = answers.find((a) => a.status === 429);
+    assert.ok(denied, `no 429 in ${statuses}`);
+    assert.equal(denied.headers.get('retry-after'), String(WINDOW_S));
+    assert.equal(denied.headers.get('ratelimit-policy'), `"caller";q=3;w=${WINDOW_S}`);
+    assert.equal(denied.headers.get('ratelimit'), `"caller";r=0;t=${WINDOW_S}`);
+    assert.equal(denied.messages[0]?.error?.code, -32000);
+    assert.match(denied.messages[0].error.message, /Too Many Requests/);
+    // Bob is counted on his own.
+    assert.notEqual((await list('bob')).status, 429);
+    // After the window alice gets through again.
+    await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 1000));
+    assert.notEqual((await list('alice')).status, 429);
+  });
+
+  it('the OAuth endpoints count by client IP and answer 429 with an OAuth error body', T, async () => {
+    const register = (ip) => fetch(`${worker.url}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:5555/cb'], client_name: 'rate test' }),
+    });
+    const statuses = [];
+    let denied;
+    for (let i = 0; i < 3; i++) {
+      const res = await register('203.0.113.7');
+      statuses.push(res.status);
+      if (res.status === 429) denied = { headers: res.headers, body: await res.json() };
+      else await res.arrayBuffer();
+    }
+    assert.deepEqual(statuses, [201, 201, 429]);
+    assert.equal(denied.body.error, 'temporarily_unavailable');
+    assert.equal(denied.headers.get('retry-after'), String(WINDOW_S));
+    assert.equal(denied.headers.get('cache-control'), 'no-store');
+    const other = await register('198.51.100.4');
+    assert.equal(other.status, 201, 'another IP is counted on its own');
+    const health = await (await fetch(`${worker.url}/health`)).json();
+    assert.equal(health.components.rate_limiting.status, 'ok');
+    assert.match(health.components.rate_limiting.detail, /3\/10 s per caller/);
+  });
+});
