@@ -69,6 +69,7 @@ fn send_at(
         Ok(checked) => {
             let sink = sent.clone();
             let lane = Lane {
+                github: None,
                 server,
                 states: &states(),
                 caller: caller.clone(),

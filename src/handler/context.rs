@@ -57,6 +57,19 @@ pub trait Peer {
     fn close_stream(&self) {}
 }
 
+/// GitHub on behalf of the signed-in user who is calling: set in [`RequestContext::github`] only for users
+/// signed in with GitHub. The user's GitHub token stays in the grant (encrypted) until a tool asks; the client's
+/// token of ours is never sent anywhere.
+pub trait GitHubAccess {
+    /// The user's GitHub token; an expiring GitHub App token is refreshed first (once, whoever else asks at
+    /// the same time). Errors say what failed and never contain a token.
+    fn token(&self) -> LocalFuture<'_, Result<String, String>>;
+
+    /// `GET {GITHUB_API_URL}{path}` (e.g. `/user`) with the user's token and GitHub's API headers: the HTTP
+    /// status and the JSON body (`null` when the body is not JSON).
+    fn get(&self, path: &str) -> LocalFuture<'_, Result<(u16, Value), String>>;
+}
+
 /// Why a server-to-client request got no result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeerError {
@@ -121,6 +134,8 @@ pub struct RequestContext {
     pub peer: Rc<dyn Peer>,
     /// The tools the connection narrowed itself to (its URL); the deployment's own bounds apply as well.
     pub tools: ToolFilter,
+    /// GitHub as the calling user, when the caller signed in with GitHub; `None` for API keys and anonymous.
+    pub github: Option<Rc<dyn GitHubAccess>>,
 }
 
 impl RequestContext {
@@ -138,6 +153,7 @@ impl RequestContext {
             session: None,
             peer,
             tools: ToolFilter::all(),
+            github: None,
         }
     }
 

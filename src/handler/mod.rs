@@ -28,7 +28,7 @@ use crate::model::{Message, Notification, ProtocolVersion, Request, RequestId, R
 use crate::session::{Opening, MAX_SUBSCRIPTIONS};
 use completion::{CompleteParams, Reference};
 
-pub use context::{NoPeer, Peer, PeerError, RequestContext};
+pub use context::{GitHubAccess, NoPeer, Peer, PeerError, RequestContext};
 pub use exposure::ToolFilter;
 pub use prompts::{PromptDef, PromptRegistry};
 pub use resources::{ResourceProvider, ResourceRegistry};

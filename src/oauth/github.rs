@@ -10,7 +10,8 @@ use oauth2::basic::BasicClient;
 use oauth2::http::{self, header, HeaderValue};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
+    TokenUrl,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -78,14 +79,17 @@ fn known_code(code: &str) -> &'static str {
     KNOWN.into_iter().find(|k| *k == code).unwrap_or("other")
 }
 
-fn client(app: &GitHubApp, redirect_uri: &str) -> Result<OAuthClient, GitHubError> {
+fn client(app: &GitHubApp, redirect_uri: Option<&str>) -> Result<OAuthClient, GitHubError> {
     let bad = |_| GitHubError::Malformed;
-    Ok(BasicClient::new(ClientId::new(app.client_id.clone()))
+    let client = BasicClient::new(ClientId::new(app.client_id.clone()))
         .set_client_secret(ClientSecret::new(app.client_secret.clone()))
         .set_auth_uri(AuthUrl::new(format!("{}/login/oauth/authorize", app.base_url)).map_err(bad)?)
         .set_token_uri(TokenUrl::new(format!("{}/login/oauth/access_token", app.base_url)).map_err(bad)?)
-        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_string()).map_err(bad)?)
-        .set_auth_type(AuthType::RequestBody))
+        .set_auth_type(AuthType::RequestBody);
+    Ok(match redirect_uri {
+        Some(uri) => client.set_redirect_uri(RedirectUrl::new(uri.to_string()).map_err(bad)?),
+        None => client,
+    })
 }
 
 type OAuthClient = oauth2::Client<
@@ -110,7 +114,7 @@ pub fn authorize_url(
 ) -> Result<String, GitHubError> {
     let challenge =
         PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_string()));
-    let (url, _) = client(app, redirect_uri)?
+    let (url, _) = client(app, Some(redirect_uri))?
         .authorize_url(|| CsrfToken::new(state.to_string()))
         .add_scope(Scope::new(UPSTREAM_SCOPE.into()))
         .set_pkce_challenge(challenge)
@@ -136,11 +140,48 @@ where
         let answer = http(request);
         async move { answer.await.map(json_body) }
     };
-    let result = client(app, redirect_uri)?
+    let result = client(app, Some(redirect_uri))?
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
         .request_async(&http)
         .await;
+    upstream_of(result, now_ms)
+}
+
+/// Refreshes an expiring GitHub App user token (`grant_type=refresh_token`) with the `oauth2` crate over
+/// `http`. GitHub's refresh tokens are single-use: the answer carries the next one.
+pub async fn refresh_token<F, Fut, E>(
+    app: &GitHubApp,
+    http: F,
+    refresh_token: &str,
+    now_ms: u64,
+) -> Result<Upstream, GitHubError>
+where
+    F: Fn(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse, E>>,
+    E: std::error::Error + 'static,
+{
+    let http = |request: HttpRequest| {
+        let answer = http(request);
+        async move { answer.await.map(json_body) }
+    };
+    let result = client(app, None)?
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
+        .request_async(&http)
+        .await;
+    upstream_of(result, now_ms)
+}
+
+type TokenResult<E> = Result<
+    oauth2::basic::BasicTokenResponse,
+    RequestTokenError<E, oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>,
+>;
+
+/// The upstream token of a token endpoint's answer, or why there is none (no text of GitHub's).
+fn upstream_of<E: std::error::Error + 'static>(
+    result: TokenResult<E>,
+    now_ms: u64,
+) -> Result<Upstream, GitHubError> {
     match result {
         Ok(token) => Ok(Upstream {
             access_token: token.access_token().secret().clone(),
@@ -267,6 +308,35 @@ mod tests {
             "v".repeat(43).as_str(),
             1000,
         ))
+    }
+
+    #[test]
+    fn a_refresh_sends_the_refresh_token_and_reads_the_rotated_pair() {
+        let seen = RefCell::new(None);
+        let body = "access_token=ghu_new&expires_in=28800&refresh_token=ghr_new&refresh_token_expires_in=15811200&token_type=bearer&scope=";
+        let response = answer(200, "application/x-www-form-urlencoded", body);
+        let http = |req: HttpRequest| {
+            *seen.borrow_mut() = Some(req);
+            let response = response.clone();
+            async move { Ok::<_, Down>(response) }
+        };
+        let token = futures_executor::block_on(refresh_token(&app(), http, "ghr_old", 1000)).unwrap();
+        assert_eq!(token.access_token, "ghu_new");
+        assert_eq!(token.refresh_token.as_deref(), Some("ghr_new"));
+        assert_eq!(token.expires_ms, Some(1000 + 28_800_000));
+        let request = seen.borrow_mut().take().unwrap();
+        assert_eq!(request.uri(), "http://127.0.0.1:9999/login/oauth/access_token");
+        let form = String::from_utf8(request.body().clone()).unwrap();
+        for part in ["grant_type=refresh_token", "refresh_token=ghr_old", "client_id=Iv1.abc"] {
+            assert!(form.contains(part), "{part} in {form}");
+        }
+        let refused = answer(200, "application/json", r#"{"error":"bad_refresh_token"}"#);
+        let http = |_req: HttpRequest| {
+            let refused = refused.clone();
+            async move { Ok::<_, Down>(refused) }
+        };
+        let err = futures_executor::block_on(refresh_token(&app(), http, "ghr_old", 1000)).unwrap_err();
+        assert_eq!(err, GitHubError::Refused("bad_refresh_token"));
     }
 
     #[test]

@@ -43,6 +43,39 @@ pub struct Upstream {
     pub expires_ms: Option<u64>,
 }
 
+/// How long before its expiry an expiring GitHub token is refreshed rather than used.
+pub const UPSTREAM_REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
+
+impl Upstream {
+    /// Whether this is a GitHub App user token (`ghu_`) that expires within [`UPSTREAM_REFRESH_MARGIN_MS`] (or
+    /// has expired) and can be refreshed: then the grant object refreshes it before handing it out.
+    pub fn needs_refresh(&self, now_ms: u64) -> bool {
+        self.access_token.starts_with("ghu_")
+            && self.refresh_token.is_some()
+            && self.expires_ms.is_some_and(|expires| expires <= now_ms + UPSTREAM_REFRESH_MARGIN_MS)
+    }
+
+    /// What GitHub answered a refresh with; a missing new refresh token keeps the old one.
+    pub fn refreshed(&self, mut fresh: Upstream) -> Upstream {
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = self.refresh_token.clone();
+        }
+        fresh
+    }
+}
+
+/// A grant key as it travels from the Worker to the grant object (base64url).
+pub fn encode_key(key: &[u8; 32]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+/// The grant key [`encode_key`] encoded.
+pub fn decode_key(text: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()
+}
+
 /// Token lifetimes of the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetimes {
@@ -516,5 +549,32 @@ mod tests {
         g.set_upstream(&issued.grant_key, &rotated);
         assert_eq!(g.upstream(&issued.grant_key), Some(rotated));
         assert_eq!(g.upstream(&[0; 32]), None);
+        let stored = serde_json::to_string(&g).unwrap();
+        assert!(!stored.contains("ghu_2") && !stored.contains("ghr_2"), "re-encrypted: {stored}");
+    }
+
+    #[test]
+    fn only_expiring_app_tokens_with_a_refresh_token_are_refreshed() {
+        let app = |expires_ms| Upstream {
+            access_token: "ghu_a".into(),
+            refresh_token: Some("ghr_a".into()),
+            expires_ms: Some(expires_ms),
+        };
+        assert!(app(NOW).needs_refresh(NOW), "expired");
+        assert!(app(NOW + UPSTREAM_REFRESH_MARGIN_MS).needs_refresh(NOW), "expiring within the margin");
+        assert!(!app(NOW + UPSTREAM_REFRESH_MARGIN_MS + 1).needs_refresh(NOW), "good for a while yet");
+        let no_refresh = Upstream { refresh_token: None, ..app(NOW) };
+        assert!(!no_refresh.needs_refresh(NOW));
+        let oauth_app = Upstream { access_token: "gho_a".into(), refresh_token: None, expires_ms: None };
+        assert!(!oauth_app.needs_refresh(NOW));
+        let fresh = Upstream { access_token: "ghu_b".into(), refresh_token: None, expires_ms: Some(NOW + 1) };
+        assert_eq!(app(NOW).refreshed(fresh).refresh_token.as_deref(), Some("ghr_a"));
+    }
+
+    #[test]
+    fn grant_keys_travel_as_base64() {
+        let key = vault::new_key();
+        assert_eq!(decode_key(&encode_key(&key)), Some(key));
+        assert_eq!(decode_key("short"), None);
     }
 }

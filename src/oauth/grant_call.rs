@@ -37,6 +37,10 @@ pub enum GrantCall {
     Revoke { refresh_token: Option<String>, client_id: Option<String> },
     /// Whether access tokens of the grant may be used.
     Status,
+    /// The user's GitHub token, for a tool calling GitHub on the user's behalf. `key` is the grant key
+    /// (base64url), which the Worker unwrapped with a live access token; an expiring GitHub App token is
+    /// refreshed here first (once: the object runs one call at a time).
+    Upstream { key: String },
 }
 
 /// A grant object's answer.
@@ -56,6 +60,10 @@ pub enum GrantReply {
     },
     Status {
         live: bool,
+    },
+    /// The GitHub token (answered only to the Worker, for a tool).
+    Upstream {
+        access_token: String,
     },
     Revoked {
         revoked: bool,

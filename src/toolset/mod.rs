@@ -4,6 +4,7 @@ pub mod conformance;
 pub mod conformance_stateless;
 mod documents;
 mod echo;
+pub mod github_user;
 mod whoami;
 
 use std::cell::Cell;
@@ -34,6 +35,16 @@ pub enum Fixtures {
 /// The server as deployed: `search`, `fetch`, `echo` and `whoami`, the documents as resources, two prompts, and the
 /// fixtures when asked for.
 pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtures) -> Server {
+    server_with(source, page_size, fixtures, false)
+}
+
+/// [`server`], with `github_user` when GitHub sign-in is configured (`github`).
+pub fn server_with(
+    source: Rc<dyn DocumentSource>,
+    page_size: usize,
+    fixtures: Fixtures,
+    github: bool,
+) -> Server {
     let mut tools = ToolRegistry::new()
         .with(documents::search_tool(source.clone()))
         .with(documents::fetch_tool(source.clone()))
@@ -43,6 +54,9 @@ pub fn server(source: Rc<dyn DocumentSource>, page_size: usize, fixtures: Fixtur
         .with(documents::answer_prompt())
         .with(documents::summarize_prompt(source.clone()));
     let mut resources = ResourceRegistry::default().with(Rc::new(DocumentResources::new(source)));
+    if github {
+        tools = tools.with(github_user::tool());
+    }
     let mut lists_change = ListsChange::default();
     if let Fixtures::Conformance { sleep, announce } = fixtures {
         let watched_revision = Rc::new(Cell::new(0));

@@ -51,6 +51,21 @@ pub struct SessionCall {
     /// The tools the connection narrowed itself to through its URL.
     #[serde(default, skip_serializing_if = "ToolFilter::is_open")]
     pub tools: ToolFilter,
+    /// A signed-in user's access token (of ours), from which the object reaches the user's GitHub token for
+    /// tools. It travels only from the Worker to the object and is never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer: Option<Bearer>,
+}
+
+/// An access token that prints as `<redacted>` (`Debug`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Bearer(pub String);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
 }
 
 impl SessionCall {
@@ -64,6 +79,7 @@ impl SessionCall {
             revision: None,
             last_event_id: None,
             tools: ToolFilter::all(),
+            bearer: None,
         }
     }
 
@@ -98,5 +114,10 @@ mod tests {
         let call = SessionCall::new(Operation::Post, "s", &user);
         let back = SessionCall::from_header(&call.to_header()).unwrap().caller();
         assert_eq!((back.id(), back.login(), back.name()), ("github:7", Some("octo"), Some("Octo")));
+        assert!(!call.to_header().contains("bearer"), "absent unless set");
+        let mut call = call;
+        call.bearer = Some(Bearer("mcp_at.secret".into()));
+        assert_eq!(SessionCall::from_header(&call.to_header()), Some(call.clone()));
+        assert!(!format!("{call:?}").contains("mcp_at.secret"), "never printed");
     }
 }

@@ -224,6 +224,8 @@ pub struct Lane<'a> {
     pub now_ms: u64,
     /// Where notifications of the request (progress, logs) go: the POST's stream, if it has one.
     pub notify: Rc<dyn Fn(Value)>,
+    /// GitHub as the caller, for a user signed in with GitHub.
+    pub github: Option<Rc<dyn crate::handler::GitHubAccess>>,
 }
 
 impl Lane<'_> {
@@ -248,6 +250,7 @@ impl Lane<'_> {
         cx.client_capabilities = checked.declared.client_capabilities;
         cx.client_info = checked.declared.client_info.unwrap_or_default();
         cx.log_level = checked.declared.log_level;
+        cx.github = self.github.clone();
         cx.tools = self.tools.clone();
         let id = request.id.clone();
         let method = request.method.clone();

@@ -25,3 +25,9 @@ pub async fn user(app: &GitHubApp, access_token: &str) -> Result<User, GitHubErr
         .map_err(|_| GitHubError::Unreachable)?;
     github::parse_user(&response)
 }
+
+/// A new GitHub App user token for `refresh_token` (single-use; the answer carries the next one).
+pub async fn refresh(app: &GitHubApp, refresh_token: &str, now_ms: u64) -> Result<Upstream, GitHubError> {
+    let http = |request| outbound::send(request, GITHUB_TIMEOUT_MS, GITHUB_MAX_BYTES);
+    github::refresh_token(app, http, refresh_token, now_ms).await
+}

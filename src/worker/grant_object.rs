@@ -13,7 +13,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{http, isolate};
 use crate::config::Settings;
-use crate::oauth::grant::{CodeRequest, Grant, Issued, NewGrant};
+use crate::oauth::grant::{decode_key, CodeRequest, Grant, Issued, NewGrant};
 use crate::oauth::grant_call::{from_text, object_name, to_text, GrantCall, GrantReply};
 use crate::oauth::sealed::{Kind, Sealer};
 use crate::oauth::{vault, OAuthError};
@@ -26,16 +26,23 @@ const GRANT_KEY: &str = "grant";
 pub struct OAuthGrant {
     state: State,
     env: Env,
+    /// Held for each call. The runtime's input gate holds other requests back only while storage is awaited,
+    /// not during a fetch to GitHub; this makes calls run strictly one after another, so concurrent callers of
+    /// an expiring GitHub token cause one refresh (GitHub's refresh tokens are single-use).
+    turn: futures_util::lock::Mutex<()>,
 }
 
 impl DurableObject for OAuthGrant {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self { state, env, turn: futures_util::lock::Mutex::new(()) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let reply = match req.text().await.ok().and_then(|t| from_text::<GrantCall>(&t)) {
-            Some(call) => self.serve(call).await,
+            Some(call) => {
+                let _turn = self.turn.lock().await;
+                self.serve(call).await
+            }
             None => Err("the grant object got a request the Worker did not build".to_string()),
         };
         match reply {
@@ -110,6 +117,30 @@ impl OAuthGrant {
         let reply = match call {
             GrantCall::Create { .. } => unreachable!("handled above"),
             GrantCall::Status => GrantReply::Status { live: grant.is_live(now) },
+            GrantCall::Upstream { key } => {
+                if !grant.is_live(now) {
+                    return Ok(GrantReply::refused(&OAuthError::invalid_grant("the sign-in has ended")));
+                }
+                let key = decode_key(&key).ok_or("the grant key is malformed")?;
+                let upstream = grant.upstream(&key).ok_or("the grant key does not open the GitHub token")?;
+                match upstream.refresh_token.as_deref().filter(|_| upstream.needs_refresh(now)) {
+                    None => GrantReply::Upstream { access_token: upstream.access_token },
+                    Some(refresh_token) => {
+                        // One call at a time: concurrent callers wait here and then find the fresh token.
+                        match super::github_client::refresh(&sign_in.github, refresh_token, now).await {
+                            Ok(fresh) => {
+                                let fresh = upstream.refreshed(fresh);
+                                grant.set_upstream(&key, &fresh);
+                                GrantReply::Upstream { access_token: fresh.access_token }
+                            }
+                            Err(e) => GrantReply::Refused {
+                                error: "upstream".into(),
+                                description: format!("renewing the GitHub token failed: {e}"),
+                            },
+                        }
+                    }
+                }
+            }
             GrantCall::Exchange { code, client_id, redirect_uri, code_verifier } => {
                 let request = CodeRequest {
                     client_id: &client_id,
@@ -164,6 +195,19 @@ fn tokens(issued: Result<Issued, OAuthError>, sealer: &Sealer, access_ms: u64) -
             }
         }
         Err(error) => GrantReply::refused(&error),
+    }
+}
+
+/// The GitHub token of the grant whose key `access_token` wraps (in the token's KV record), refreshed first by
+/// the grant object when it is an expiring GitHub App token. The errors name no token.
+pub async fn upstream_token(env: &Env, access_token: &str) -> Result<String, String> {
+    let (grant, wrapped) = super::oauth_store::token_record(env, access_token).await?;
+    let key = vault::unwrap_key(access_token, &wrapped).ok_or("the access token's record does not open")?;
+    let request = GrantCall::Upstream { key: crate::oauth::grant::encode_key(&key) };
+    match call(env, &grant, &request).await? {
+        GrantReply::Upstream { access_token } => Ok(access_token),
+        GrantReply::Refused { description, .. } => Err(description),
+        _ => Err("the grant object answered something else".into()),
     }
 }
 

@@ -120,9 +120,10 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
                 after: Duration::from_millis(settings.tool_timeout_ms),
                 sleep: Rc::new(|d| Box::pin(Delay::from(d))),
             };
-            let mut server = toolset::server(documents, settings.page_size, fixtures)
-                .exposure(settings.exposure.clone())
-                .tool_timeout(timeout);
+            let mut server =
+                toolset::server_with(documents, settings.page_size, fixtures, settings.sign_in.is_some())
+                    .exposure(settings.exposure.clone())
+                    .tool_timeout(timeout);
             if settings.log_level.audits() {
                 server = server.observer(Rc::new(AuditLog));
             }

@@ -41,5 +41,6 @@ pub async fn message(req: &Incoming, at: &Admitted<'_>, query: Option<&str>) -> 
     checked.map_err(|e| Failure::answering(e, &body))?;
     let mut call = SessionCall::new(Operation::LegacyMessage, &id, &at.caller);
     call.tools = at.tools.clone();
+    call.bearer = at.bearer.clone().map(crate::transport::session_call::Bearer);
     Ok(call_session(at.env, &call, Body::Bytes(body)).await?)
 }

@@ -101,6 +101,9 @@ fn session_call(
             let mut call = SessionCall::new(op, id, &at.caller);
             call.revision = revision;
             call.tools = at.tools.clone();
+            if op == Operation::Post {
+                call.bearer = at.bearer.clone().map(crate::transport::session_call::Bearer);
+            }
             Ok((call, kind))
         }
         None => Err(HttpError::SessionNotFound),

@@ -3,6 +3,7 @@
 
 mod audit_log;
 mod documents_kv;
+mod github_access;
 mod github_client;
 mod grant_object;
 mod health_endpoint;
@@ -149,6 +150,8 @@ pub struct Admitted<'a> {
     pub caller: Identity,
     /// The tools the connection narrowed itself to through its URL (`?tools=`, `?exclude=`, `?readonly`).
     pub tools: ToolFilter,
+    /// The access token of ours of a user signed in with GitHub (for tools calling GitHub as the user).
+    pub bearer: Option<String>,
 }
 
 /// Routes one request, noting in `seen` what the answer and the log need.
@@ -206,6 +209,11 @@ async fn route(
     if let Some(grant) = &caller.grant {
         check_grant(env, grant, crate::oauth::origin_of(&req.url)).await?;
     }
+    let bearer = caller
+        .grant
+        .as_ref()
+        .and_then(|_| req.header("Authorization"))
+        .and_then(|h| crate::auth::bearer_token(&h).map(str::to_string));
     let caller = caller.identity;
     seen.caller = Some(caller.clone());
     if let Some(policy) = settings.caller_rate_limit {
@@ -215,7 +223,7 @@ async fn route(
     }
     let tools = ToolFilter::from_query(request_url::query(&req.url).unwrap_or(""))
         .map_err(|why| HttpError::BadRequest(format!("the URL's tool selection: {why}")))?;
-    let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller, tools };
+    let admitted = Admitted { env, ctx, settings: &settings, ids, states, caller, tools, bearer };
     match endpoint {
         Endpoint::Mcp => mcp_endpoint::handle(req, &admitted).await,
         Endpoint::Sse => legacy_endpoint::open(req, &admitted).await,

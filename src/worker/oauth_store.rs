@@ -139,3 +139,16 @@ pub fn record_token(
         }
     });
 }
+
+/// The grant of a live access token and the grant key wrapped under it, from the token's KV record.
+pub async fn token_record(env: &Env, access_token: &str) -> Result<(String, String), String> {
+    let kv = env.kv(BINDING).map_err(|e| format!("KV binding {BINDING}: {e}"))?;
+    let text = kv
+        .get(&format!("token:{}", digest(access_token)))
+        .text()
+        .await
+        .map_err(|e| format!("reading an access token's record: {e}"))?;
+    let record: TokenRecord =
+        text.and_then(|t| from_text(&t)).ok_or("the access token has no record (yet) in this location")?;
+    Ok((record.grant, record.key))
+}

@@ -25,7 +25,7 @@ use super::{http, isolate, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
 use crate::handler::ToolFilter;
-use crate::handler::{RequestContext, Server};
+use crate::handler::{GitHubAccess, RequestContext, Server};
 use crate::identity::Identity;
 use crate::model::{Message, Payload, ProtocolVersion, RequestId};
 use crate::session::{self, id::Kind, Opening, Session, SessionState, TransportKind};
@@ -97,6 +97,8 @@ impl McpSession {
             })?;
         let caller = call.caller();
         let id = call.session.as_str();
+        let github =
+            super::github_access::for_token(&self.env, &settings, call.bearer.as_ref().map(|b| b.0.as_str()));
         match call.op {
             Operation::Initialize => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
@@ -107,7 +109,7 @@ impl McpSession {
             Operation::LegacyMessage => {
                 let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
                 shttp::check_depth(&body, settings.max_json_depth)?;
-                self.legacy_message(&body, id, caller, call.tools, server, settings)
+                self.legacy_message(&body, id, (caller, github), call.tools, server, settings)
                     .await
                     .map_err(|e| Failure::answering(e, &body))
             }
@@ -127,7 +129,9 @@ impl McpSession {
                 check_revision(&session, call.revision).map_err(answering)?;
                 // Refused before the answer can become a stream (`MCP_RESPONSE_MODE=sse`), so it stays a 400.
                 shttp::check_batch(&payload, session.protocol_version()).map_err(answering)?;
-                self.post(server, settings, session, caller, call.tools, payload).await.map_err(answering)
+                self.post(server, settings, session, (caller, github), call.tools, payload)
+                    .await
+                    .map_err(answering)
             }
             Operation::Listen => {
                 let session = self.active_session(id, &caller, &settings).await?;
@@ -159,7 +163,7 @@ impl McpSession {
         server: Rc<Server>,
         settings: Rc<Settings>,
         session: Rc<Session>,
-        caller: Identity,
+        (caller, github): (Identity, Option<Rc<dyn GitHubAccess>>),
         tools: ToolFilter,
         payload: Payload,
     ) -> Result<Response, HttpError> {
@@ -176,6 +180,7 @@ impl McpSession {
         wasm_bindgen_futures::spawn_local(async move {
             let mut cx = RequestContext::in_session(session.clone(), caller, peer);
             cx.tools = tools;
+            cx.github = github;
             let deliver = |response| outbox.deliver(response);
             let outcome = shttp::handle_post(&server, &cx, payload, &deliver).await;
             save_state(&outbox, &session).await;
@@ -281,7 +286,7 @@ impl McpSession {
         &self,
         body: &[u8],
         id: &str,
-        caller: Identity,
+        (caller, github): (Identity, Option<Rc<dyn GitHubAccess>>),
         tools: ToolFilter,
         server: Rc<Server>,
         settings: Rc<Settings>,
@@ -300,6 +305,7 @@ impl McpSession {
         wasm_bindgen_futures::spawn_local(async move {
             let mut cx = RequestContext::in_session(session.clone(), caller, peer);
             cx.tools = tools;
+            cx.github = github;
             let deliver = |response| outbox.deliver(response);
             let now = super::now_ms();
             let replies = legacy_sse::handle_message(&server, &cx, payload, &deliver, now).await;

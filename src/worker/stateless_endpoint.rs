@@ -40,6 +40,7 @@ pub async fn post(
         tools: at.tools.clone(),
         now_ms: now_ms(),
         notify: Rc::new(|_| {}),
+        github: super::github_access::for_token(at.env, at.settings, at.bearer.as_deref()),
     };
     if !streams_notifications(&request, &checked) {
         return Ok(json(lane.answer(request, checked).await));
@@ -51,11 +52,12 @@ pub async fn post(
     let notifications = tx.clone();
     let (server, states, caller, tools) =
         (server.clone(), at.states.clone(), at.caller.clone(), at.tools.clone());
+    let github = super::github_access::for_token(at.env, at.settings, at.bearer.as_deref());
     wasm_bindgen_futures::spawn_local(async move {
         let notify = Rc::new(move |message: Value| {
             let _ = notifications.unbounded_send(Frame::Notification(message));
         });
-        let lane = Lane { server: &server, states: &states, caller, tools, now_ms: now_ms(), notify };
+        let lane = Lane { server: &server, states: &states, caller, tools, now_ms: now_ms(), notify, github };
         let answer = lane.answer(request, checked).await;
         let _ = tx.unbounded_send(Frame::Answer(answer));
         tx.close_channel();
