@@ -64,18 +64,6 @@ impl Upstream {
     }
 }
 
-/// A grant key as it travels from the Worker to the grant object (base64url).
-pub fn encode_key(key: &[u8; 32]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
-}
-
-/// The grant key [`encode_key`] encoded.
-pub fn decode_key(text: &str) -> Option<[u8; 32]> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()
-}
-
 /// Token lifetimes of the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetimes {
@@ -569,12 +557,5 @@ mod tests {
         assert!(!oauth_app.needs_refresh(NOW));
         let fresh = Upstream { access_token: "ghu_b".into(), refresh_token: None, expires_ms: Some(NOW + 1) };
         assert_eq!(app(NOW).refreshed(fresh).refresh_token.as_deref(), Some("ghr_a"));
-    }
-
-    #[test]
-    fn grant_keys_travel_as_base64() {
-        let key = vault::new_key();
-        assert_eq!(decode_key(&encode_key(&key)), Some(key));
-        assert_eq!(decode_key("short"), None);
     }
 }

@@ -37,10 +37,11 @@ pub enum GrantCall {
     Revoke { refresh_token: Option<String>, client_id: Option<String> },
     /// Whether access tokens of the grant may be used.
     Status,
-    /// The user's GitHub token, for a tool calling GitHub on the user's behalf. `key` is the grant key
-    /// (base64url), which the Worker unwrapped with a live access token; an expiring GitHub App token is
-    /// refreshed here first (once: the object runs one call at a time).
-    Upstream { key: String },
+    /// The user's GitHub token, for a tool calling GitHub on the user's behalf with a live `access_token` of
+    /// the grant: the object keeps the grant key wrapped under each access token it issues, so this works at
+    /// once in every location. An expiring GitHub App token is refreshed here first (once: the object runs one
+    /// call at a time).
+    UpstreamFor { access_token: String },
 }
 
 /// A grant object's answer.

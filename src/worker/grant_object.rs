@@ -13,7 +13,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{http, isolate};
 use crate::config::Settings;
-use crate::oauth::grant::{decode_key, CodeRequest, Grant, Issued, NewGrant};
+use crate::oauth::grant::{CodeRequest, Grant, Issued, NewGrant};
 use crate::oauth::grant_call::{from_text, object_name, to_text, GrantCall, GrantReply};
 use crate::oauth::sealed::{Kind, Sealer};
 use crate::oauth::{vault, OAuthError};
@@ -117,28 +117,19 @@ impl OAuthGrant {
         let reply = match call {
             GrantCall::Create { .. } => unreachable!("handled above"),
             GrantCall::Status => GrantReply::Status { live: grant.is_live(now) },
-            GrantCall::Upstream { key } => {
-                if !grant.is_live(now) {
-                    return Ok(GrantReply::refused(&OAuthError::invalid_grant("the sign-in has ended")));
-                }
-                let key = decode_key(&key).ok_or("the grant key is malformed")?;
-                let upstream = grant.upstream(&key).ok_or("the grant key does not open the GitHub token")?;
-                match upstream.refresh_token.as_deref().filter(|_| upstream.needs_refresh(now)) {
-                    None => GrantReply::Upstream { access_token: upstream.access_token },
-                    Some(refresh_token) => {
-                        // One call at a time: concurrent callers wait here and then find the fresh token.
-                        match super::github_client::refresh(&sign_in.github, refresh_token, now).await {
-                            Ok(fresh) => {
-                                let fresh = upstream.refreshed(fresh);
-                                grant.set_upstream(&key, &fresh);
-                                GrantReply::Upstream { access_token: fresh.access_token }
-                            }
-                            Err(e) => GrantReply::Refused {
-                                error: "upstream".into(),
-                                description: format!("renewing the GitHub token failed: {e}"),
-                            },
-                        }
-                    }
+            GrantCall::UpstreamFor { access_token } => {
+                let stored: Option<String> = self
+                    .state
+                    .storage()
+                    .get(&access_key_of(&access_token))
+                    .await
+                    .map_err(|e| format!("load: {e}"))?;
+                let key = stored.as_deref().and_then(|wrapped| vault::unwrap_key(&access_token, wrapped));
+                match key {
+                    Some(key) => self.upstream(&mut grant, &key, sign_in, now).await?,
+                    None => GrantReply::refused(&OAuthError::invalid_grant(
+                        "the access token is not one of this sign-in",
+                    )),
                 }
             }
             GrantCall::Exchange { code, client_id, redirect_uri, code_verifier } => {
@@ -147,10 +138,16 @@ impl OAuthGrant {
                     redirect_uri: redirect_uri.as_deref(),
                     code_verifier: code_verifier.as_deref(),
                 };
-                tokens(grant.exchange(&code, request, lifetimes, now), sealer, lifetimes.access_ms)
+                let reply =
+                    tokens(grant.exchange(&code, request, lifetimes, now), sealer, lifetimes.access_ms);
+                self.keep_access_key(&reply).await?;
+                reply
             }
             GrantCall::Refresh { refresh_token, client_id } => {
-                tokens(grant.refresh(&refresh_token, &client_id, lifetimes, now), sealer, lifetimes.access_ms)
+                let issued = grant.refresh(&refresh_token, &client_id, lifetimes, now);
+                let reply = tokens(issued, sealer, lifetimes.access_ms);
+                self.keep_access_key(&reply).await?;
+                reply
             }
             GrantCall::Revoke { refresh_token, client_id } => {
                 let holder = refresh_token.as_deref().is_none_or(|t| grant.knows_refresh_token(t));
@@ -165,6 +162,50 @@ impl OAuthGrant {
             self.save(&grant, &settings).await?;
         }
         Ok(reply)
+    }
+
+    /// The GitHub token under grant key `key`, refreshed first when it is an expiring GitHub App token.
+    async fn upstream(
+        &self,
+        grant: &mut Grant,
+        key: &[u8; 32],
+        sign_in: &crate::config::SignIn,
+        now: u64,
+    ) -> Result<GrantReply, String> {
+        if !grant.is_live(now) {
+            return Ok(GrantReply::refused(&OAuthError::invalid_grant("the sign-in has ended")));
+        }
+        let upstream = grant.upstream(key).ok_or("the grant key does not open the GitHub token")?;
+        Ok(match upstream.refresh_token.as_deref().filter(|_| upstream.needs_refresh(now)) {
+            None => GrantReply::Upstream { access_token: upstream.access_token },
+            Some(refresh_token) => {
+                // One call at a time: concurrent callers wait here and then find the fresh token.
+                match super::github_client::refresh(&sign_in.github, refresh_token, now).await {
+                    Ok(fresh) => {
+                        let fresh = upstream.refreshed(fresh);
+                        grant.set_upstream(key, &fresh);
+                        GrantReply::Upstream { access_token: fresh.access_token }
+                    }
+                    Err(e) => GrantReply::Refused {
+                        error: "upstream".into(),
+                        description: format!("renewing the GitHub token failed: {e}"),
+                    },
+                }
+            }
+        })
+    }
+
+    /// Keeps the grant key wrapped under a new access token (stored by the token's digest, deleted with the
+    /// grant), so that [`GrantCall::UpstreamFor`] needs nothing from KV.
+    async fn keep_access_key(&self, reply: &GrantReply) -> Result<(), String> {
+        if let GrantReply::Tokens { access_token, access_key, .. } = reply {
+            self.state
+                .storage()
+                .put(&access_key_of(access_token), access_key)
+                .await
+                .map_err(|e| format!("save: {e}"))?;
+        }
+        Ok(())
     }
 
     async fn save(&self, grant: &Grant, settings: &Settings) -> Result<(), String> {
@@ -198,13 +239,22 @@ fn tokens(issued: Result<Issued, OAuthError>, sealer: &Sealer, access_ms: u64) -
     }
 }
 
-/// The GitHub token of the grant whose key `access_token` wraps (in the token's KV record), refreshed first by
-/// the grant object when it is an expiring GitHub App token. The errors name no token.
+/// The storage key of the grant key wrapped under an access token: the token's digest, never the token.
+fn access_key_of(access_token: &str) -> String {
+    format!("ak:{}", crate::oauth::digest(access_token))
+}
+
+/// The GitHub token of the grant of `access_token` (a verified access token of ours names its grant), refreshed
+/// first by the grant object when it is an expiring GitHub App token. Asks only the grant object, which is
+/// strongly consistent, so it works in every location the moment the token is issued. The errors name no token.
 pub async fn upstream_token(env: &Env, access_token: &str) -> Result<String, String> {
-    let (grant, wrapped) = super::oauth_store::token_record(env, access_token).await?;
-    let key = vault::unwrap_key(access_token, &wrapped).ok_or("the access token's record does not open")?;
-    let request = GrantCall::Upstream { key: crate::oauth::grant::encode_key(&key) };
-    match call(env, &grant, &request).await? {
+    let settings = isolate::settings(env)?;
+    let sealer = settings.oauth.as_ref().ok_or("GitHub sign-in is not configured")?;
+    let claims: crate::oauth::sealed::AccessClaims = sealer
+        .open(crate::oauth::sealed::Kind::AccessToken, access_token, super::now_ms())
+        .map_err(|_| "the access token is not valid")?;
+    let request = GrantCall::UpstreamFor { access_token: access_token.to_string() };
+    match call(env, &claims.grant_id, &request).await? {
         GrantReply::Upstream { access_token } => Ok(access_token),
         GrantReply::Refused { description, .. } => Err(description),
         _ => Err("the grant object answered something else".into()),

@@ -1,8 +1,8 @@
 //! What OAuth keeps in KV (`OAUTH_KV`), where eventual consistency is acceptable; every record expires:
 //! - `client:<id>`: registered clients (only a digest of a secret), 90 days, extended when used (daily at most);
 //! - `cimd:<digest of URL>`: fetched client metadata documents, as long as their `Cache-Control` allows (≤ 1 h);
-//! - `token:<digest of access token>`: the grant of a live access token and the grant key wrapped under it,
-//!   for as long as the token lives.
+//! - `token:<digest of access token>`: the record of a live access token (its grant, and the grant key wrapped
+//!   under it), for as long as the token lives; no request waits on it (the grant object keeps the same).
 //!
 //! A client registered in one location may be unknown in another for up to about a minute (KV propagation);
 //! the authorization flow's state and tokens do not depend on KV.
@@ -138,17 +138,4 @@ pub fn record_token(
             worker::console_error!("oauth: recording an access token failed: {e}");
         }
     });
-}
-
-/// The grant of a live access token and the grant key wrapped under it, from the token's KV record.
-pub async fn token_record(env: &Env, access_token: &str) -> Result<(String, String), String> {
-    let kv = env.kv(BINDING).map_err(|e| format!("KV binding {BINDING}: {e}"))?;
-    let text = kv
-        .get(&format!("token:{}", digest(access_token)))
-        .text()
-        .await
-        .map_err(|e| format!("reading an access token's record: {e}"))?;
-    let record: TokenRecord =
-        text.and_then(|t| from_text(&t)).ok_or("the access token has no record (yet) in this location")?;
-    Ok((record.grant, record.key))
 }
