@@ -70,13 +70,11 @@ pub fn json_reply(status: u16, body: &str) -> web_sys::Response {
 }
 
 fn json_init(status: u16) -> web_sys::ResponseInit {
-    let headers = js_sys::Object::new();
-    for (name, value) in SECURITY_HEADERS.iter().chain(&[("Content-Type", JSON)]) {
-        let _ = js_sys::Reflect::set(&headers, &(*name).into(), &(*value).into());
-    }
+    let headers = with_security_headers();
+    let _ = headers.set("Content-Type", JSON);
     let init = web_sys::ResponseInit::new();
     init.set_status(status);
-    init.set_headers(&headers);
+    init.set_headers(&headers.0);
     init
 }
 
