@@ -9,8 +9,9 @@ use crate::keys::ServerSecret;
 use crate::oauth::github::GitHubApp;
 use crate::oauth::grant::{Lifetimes, CODE_TTL_MS};
 use crate::oauth::sealed::Sealer;
-use crate::rate_limit::Policy;
+use crate::rate_limit::{Policy, ToolLimits};
 use crate::session::id::SessionIds;
+use crate::stream::Limits as StreamLimits;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
 use crate::transport::request_state::RequestStates;
 use crate::transport::streamable_http::ResponseMode;
@@ -52,6 +53,14 @@ pub struct Settings {
     pub caller_rate_limit: Option<Policy>,
     /// `OAUTH_RATE_LIMIT`: per client IP on the OAuth endpoints (binding `OAUTH_RATE_LIMITER`); off when unset.
     pub ip_rate_limit: Option<Policy>,
+    /// `MCP_TOOL_RATE_LIMITS`: per caller and tool, counted exactly by the caller's object; none when unset.
+    pub tool_rate_limits: ToolLimits,
+    /// `MCP_MAX_SESSIONS_PER_CALLER`: live sessions a caller may hold (counted by the caller's object); off
+    /// when unset, and then opening a session costs no extra round trip.
+    pub max_sessions_per_caller: Option<u32>,
+    /// A session's stream bounds: `MCP_MAX_STREAMS_PER_SESSION`, `MCP_MAX_STORED_STREAMS`,
+    /// `MCP_MAX_STORED_BYTES`.
+    pub streams: StreamLimits,
     /// GitHub sign-in (the OAuth authorization server), on when both GitHub secrets are set.
     pub sign_in: Option<SignIn>,
     /// Seals OAuth requests, upstream state and access tokens, with the same secret (its own derived key).
@@ -113,6 +122,9 @@ impl Default for Settings {
             log_level: LogLevel::default(),
             caller_rate_limit: None,
             ip_rate_limit: None,
+            tool_rate_limits: ToolLimits::default(),
+            max_sessions_per_caller: None,
+            streams: StreamLimits::default(),
             sign_in: None,
             oauth: None,
             sign_in_missing: None,
@@ -154,6 +166,18 @@ impl Settings {
         if let Some(text) = get("OAUTH_RATE_LIMIT") {
             settings.ip_rate_limit = Some(Policy::parse("ip", &text, "OAUTH_RATE_LIMIT")?);
         }
+        if let Some(text) = get("MCP_TOOL_RATE_LIMITS") {
+            settings.tool_rate_limits = ToolLimits::parse(&text)?;
+        }
+        if let Some(max) = get("MCP_MAX_SESSIONS_PER_CALLER") {
+            settings.max_sessions_per_caller = match max.to_ascii_lowercase().as_str() {
+                "off" | "0" => None,
+                _ => Some(max.parse().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+                    format!("MCP_MAX_SESSIONS_PER_CALLER must be a whole number from 1 to 10000, or off, not {max:?}")
+                })?),
+            };
+        }
+        settings.streams = stream_limits(&get)?;
         if let Some(level) = get("MCP_LOG_LEVEL") {
             settings.log_level = LogLevel::parse(&level)?;
         }
@@ -278,6 +302,32 @@ impl Settings {
             _ => Err(HttpError::NotConfigured(missing.join("; and "))),
         }
     }
+}
+
+/// A session's stream bounds from their settings.
+fn stream_limits(get: &impl Fn(&str) -> Option<String>) -> Result<StreamLimits, String> {
+    let mut limits = StreamLimits::default();
+    if let Some(max) = get("MCP_MAX_STREAMS_PER_SESSION") {
+        limits.max_open_streams = within(&max, 1, 10_000, "MCP_MAX_STREAMS_PER_SESSION")? as usize;
+    }
+    let mut streams = limits.max_streams_stored;
+    let mut bytes = limits.max_stored_bytes;
+    if let Some(max) = get("MCP_MAX_STORED_STREAMS") {
+        streams = within(&max, 1, 10_000, "MCP_MAX_STORED_STREAMS")? as usize;
+    }
+    if let Some(max) = get("MCP_MAX_STORED_BYTES") {
+        // Up to 1 GiB: a session object's storage holds 10 GB, shared by all it keeps.
+        bytes = within(&max, 1024, 1 << 30, "MCP_MAX_STORED_BYTES")?;
+    }
+    Ok(limits.with_stored(streams, bytes))
+}
+
+/// A whole number from `min` to `max`.
+fn within(text: &str, min: u64, max: u64, name: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("{name} must be a whole number from {min} to {max}, not {text:?}"))
 }
 
 fn boolean(flag: &str, name: &str) -> Result<bool, String> {
@@ -462,6 +512,30 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_read_with_their_defaults() {
+        let d = from(&[]).unwrap();
+        assert_eq!(d.streams, StreamLimits::default());
+        assert_eq!(d.streams.max_open_streams, crate::stream::DEFAULT_MAX_OPEN_STREAMS);
+        assert_eq!(d.max_sessions_per_caller, None, "off unless set: no round trip when opening sessions");
+        assert!(d.tool_rate_limits.is_empty());
+        let s = from(&[
+            ("MCP_MAX_STREAMS_PER_SESSION", "3"),
+            ("MCP_MAX_STORED_STREAMS", "2"),
+            ("MCP_MAX_STORED_BYTES", "4096"),
+            ("MCP_MAX_SESSIONS_PER_CALLER", "5"),
+            ("MCP_TOOL_RATE_LIMITS", "search=2/10"),
+        ])
+        .unwrap();
+        assert_eq!(s.streams.max_open_streams, 3);
+        assert_eq!((s.streams.max_streams_stored, s.streams.max_stored_bytes), (2, 4096));
+        assert_eq!(s.streams.max_streams_in_memory, 2, "memory keeps no more than storage may");
+        assert_eq!(s.streams.max_memory_bytes, 4096);
+        assert_eq!(s.max_sessions_per_caller, Some(5));
+        assert_eq!(s.tool_rate_limits.get("search").map(|l| l.limit), Some(2));
+        assert_eq!(from(&[("MCP_MAX_SESSIONS_PER_CALLER", "off")]).unwrap().max_sessions_per_caller, None);
+    }
+
+    #[test]
     fn malformed_values_name_the_setting() {
         for (k, v) in [
             ("MCP_RESPONSE_MODE", "xml"),
@@ -475,6 +549,11 @@ mod tests {
             ("MCP_MESSAGES_PATH", "/mcp"),
             ("MCP_DEV_MODE", "perhaps"),
             ("MCP_API_KEYS", "a/b:key"),
+            ("MCP_MAX_STREAMS_PER_SESSION", "0"),
+            ("MCP_MAX_STORED_STREAMS", "lots"),
+            ("MCP_MAX_STORED_BYTES", "10"),
+            ("MCP_MAX_SESSIONS_PER_CALLER", "-1"),
+            ("MCP_TOOL_RATE_LIMITS", "search"),
         ] {
             let err = from(&[(k, v)]).unwrap_err();
             assert!(err.contains(k), "{err}");

@@ -94,6 +94,11 @@ pub enum HttpError {
     Overloaded(String),
     /// 429: the caller sent more than its rate limit allows.
     RateLimited(crate::rate_limit::Policy),
+    /// 429: a bound of this session or caller is reached (open streams, sessions); `message` names the
+    /// setting. 429 rather than 503: the server is fine, this client holds too much at once.
+    LimitReached { message: String, retry_after_seconds: u64 },
+    /// 429: calls of one tool past its limit for this caller (`MCP_TOOL_RATE_LIMITS`).
+    ToolRateLimited(crate::rate_limit::ToolDenial),
     /// 500: something failed on our side. The detail is for the log only: the client gets a fixed message and a
     /// reference to find the log line.
     Internal(String),
@@ -117,7 +122,7 @@ impl HttpError {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotConfigured(_) | Self::Overloaded(_) => 503,
-            Self::RateLimited(_) => 429,
+            Self::RateLimited(_) | Self::LimitReached { .. } | Self::ToolRateLimited(_) => 429,
             Self::Internal(_) => 500,
         }
     }
@@ -169,6 +174,11 @@ impl HttpError {
                 "Too Many Requests: at most {} requests per {} s; retry after the window",
                 p.limit, p.window_seconds
             )),
+            Self::LimitReached { message, .. } => server(format!("Too Many Requests: {message}")),
+            Self::ToolRateLimited(d) => server(format!(
+                "Too Many Requests: at most {} calls of tool {} per {} s (MCP_TOOL_RATE_LIMITS); retry after {} s",
+                d.limit, d.tool, d.window_seconds, d.retry_after_seconds
+            )),
             Self::Internal(_) => ErrorObject::new(
                 code::INTERNAL_ERROR,
                 "Internal error: the server could not answer this request; try again, and if it persists report \
@@ -214,6 +224,10 @@ impl HttpError {
             Self::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_string())],
             Self::Overloaded(_) => vec![("Retry-After", "60".to_string())],
             Self::RateLimited(policy) => policy.denial_headers(),
+            Self::LimitReached { retry_after_seconds, .. } => {
+                vec![("Retry-After", retry_after_seconds.to_string())]
+            }
+            Self::ToolRateLimited(denial) => denial.headers(),
             Self::Unauthorized { www_authenticate, .. } | Self::InsufficientScope { www_authenticate } => {
                 vec![("WWW-Authenticate", www_authenticate.clone())]
             }

@@ -25,6 +25,7 @@ pub mod identity;
 pub mod keys;
 pub mod model;
 pub mod oauth;
+pub mod per_caller;
 pub mod random;
 pub mod rate_limit;
 pub mod schema;

@@ -1,9 +1,13 @@
 //! Rate limits: per caller on the MCP endpoints, per client IP on the OAuth endpoints (which run before anyone
 //! is authenticated). Counting is the platform's (the Workers rate limiting binding, see `docs/architecture.md`);
 //! this module holds the rules: the keys counted under, and what a denial says (429, `Retry-After`, and the IETF
-//! `RateLimit` / `RateLimit-Policy` headers).
+//! `RateLimit` / `RateLimit-Policy` headers). Per-tool limits (`MCP_TOOL_RATE_LIMITS`) are counted exactly, in
+//! fixed windows kept by the caller's Durable Object ([`Window`]; see `docs/architecture.md` for why).
+
+use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
+use crate::model::{Message, Payload};
 
 /// A limit's policy as clients are told it: `limit` requests per `window_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +65,211 @@ impl Policy {
     }
 }
 
+/// One tool's limit for each caller: `limit` calls per `window_seconds`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolLimit {
+    pub tool: String,
+    pub limit: u32,
+    pub window_seconds: u32,
+}
+
+/// `MCP_TOOL_RATE_LIMITS`: the tools limited per caller, e.g. `search=10/60,fetch=100/60`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolLimits(Vec<ToolLimit>);
+
+/// The longest window a tool's limit may have: a day.
+pub const MAX_TOOL_WINDOW_SECONDS: u32 = 86_400;
+
+impl ToolLimits {
+    /// `<tool>=<limit>/<window seconds>`, comma-separated; the window any whole number of seconds up to a day
+    /// (the counts are exact, not the binding's 10 or 60).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = |item: &str| {
+            format!(
+                "MCP_TOOL_RATE_LIMITS must be <tool>=<limit>/<window seconds>, comma-separated (e.g. \
+                 search=10/60,fetch=100/60; the window 1 to {MAX_TOOL_WINDOW_SECONDS}), not {item:?}"
+            )
+        };
+        let mut limits: Vec<ToolLimit> = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (tool, policy) = item.split_once('=').ok_or_else(|| bad(item))?;
+            let tool = tool.trim();
+            let name_ok = !tool.is_empty()
+                && tool.len() <= 128
+                && tool.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            let (limit, window) = policy.split_once('/').ok_or_else(|| bad(item))?;
+            let limit: u32 = limit.trim().parse().ok().filter(|l| *l > 0).ok_or_else(|| bad(item))?;
+            let window_seconds: u32 = window
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w| (1..=MAX_TOOL_WINDOW_SECONDS).contains(w))
+                .ok_or_else(|| bad(item))?;
+            if !name_ok {
+                return Err(bad(item));
+            }
+            if limits.iter().any(|l| l.tool == tool) {
+                return Err(format!("MCP_TOOL_RATE_LIMITS names tool {tool:?} twice"));
+            }
+            limits.push(ToolLimit { tool: tool.to_string(), limit, window_seconds });
+        }
+        Ok(Self(limits))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, tool: &str) -> Option<&ToolLimit> {
+        self.0.iter().find(|l| l.tool == tool)
+    }
+
+    /// The limits of the `tools/call` requests in `payload`, one per call, in order.
+    pub fn calls_in(&self, payload: &Payload) -> Vec<&ToolLimit> {
+        if self.0.is_empty() {
+            return Vec::new();
+        }
+        payload
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                Ok(Message::Request(r)) if r.method == "tools/call" => {
+                    r.params.as_ref()?.get("name")?.as_str().and_then(|name| self.get(name))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Calls counted in one fixed window (aligned to multiples of its length since the epoch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start_ms: u64,
+    pub count: u32,
+}
+
+/// The outcome of counting one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Take {
+    pub allowed: bool,
+    /// Calls left in this window after this one.
+    pub remaining: u32,
+    /// Milliseconds until the window ends.
+    pub reset_ms: u64,
+}
+
+impl Window {
+    /// Counts one call at `now_ms` if the window has room for it.
+    pub fn take(&mut self, now_ms: u64, limit: u32, window_ms: u64) -> Take {
+        let window_ms = window_ms.max(1);
+        let start = now_ms - now_ms % window_ms;
+        if self.start_ms != start {
+            *self = Self { start_ms: start, count: 0 };
+        }
+        let reset_ms = start + window_ms - now_ms;
+        if self.count < limit {
+            self.count += 1;
+            Take { allowed: true, remaining: limit - self.count, reset_ms }
+        } else {
+            Take { allowed: false, remaining: 0, reset_ms }
+        }
+    }
+
+    /// Whether this window is over at `now_ms` (its count can be forgotten).
+    pub fn is_over(&self, now_ms: u64, window_ms: u64) -> bool {
+        now_ms >= self.start_ms.saturating_add(window_ms)
+    }
+}
+
+/// A tool call refused by its limit: what the 429 says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolDenial {
+    pub tool: String,
+    pub limit: u32,
+    pub window_seconds: u32,
+    /// Whole seconds until the window ends (at least 1).
+    pub retry_after_seconds: u64,
+}
+
+impl ToolDenial {
+    pub fn new(limit: &ToolLimit, take: &Take) -> Self {
+        Self {
+            tool: limit.tool.clone(),
+            limit: limit.limit,
+            window_seconds: limit.window_seconds,
+            retry_after_seconds: take.reset_ms.div_ceil(1000).max(1),
+        }
+    }
+
+    /// `Retry-After` when the window ends (known exactly here), and the policy named `tool.<name>`.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let (name, q, w, t) = (&self.tool, self.limit, self.window_seconds, self.retry_after_seconds);
+        vec![
+            ("Retry-After", t.to_string()),
+            ("RateLimit-Policy", format!("\"tool.{name}\";q={q};w={w}")),
+            ("RateLimit", format!("\"tool.{name}\";r=0;t={t}")),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_limits_parse_and_name_the_setting() {
+        let limits = ToolLimits::parse(" search=10/60, fetch = 100/3600 ").unwrap();
+        assert_eq!(
+            limits.get("search"),
+            Some(&ToolLimit { tool: "search".into(), limit: 10, window_seconds: 60 })
+        );
+        assert_eq!(limits.get("fetch").map(|l| l.window_seconds), Some(3600));
+        assert_eq!(limits.get("echo"), None);
+        assert!(ToolLimits::parse("").unwrap().is_empty());
+        for bad in ["search", "search=10", "search=0/60", "search=10/0", "search=10/86401", "a b=1/1", "=1/1"]
+        {
+            assert!(ToolLimits::parse(bad).unwrap_err().contains("MCP_TOOL_RATE_LIMITS must be"), "{bad}");
+        }
+        assert!(ToolLimits::parse("a=1/1,a=2/2").unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn tool_calls_of_a_payload_are_found_by_name() {
+        let limits = ToolLimits::parse("search=1/10").unwrap();
+        let body = br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}},
+            {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo"}},
+            {"jsonrpc":"2.0","id":3,"method":"tools/list"},
+            {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search"}}]"#;
+        let payload = Payload::parse(body).unwrap();
+        let found: Vec<&str> = limits.calls_in(&payload).iter().map(|l| l.tool.as_str()).collect();
+        assert_eq!(found, ["search", "search"]);
+        assert!(ToolLimits::default().calls_in(&payload).is_empty());
+    }
+
+    #[test]
+    fn a_fixed_window_counts_to_its_limit_and_starts_over() {
+        let mut window = Window::default();
+        let w = 10_000;
+        assert_eq!(window.take(20_500, 2, w), Take { allowed: true, remaining: 1, reset_ms: 9_500 });
+        assert_eq!(window.take(21_000, 2, w), Take { allowed: true, remaining: 0, reset_ms: 9_000 });
+        assert_eq!(window.take(29_999, 2, w), Take { allowed: false, remaining: 0, reset_ms: 1 });
+        assert!(!window.is_over(29_999, w) && window.is_over(30_000, w));
+        assert_eq!(window.take(30_000, 2, w), Take { allowed: true, remaining: 1, reset_ms: 10_000 });
+        let denial = ToolDenial::new(
+            &ToolLimit { tool: "search".into(), limit: 2, window_seconds: 10 },
+            &Take { allowed: false, remaining: 0, reset_ms: 1 },
+        );
+        assert_eq!(denial.retry_after_seconds, 1, "never 0: the client would retry at once");
+        assert_eq!(
+            denial.headers(),
+            vec![
+                ("Retry-After", "1".to_string()),
+                ("RateLimit-Policy", "\"tool.search\";q=2;w=10".to_string()),
+                ("RateLimit", "\"tool.search\";r=0;t=1".to_string()),
+            ]
+        );
+    }
 
     #[test]
     fn a_denial_says_when_to_retry_and_the_policy() {

@@ -3,6 +3,11 @@
 /// How much of a session's streams is kept for replay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
+    /// Streams a session holds open at once (`MCP_MAX_STREAMS_PER_SESSION`): POSTs carrying requests still being
+    /// answered, and the standalone GET stream. A new one past it is refused (429); a GET replacing the
+    /// standalone stream does not count twice, and a POST carrying only responses or notifications is never
+    /// refused (a tool may be waiting for that very answer).
+    pub max_open_streams: usize,
     /// Events of one stream kept (in memory, and in storage).
     pub max_events_per_stream: usize,
     /// Streams kept in memory; the oldest finished ones go first.
@@ -10,10 +15,10 @@ pub struct Limits {
     /// Bytes of events kept in memory, all streams together: the oldest finished streams go first, then the
     /// oldest events of running ones (still in storage).
     pub max_memory_bytes: usize,
-    /// Streams whose events stay in storage.
+    /// Streams whose events stay in storage (`MCP_MAX_STORED_STREAMS`): past it the oldest not running go.
     pub max_streams_stored: usize,
-    /// Bytes of events in storage, all streams together: the oldest finished streams go first, then the
-    /// oldest events of running ones.
+    /// Bytes of events in storage, all streams together (`MCP_MAX_STORED_BYTES`): the oldest finished streams
+    /// go first, then the oldest events of running ones (each keeps its newest).
     pub max_stored_bytes: u64,
     /// Larger events are not stored: a response is replaced by an error saying it was too large to keep.
     pub max_stored_event_bytes: usize,
@@ -25,10 +30,26 @@ pub struct Limits {
 }
 
 pub const MIB: usize = 1024 * 1024;
+/// The default of `MCP_MAX_STREAMS_PER_SESSION`: far above what clients run in parallel in one session.
+pub const DEFAULT_MAX_OPEN_STREAMS: usize = 64;
+
+impl Limits {
+    /// These limits with the stored bounds set by the settings: memory keeps no more streams or bytes than
+    /// storage may (it replays a live session's streams first), so what a session keeps for resumption is
+    /// exactly what the settings say.
+    pub fn with_stored(mut self, streams: usize, bytes: u64) -> Self {
+        self.max_streams_stored = streams;
+        self.max_stored_bytes = bytes;
+        self.max_streams_in_memory = self.max_streams_in_memory.min(streams);
+        self.max_memory_bytes = self.max_memory_bytes.min(usize::try_from(bytes).unwrap_or(usize::MAX));
+        self
+    }
+}
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
             max_events_per_stream: 1000,
             max_streams_in_memory: 32,
             max_memory_bytes: 4 * MIB,

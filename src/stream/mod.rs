@@ -23,7 +23,7 @@ mod testing;
 mod tests;
 
 pub use event_id::parse_last_event_id;
-pub use limits::{Limits, MIB};
+pub use limits::{Limits, DEFAULT_MAX_OPEN_STREAMS, MIB};
 pub use log::StreamMeta;
 pub use out_stream::OutStream;
 pub use outbox::{Outbox, SseBody};

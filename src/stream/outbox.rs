@@ -98,6 +98,38 @@ impl<R: Runtime> Outbox<R> {
         self.open_stream(self.stream_ids.next(), polls(version))
     }
 
+    /// [`Outbox::open`] for a POST carrying requests, refused (429) when the session holds
+    /// [`Limits::max_open_streams`] open already.
+    pub fn open_for_requests(&self, version: ProtocolVersion) -> Result<Rc<OutStream>, HttpError> {
+        self.check_room(false)?;
+        Ok(self.open(version))
+    }
+
+    /// Streams open now: running POST streams and the standalone stream.
+    pub fn open_streams(&self) -> usize {
+        self.streams.borrow().values().filter(|s| !s.is_finished()).count()
+    }
+
+    /// Whether one more stream may open; `replacing_standalone`: it ends the standalone stream, which then
+    /// does not count.
+    fn check_room(&self, replacing_standalone: bool) -> Result<(), HttpError> {
+        let mut open = self.open_streams();
+        if replacing_standalone && self.standalone.borrow().as_ref().is_some_and(|s| !s.is_finished()) {
+            open -= 1;
+        }
+        let limit = self.limits.max_open_streams;
+        if open < limit {
+            return Ok(());
+        }
+        Err(HttpError::LimitReached {
+            message: format!(
+                "this session has {open} streams open, the most it may (MCP_MAX_STREAMS_PER_SESSION={limit}); \
+                 wait for a request to finish or close a stream, then retry"
+            ),
+            retry_after_seconds: 1,
+        })
+    }
+
     fn open_stream(&self, id: String, polling: bool) -> Rc<OutStream> {
         let stream = Rc::new(OutStream::new(id, polling));
         self.streams.borrow_mut().insert(stream.id.clone(), stream.clone());
@@ -415,6 +447,7 @@ impl<R: Runtime> Outbox<R> {
     /// lost its connection must be able to open another even when the disconnect has not reached us, and no
     /// message may go out on two streams.
     pub async fn open_standalone(&self, version: ProtocolVersion) -> Result<SseBody, HttpError> {
+        self.check_room(true)?;
         self.end_standalone();
         let stream = self.open_stream(self.stream_ids.next(), polls(version));
         *self.standalone.borrow_mut() = Some(stream.clone());
@@ -510,6 +543,7 @@ impl<R: Runtime> Outbox<R> {
         if let Some(stream) = live {
             return Ok(self.reattach(&stream, after).await);
         }
+        self.check_room(true)?;
         self.end_standalone();
         let stream = self.open_stream(id.to_string(), polls(version));
         stream.seq.set(events.last().map_or(0, |e| e.seq));

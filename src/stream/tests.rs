@@ -407,3 +407,50 @@ fn keepalives_follow_the_timer() {
     w.settle();
     assert_eq!(read(&mut body), (": keepalive\n\n".to_string(), false));
 }
+
+#[test]
+fn open_streams_are_bounded_and_a_new_get_replaces_the_standalone_one() {
+    let mut w = World::new();
+    let outbox = w.outbox(Limits { max_open_streams: 2, ..Limits::default() });
+    let _get = w.run(outbox.open_standalone(NEW)).expect("the standalone stream");
+    let running = outbox.open_for_requests(NEW).expect("a second stream");
+    assert_eq!(outbox.open_streams(), 2);
+    let Err(refused) = outbox.open_for_requests(NEW) else { panic!("a third stream") };
+    assert_eq!(refused.status(), 429);
+    assert!(refused.to_error_object().message.contains("MCP_MAX_STREAMS_PER_SESSION=2"), "{refused}");
+    assert_eq!(refused.headers(), vec![("Retry-After", "1".to_string())]);
+    // A GET replacing the standalone stream does not count twice; nor does a resume whose events are gone.
+    let _again = w.run(outbox.open_standalone(NEW)).expect("a new GET replaces the old stream");
+    let _fresh = w.run(outbox.resume("ffffffffffffffff-3", NEW)).expect("a fresh standalone stream");
+    assert_eq!(outbox.open_streams(), 2);
+    // A finished request frees its place.
+    outbox.finish(&running, &[answer("r", json!({}))]);
+    assert!(outbox.open_for_requests(NEW).is_ok());
+}
+
+#[test]
+fn stored_bounds_from_settings_drop_the_oldest_finished_streams_never_a_running_answer() {
+    let mut w = World::new();
+    let outbox = w.outbox(Limits::default().with_stored(2, 1 << 20));
+    let running = sse_stream(&mut w, &outbox, "running", 1);
+    let mut done = Vec::new();
+    for i in 0..3 {
+        let s = sse_stream(&mut w, &outbox, &format!("d{i}"), 1);
+        outbox.finish(&s, &[answer(&format!("d{i}"), json!({}))]);
+        done.push(s);
+    }
+    outbox.finish(&running, &[answer("running", json!({"kept": true}))]);
+    w.settle();
+    // After a restart: the running stream's answer replays; the oldest finished ones are gone, and resuming
+    // one of them opens a fresh standalone stream.
+    let after = w.outbox(Limits::default().with_stored(2, 1 << 20));
+    let mut body = w.run(after.resume(&format!("{}-0", running.id), NEW)).unwrap();
+    let (text, _) = read(&mut body);
+    assert!(text.contains(r#""kept":true"#), "{text}");
+    let mut body = w.run(after.resume(&format!("{}-0", done[0].id), NEW)).unwrap();
+    let events = parse(&read(&mut body).0);
+    let fresh = after.standalone().expect("a fresh standalone stream");
+    assert_eq!(events, vec![Ev { id: Some(format!("{}-0", fresh.id)), data: String::new() }]);
+    let mut body = w.run(after.resume(&format!("{}-0", done[2].id), NEW)).unwrap();
+    assert_eq!(seqs(&parse(&read(&mut body).0), &done[2].id), vec![1, 2]);
+}

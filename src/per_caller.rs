@@ -1,0 +1,176 @@
+//! What is counted per caller across isolates, in one Durable Object per caller (`caller:<identity id>`, see
+//! `worker/caller_object.rs`): the caller's live sessions (`MCP_MAX_SESSIONS_PER_CALLER`) and its per-tool
+//! windows (`MCP_TOOL_RATE_LIMITS`). The rules are here; the object only stores them.
+//!
+//! Sessions are counted when they are opened (`initialize`, `GET /sse`: the Worker asks [`CallerCall::Open`])
+//! and released when they end (DELETE, the expiry alarm: the session's object sends [`CallerCall::Close`]).
+//! Each one is held with its expiry, renewed when the session's object renews its own (once a minute at most),
+//! so a session opened and never used (a deferred id creates no object that could say it ended), or whose
+//! release was lost, drops out by itself: nothing leaks, and a lost message errs towards letting a caller in.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rate_limit::{Take, Window};
+
+/// The name of `caller`'s object (by its identity id).
+pub fn object_name(caller_id: &str) -> String {
+    format!("caller:{caller_id}")
+}
+
+/// What the Worker, or a session's object, asks a caller's object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CallerCall {
+    /// A session is being opened; refused when `limit` sessions of the caller are live.
+    Open { session: String, expires_at_ms: u64, limit: u32 },
+    /// A live session was used: it expires later. Never refused (it is counted already).
+    Keep { session: String, expires_at_ms: u64 },
+    /// The session ended.
+    Close { session: String },
+    /// One call of `tool`, at most `limit` per window of `window_ms`.
+    Take { tool: String, limit: u32, window_ms: u64 },
+}
+
+/// A caller's object's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum CallerReply {
+    Opened,
+    /// `live` sessions are open, the limit; the first of them expires in `retry_after_ms` at the latest.
+    Full {
+        live: usize,
+        retry_after_ms: u64,
+    },
+    Done,
+    Took(Take),
+}
+
+/// A caller's live sessions, by id, with when each expires unless used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sessions(BTreeMap<String, u64>);
+
+impl Sessions {
+    /// Counts session `id` (until `expires_at_ms`) unless `limit` are live at `now_ms`; `Err` holds when the
+    /// first live one expires, in milliseconds from now. Opening an id counted already only renews it.
+    pub fn open(&mut self, id: &str, expires_at_ms: u64, now_ms: u64, limit: u32) -> Result<(), u64> {
+        self.prune(now_ms);
+        if !self.0.contains_key(id) && self.0.len() >= limit as usize {
+            let first = self.0.values().min().copied().unwrap_or(now_ms);
+            return Err(first.saturating_sub(now_ms));
+        }
+        self.keep(id, expires_at_ms);
+        Ok(())
+    }
+
+    /// Session `id` lives until `expires_at_ms` at least (counted again if it had dropped out).
+    pub fn keep(&mut self, id: &str, expires_at_ms: u64) {
+        let expiry = self.0.entry(id.to_string()).or_insert(expires_at_ms);
+        *expiry = (*expiry).max(expires_at_ms);
+    }
+
+    /// Session `id` ended; whether it was counted.
+    pub fn close(&mut self, id: &str) -> bool {
+        self.0.remove(id).is_some()
+    }
+
+    /// Forgets the sessions expired at `now_ms`; whether any were.
+    pub fn prune(&mut self, now_ms: u64) -> bool {
+        let before = self.0.len();
+        self.0.retain(|_, expires| *expires > now_ms);
+        self.0.len() != before
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// When the first live session expires.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.0.values().min().copied()
+    }
+}
+
+/// A tool's window as the object keeps it, with its length (to know when it can be forgotten).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolWindow {
+    pub window: Window,
+    pub window_ms: u64,
+}
+
+impl ToolWindow {
+    pub fn take(&mut self, now_ms: u64, limit: u32, window_ms: u64) -> Take {
+        self.window_ms = window_ms;
+        self.window.take(now_ms, limit, window_ms)
+    }
+
+    pub fn ends_at(&self) -> u64 {
+        self.window.start_ms.saturating_add(self.window_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_counted_up_to_the_limit_and_released() {
+        let mut s = Sessions::default();
+        assert_eq!(s.open("a", 1_000, 0, 2), Ok(()));
+        assert_eq!(s.open("b", 2_000, 10, 2), Ok(()));
+        assert_eq!(s.open("c", 3_000, 100, 2), Err(900), "full: the first live one expires at 1000");
+        assert_eq!(s.open("a", 5_000, 100, 2), Ok(()), "an id counted already is renewed, not refused");
+        assert!(s.close("b"));
+        assert!(!s.close("b"));
+        assert_eq!(s.open("c", 3_000, 100, 2), Ok(()));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.next_expiry(), Some(3_000));
+    }
+
+    #[test]
+    fn expired_sessions_drop_out_by_themselves() {
+        let mut s = Sessions::default();
+        s.open("never-used", 1_000, 0, 1).unwrap();
+        assert!(s.open("next", 5_000, 999, 1).is_err());
+        assert_eq!(s.open("next", 5_000, 1_000, 1), Ok(()), "expired at its own time");
+        assert!(!s.prune(4_999));
+        assert!(s.prune(5_000) && s.is_empty());
+    }
+
+    #[test]
+    fn keep_only_extends_and_recounts_a_session_that_dropped_out() {
+        let mut s = Sessions::default();
+        s.keep("a", 2_000);
+        s.keep("a", 1_000);
+        assert_eq!(s.next_expiry(), Some(2_000));
+        s.prune(3_000);
+        s.keep("a", 9_000);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn calls_and_replies_travel_as_json() {
+        let call = CallerCall::Open { session: "s".into(), expires_at_ms: 5, limit: 3 };
+        let text = serde_json::to_string(&call).unwrap();
+        assert_eq!(text, r#"{"op":"open","session":"s","expires_at_ms":5,"limit":3}"#);
+        assert_eq!(serde_json::from_str::<CallerCall>(&text).unwrap(), call);
+        let reply = CallerReply::Took(Take { allowed: false, remaining: 0, reset_ms: 7 });
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<CallerReply>(&text).unwrap(), reply);
+        assert_eq!(object_name("key:ops"), "caller:key:ops");
+    }
+
+    #[test]
+    fn a_tool_window_knows_when_it_ends() {
+        let mut w = ToolWindow::default();
+        assert!(w.take(12_345, 1, 10_000).allowed);
+        assert!(!w.take(12_346, 1, 10_000).allowed);
+        assert_eq!(w.ends_at(), 20_000);
+    }
+}
