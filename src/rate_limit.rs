@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
-use crate::model::{Message, Payload};
+use crate::model::{Message, Payload, Request};
 
 /// A limit's policy as clients are told it: `limit` requests per `window_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,12 +133,19 @@ impl ToolLimits {
             .items()
             .iter()
             .filter_map(|item| match item {
-                Ok(Message::Request(r)) if r.method == "tools/call" => {
-                    r.params.as_ref()?.get("name")?.as_str().and_then(|name| self.get(name))
-                }
+                Ok(Message::Request(r)) => self.call_of(r).into_iter().next(),
                 _ => None,
             })
             .collect()
+    }
+
+    /// The limit of `request` if it calls a limited tool.
+    pub fn call_of(&self, request: &Request) -> Vec<&ToolLimit> {
+        if request.method != "tools/call" {
+            return Vec::new();
+        }
+        let name = request.params.as_ref().and_then(|p| p.get("name")).and_then(|n| n.as_str());
+        name.and_then(|name| self.get(name)).into_iter().collect()
     }
 }
 

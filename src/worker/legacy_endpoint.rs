@@ -17,6 +17,7 @@ pub async fn open(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
         return Err(HttpError::MethodNotAllowed { allow: "GET, OPTIONS" }.into());
     }
     let id = at.ids.mint_plain();
+    super::caller_object::open_session(at.env, at.settings, &at.caller, &id).await?;
     let mut call = SessionCall::new(Operation::LegacyOpen, &id, &at.caller);
     call.tools = at.tools.clone();
     Ok(call_session(at.env, &call, Body::None).await?)

@@ -159,10 +159,14 @@ async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Resu
     // Invalid initialize params: 400, and no session is created.
     let (response, opening) = server.initialize(&init, super::now_ms())?;
     match at.ids.mint(&opening, &at.caller) {
-        Some(id) => Ok(http::opened(at.settings.response_mode, &response, &id).into()),
+        Some(id) => {
+            super::caller_object::open_session(at.env, at.settings, &at.caller, &id).await?;
+            Ok(http::opened(at.settings.response_mode, &response, &id).into())
+        }
         // An opening too big to carry in an id: the object is created now, from the same request.
         None => {
             let id = at.ids.mint_plain();
+            super::caller_object::open_session(at.env, at.settings, &at.caller, &id).await?;
             let call = SessionCall::new(Operation::Initialize, &id, &at.caller);
             call_session(at.env, &call, Body::Bytes(body.to_vec())).await
         }

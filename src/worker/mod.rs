@@ -2,6 +2,7 @@
 //! this code only reads requests, applies them and writes responses.
 
 mod audit_log;
+mod caller_object;
 mod documents_kv;
 mod github_access;
 mod github_client;
@@ -40,6 +41,8 @@ use crate::transport::session_call::{SessionCall, CALL_HEADER};
 use crate::transport::streamable_http::first_request_id;
 use incoming::{Body, Incoming};
 
+#[allow(unused_imports)]
+pub use caller_object::CallerLedger;
 #[allow(unused_imports)]
 pub use grant_object::OAuthGrant;
 #[allow(unused_imports)]

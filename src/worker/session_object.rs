@@ -51,8 +51,9 @@ pub struct McpSession {
 impl DurableObject for McpSession {
     fn new(state: State, env: Env) -> Self {
         let keepalive = isolate::settings(&env).map_or(DEFAULT_KEEPALIVE_SECONDS * 1000, |s| s.keepalive_ms);
-        let outbox =
-            Rc::new(Outbox::new(ObjectRuntime::new(state.storage()), Duration::from_millis(keepalive)));
+        let limits = isolate::settings(&env).map(|s| s.streams.clone()).unwrap_or_default();
+        let keepalive = Duration::from_millis(keepalive);
+        let outbox = Rc::new(Outbox::with_limits(ObjectRuntime::new(state.storage()), keepalive, limits));
         Self { state, env, session: RefCell::new(None), outbox }
     }
 
@@ -129,6 +130,10 @@ impl McpSession {
                 check_revision(&session, call.revision).map_err(answering)?;
                 // Refused before the answer can become a stream (`MCP_RESPONSE_MODE=sse`), so it stays a 400.
                 shttp::check_batch(&payload, session.protocol_version()).map_err(answering)?;
+                let limited = settings.tool_rate_limits.calls_in(&payload);
+                super::caller_object::take_tool_calls(&self.env, &caller, &limited)
+                    .await
+                    .map_err(answering)?;
                 self.post(server, settings, session, (caller, github), call.tools, payload)
                     .await
                     .map_err(answering)
@@ -168,7 +173,11 @@ impl McpSession {
         payload: Payload,
     ) -> Result<Response, HttpError> {
         let request_ids = request_ids(&payload);
-        let stream = self.outbox.open(session.protocol_version());
+        // Only a POST carrying requests may be refused: one carrying answers may be what a tool waits for.
+        let stream = match request_ids.is_empty() {
+            true => self.outbox.open(session.protocol_version()),
+            false => self.outbox.open_for_requests(session.protocol_version())?,
+        };
         let first_message = stream.on_first_message();
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
@@ -299,6 +308,8 @@ impl McpSession {
             return Err(HttpError::SessionNotFound);
         };
         let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
+        let limited = settings.tool_rate_limits.calls_in(&payload);
+        super::caller_object::take_tool_calls(&self.env, &caller, &limited).await?;
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
         // A cancelled request sends no reply; the others of the POST still do.
@@ -352,6 +363,9 @@ impl McpSession {
         }
         if session.state().needs_touch(now, settings.session_ttl_ms) {
             session.update(|s| s.last_seen_ms = now);
+            let expires = session.state().expires_at_ms(settings.session_ttl_ms);
+            let owner = session.state().owner.clone();
+            super::caller_object::keep_session(&self.env, settings, &owner, id, expires);
         }
         Ok(session)
     }
@@ -421,8 +435,12 @@ impl McpSession {
         if let Some(session) = &session {
             session.end();
         }
-        let id = session.map(|s| s.state().id.clone());
+        let id = session.as_ref().map(|s| s.state().id.clone());
         self.outbox.close_all();
+        if let (Some(session), Ok(settings)) = (&session, isolate::settings(&self.env)) {
+            let (owner, id) = (session.state().owner.clone(), session.state().id.clone());
+            super::caller_object::close_session(&self.env, &settings, &owner, &id).await;
+        }
         let storage = self.state.storage();
         storage.delete_alarm().await?;
         storage.delete_all().await?;

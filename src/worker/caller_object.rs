@@ -1,0 +1,286 @@
+//! `CallerLedger`: one Durable Object per caller (`caller:<identity id>` in `MCP_CALLERS`), counting exactly
+//! what must hold across isolates for that caller: its live sessions (`MCP_MAX_SESSIONS_PER_CALLER`) and its
+//! per-tool windows (`MCP_TOOL_RATE_LIMITS`). The rules are [`crate::per_caller`]; it stores them and keeps
+//! nothing past its alarm: expired sessions and ended windows are dropped, and an empty ledger deletes itself.
+//!
+//! Only asked when those settings are on: the session open (`initialize`, `GET /sse`) and end, a session's
+//! expiry renewal (once a minute at most), and calls of the tools listed. Failures let the request through
+//! (and are logged): a counter must not take the service down.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
+
+use super::http;
+use crate::error::HttpError;
+use crate::identity::Identity;
+use crate::per_caller::{object_name, CallerCall, CallerReply, Sessions, ToolWindow};
+use crate::rate_limit::{ToolDenial, ToolLimit};
+
+/// The Durable Object namespace of callers.
+const CALLER_BINDING: &str = "MCP_CALLERS";
+const SESSIONS_KEY: &str = "sessions";
+/// The per-tool windows, all in one value (a deployment limits a few tools).
+const TOOLS_KEY: &str = "tools";
+
+/// What the ledger holds, read once from storage.
+#[derive(Default)]
+struct Ledger {
+    sessions: Sessions,
+    tools: BTreeMap<String, ToolWindow>,
+}
+
+#[durable_object(alarm)]
+pub struct CallerLedger {
+    state: State,
+    ledger: RefCell<Option<Ledger>>,
+    /// When the alarm is set for, as far as this instance knows.
+    alarm_at: Cell<Option<u64>>,
+}
+
+impl DurableObject for CallerLedger {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state, ledger: RefCell::new(None), alarm_at: Cell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let call = req.text().await.ok().and_then(|t| serde_json::from_str::<CallerCall>(&t).ok());
+        let Some(call) = call else {
+            worker::console_error!("caller object: a request the Worker did not build");
+            return Ok(http::json(500, String::new()));
+        };
+        match self.serve(call).await {
+            Ok(reply) => Ok(http::json(200, serde_json::to_string(&reply).unwrap_or_default())),
+            Err(e) => {
+                worker::console_error!("caller object: {e}");
+                Ok(http::json(500, String::new()))
+            }
+        }
+    }
+
+    /// Drops expired sessions and ended windows; deletes everything once nothing is left. Retried by the
+    /// runtime on failure.
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.alarm_at.set(None);
+        self.load().await?;
+        let now = super::now_ms();
+        let storage = self.state.storage();
+        let (empty, sessions, tools) = {
+            let mut ledger = self.ledger.borrow_mut();
+            let ledger = ledger.as_mut().expect("loaded");
+            ledger.sessions.prune(now);
+            ledger.tools.retain(|_, w| w.ends_at() > now);
+            let empty = ledger.sessions.is_empty() && ledger.tools.is_empty();
+            (empty, ledger.sessions.clone(), ledger.tools.clone())
+        };
+        if empty {
+            storage.delete_all().await?;
+            return Response::empty();
+        }
+        storage.put(SESSIONS_KEY, &sessions).await?;
+        storage.put(TOOLS_KEY, &tools).await?;
+        self.schedule().await?;
+        Response::empty()
+    }
+}
+
+impl CallerLedger {
+    async fn load(&self) -> worker::Result<()> {
+        if self.ledger.borrow().is_some() {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        let sessions: Option<Sessions> = storage.get(SESSIONS_KEY).await?;
+        let tools: Option<BTreeMap<String, ToolWindow>> = storage.get(TOOLS_KEY).await?;
+        // Another request may have loaded it meanwhile; keep that copy.
+        self.ledger.borrow_mut().get_or_insert_with(|| Ledger {
+            sessions: sessions.unwrap_or_default(),
+            tools: tools.unwrap_or_default(),
+        });
+        Ok(())
+    }
+
+    async fn serve(&self, call: CallerCall) -> worker::Result<CallerReply> {
+        self.load().await?;
+        let now = super::now_ms();
+        let storage = self.state.storage();
+        let (reply, write) = {
+            let mut ledger = self.ledger.borrow_mut();
+            let ledger = ledger.as_mut().expect("loaded");
+            match call {
+                CallerCall::Open { session, expires_at_ms, limit } => {
+                    match ledger.sessions.open(&session, expires_at_ms, now, limit) {
+                        Ok(()) => (CallerReply::Opened, Write::Sessions(ledger.sessions.clone())),
+                        Err(retry_after_ms) => {
+                            let live = ledger.sessions.len();
+                            (CallerReply::Full { live, retry_after_ms }, Write::Nothing)
+                        }
+                    }
+                }
+                CallerCall::Keep { session, expires_at_ms } => {
+                    ledger.sessions.keep(&session, expires_at_ms);
+                    (CallerReply::Done, Write::Sessions(ledger.sessions.clone()))
+                }
+                CallerCall::Close { session } => match ledger.sessions.close(&session) {
+                    true => (CallerReply::Done, Write::Sessions(ledger.sessions.clone())),
+                    false => (CallerReply::Done, Write::Nothing),
+                },
+                CallerCall::Take { tool, limit, window_ms } => {
+                    let take = ledger.tools.entry(tool).or_default().take(now, limit, window_ms);
+                    (CallerReply::Took(take), Write::Tools(ledger.tools.clone()))
+                }
+            }
+        };
+        match write {
+            Write::Nothing => return Ok(reply),
+            Write::Sessions(sessions) => storage.put(SESSIONS_KEY, &sessions).await?,
+            Write::Tools(tools) => storage.put(TOOLS_KEY, &tools).await?,
+        }
+        self.schedule().await?;
+        Ok(reply)
+    }
+
+    /// Sets the alarm for the first thing that expires, unless it is set for earlier already.
+    async fn schedule(&self) -> worker::Result<()> {
+        let next = {
+            let ledger = self.ledger.borrow();
+            let Some(ledger) = ledger.as_ref() else { return Ok(()) };
+            let windows = ledger.tools.values().map(ToolWindow::ends_at);
+            ledger.sessions.next_expiry().into_iter().chain(windows).min()
+        };
+        let Some(next) = next else { return Ok(()) };
+        if self.alarm_at.get().is_some_and(|at| at <= next) {
+            return Ok(());
+        }
+        let now = super::now_ms();
+        self.state.storage().set_alarm(Duration::from_millis(next.saturating_sub(now).max(1))).await?;
+        self.alarm_at.set(Some(next));
+        Ok(())
+    }
+}
+
+/// What a call changed, to store.
+enum Write {
+    Nothing,
+    Sessions(Sessions),
+    Tools(BTreeMap<String, ToolWindow>),
+}
+
+/// Asks `caller_id`'s object. `Err` holds the detail, for the log.
+pub async fn call(env: &Env, caller_id: &str, call: &CallerCall) -> Result<CallerReply, String> {
+    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&serde_json::to_string(call).unwrap_or_default()));
+    let req = web_sys::Request::new_with_str_and_init("https://caller/", &init)
+        .map_err(failed("building the caller request"))?;
+    let binding = js_sys::Reflect::get(env, &CALLER_BINDING.into())
+        .map_err(failed("Durable Object binding MCP_CALLERS"))?;
+    if binding.is_undefined() {
+        return Err("the Durable Object binding MCP_CALLERS is missing (see wrangler.toml)".into());
+    }
+    let namespace: worker::worker_sys::DurableObjectNamespace = binding.unchecked_into();
+    let object = namespace
+        .id_from_name(&object_name(caller_id))
+        .map_err(failed("Durable Object binding MCP_CALLERS"))?;
+    let stub = namespace.get(&object).map_err(failed("Durable Object binding MCP_CALLERS"))?;
+    let promise = stub.fetch_with_request(&req).map_err(failed("caller object"))?;
+    let response: web_sys::Response =
+        JsFuture::from(promise).await.map_err(failed("caller object"))?.unchecked_into();
+    if response.status() != 200 {
+        return Err(format!("the caller object answered {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(failed("caller object"))?)
+        .await
+        .map_err(failed("caller object"))?;
+    serde_json::from_str(&text.as_string().unwrap_or_default())
+        .map_err(|_| "the caller object's answer is malformed".into())
+}
+
+fn log_failure(what: &str, detail: &str) {
+    worker::console_error!(
+        "{}",
+        serde_json::json!({ "event": "caller_ledger", "call": what, "error": detail })
+    );
+}
+
+/// Counts session `session` of `caller` when `MCP_MAX_SESSIONS_PER_CALLER` is on: 429 naming the setting when
+/// the caller holds that many live sessions already. A failure of the ledger lets the session open.
+pub async fn open_session(
+    env: &Env,
+    settings: &crate::config::Settings,
+    caller: &Identity,
+    session: &str,
+) -> Result<(), HttpError> {
+    let Some(limit) = settings.max_sessions_per_caller else { return Ok(()) };
+    let expires_at_ms = super::now_ms() + settings.session_ttl_ms;
+    let request = CallerCall::Open { session: session.to_string(), expires_at_ms, limit };
+    match call(env, caller.id(), &request).await {
+        Ok(CallerReply::Full { live, retry_after_ms }) => Err(HttpError::LimitReached {
+            message: format!(
+                "this caller has {live} sessions open, the most it may (MCP_MAX_SESSIONS_PER_CALLER={limit}); end \
+                 one with DELETE, or wait for an idle one to expire"
+            ),
+            retry_after_seconds: retry_after_ms.div_ceil(1000).max(1),
+        }),
+        Ok(_) => Ok(()),
+        Err(detail) => {
+            log_failure("open", &detail);
+            Ok(())
+        }
+    }
+}
+
+/// Tells `owner`'s ledger that a session was used and now expires at `expires_at_ms`, in the background;
+/// nothing when the limit is off.
+pub fn keep_session(
+    env: &Env,
+    settings: &crate::config::Settings,
+    owner: &str,
+    session: &str,
+    expires_at_ms: u64,
+) {
+    if settings.max_sessions_per_caller.is_none() {
+        return;
+    }
+    let request = CallerCall::Keep { session: session.to_string(), expires_at_ms };
+    let (env, owner) = (env.clone(), owner.to_string());
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(detail) = call(&env, &owner, &request).await {
+            log_failure("keep", &detail);
+        }
+    });
+}
+
+/// Tells `owner`'s ledger that a session ended; nothing when the limit is off. A failure is only logged: the
+/// ledger drops the session at its expiry anyway.
+pub async fn close_session(env: &Env, settings: &crate::config::Settings, owner: &str, session: &str) {
+    if settings.max_sessions_per_caller.is_none() {
+        return;
+    }
+    if let Err(detail) = call(env, owner, &CallerCall::Close { session: session.to_string() }).await {
+        log_failure("close", &detail);
+    }
+}
+
+/// Counts the calls of limited tools in `limits` (one each, in order) for `caller`: the first refused is a 429
+/// saying when its window ends. A failure of the ledger lets the call through.
+pub async fn take_tool_calls(env: &Env, caller: &Identity, limits: &[&ToolLimit]) -> Result<(), HttpError> {
+    for limit in limits {
+        let window_ms = u64::from(limit.window_seconds) * 1000;
+        let request = CallerCall::Take { tool: limit.tool.clone(), limit: limit.limit, window_ms };
+        match call(env, caller.id(), &request).await {
+            Ok(CallerReply::Took(take)) if !take.allowed => {
+                return Err(HttpError::ToolRateLimited(ToolDenial::new(limit, &take)));
+            }
+            Ok(_) => {}
+            Err(detail) => log_failure("take", &detail),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+// Limits counted per caller across isolates by the caller's Durable Object (CallerLedger):
+// - sessions per caller (MCP_MAX_SESSIONS_PER_CALLER=3): the fourth initialize (or GET /sse) is 429 naming the
+//   setting, with Retry-After; DELETE frees a place; another caller is counted on its own; sessions never used drop
+//   out by their expiry (MCP_SESSION_TTL_SECONDS=8), so nothing leaks;
+// - per-tool rate limits (MCP_TOOL_RATE_LIMITS=echo=2/10): the third echo of a caller within the window is 429 with
+//   Retry-After and RateLimit headers and a JSON-RPC body, in the session lane and the stateless lane alike (one
+//   count per caller), other tools and other callers are not affected, and echo works again after the window.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './support/worker.mjs';
+import { initializeRequest, openSession, post, request, send } from './support/mcp.mjs';
+
+const T = { timeout: 60_000 };
+const TTL_S = 8;
+const KEYS = { alice: 'k-alice-callers-01', bob: 'k-bob-callers-02', carol: 'k-carol-callers-03', dave: 'k-dave-callers-04' };
+const as = (who) => ({ authorization: `Bearer ${KEYS[who]}` });
+const STATELESS = '2026-07-28';
+const META = {
+  'io.modelcontextprotocol/protocolVersion': STATELESS,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'e2e', version: '1' },
+};
+
+function initialize(who) {
+  return post(worker.url, initializeRequest(), { headers: as(who) });
+}
+
+function echo(who, sess, message = 'hi') {
+  return post(worker.url, request('tools/call', { name: 'echo', arguments: { message } }),
+    { session: sess.session, protocolVersion: sess.version, headers: as(who) });
+}
+
+function statelessEcho(who, message = 'hi') {
+  return post(worker.url, request('tools/call', { name: 'echo', arguments: { message }, _meta: META }), {
+    protocolVersion: STATELESS,
+    headers: { ...as(who), 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+  });
+}
+
+/** Asserts a 429 whose JSON-RPC error names `setting`; returns its Retry-After in seconds. */
+function assertRefused(answer, setting) {
+  assert.equal(answer.status, 429, answer.text);
+  assert.equal(answer.messages[0]?.error?.code, -32000, answer.text);
+  assert.match(answer.messages[0].error.message, /^Too Many Requests: /);
+  assert.ok(answer.messages[0].error.message.includes(setting), answer.messages[0].error.message);
+  const retryAfter = Number(answer.headers.get('retry-after'));
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After ${answer.headers.get('retry-after')}`);
+  return retryAfter;
+}
+
+let worker;
+
+describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS=echo=2/10)', { timeout: 300_000 }, () => {
+  before(async () => {
+    worker = await startWorker({
+      vars: {
+        MCP_API_KEYS: Object.entries(KEYS).map(([name, key]) => `${name}:${key}`).join(','),
+        MCP_MAX_SESSIONS_PER_CALLER: '3',
+        MCP_TOOL_RATE_LIMITS: 'echo=2/10',
+        MCP_SESSION_TTL_SECONDS: String(TTL_S),
+      },
+    });
+  }, { timeout: 150_000 });
+  after(async () => { await worker?.stop(); }, { timeout: 30_000 });
+
+  it('a caller past its sessions is refused until it deletes one; another caller is not affected', T, async () => {
+    const open = [];
+    for (let i = 0; i < 3; i++) open.push(await openSession(worker.url, { headers: as('alice') }));
+    const refused = await initialize('alice');
+    const retryAfter = assertRefused(refused, 'MCP_MAX_SESSIONS_PER_CALLER=3');
+    assert.ok(retryAfter <= TTL_S, `a place frees up when the first session expires, at the latest: ${retryAfter}`);
+    assert.equal(refused.headers.get('mcp-session-id'), null, 'no session id for a refused initialize');
+    assert.equal(typeof refused.messages[0].id, 'number', 'the body answers the initialize request');
+    // The legacy transport opens sessions too, and is counted alike.
+    const legacy = await send(worker.url, 'GET', { path: '/sse', accept: 'text/event-stream', headers: as('alice') });
+    assert.equal(legacy.status, 429);
+    assert.match((await legacy.json()).error.message, /MCP_MAX_SESSIONS_PER_CALLER/);
+    // Bob is counted on his own.
+    const bobs = await initialize('bob');
+    assert.equal(bobs.status, 200, bobs.text);
+    // DELETE frees a place (a deferred session never used is ended by its object too).
+    const deleted = await send(worker.url, 'DELETE', { session: open[0].session, headers: { ...as('alice'), 'mcp-protocol-version': open[0].version } });
+    assert.equal(deleted.status, 204);
+    const again = await initialize('alice');
+    assert.equal(again.status, 200, again.text);
+    assert.equal((await initialize('alice')).status, 429, 'full again');
+    // A session that was used (it has an object) frees its place when deleted as well.
+    assert.equal((await echo('alice', open[1])).status, 200);
+    const used = await send(worker.url, 'DELETE', { session: open[1].session, headers: { ...as('alice'), 'mcp-protocol-version': open[1].version } });
+    assert.equal(used.status, 204);
+    assert.equal((await initialize('alice')).status, 200);
+  });
+
+  it('sessions never used drop out at their expiry: nothing leaks', T, async () => {
+    for (let i = 0; i < 3; i++) await openSession(worker.url, { headers: as('dave') });
+    const refused = await initialize('dave');
+    assertRefused(refused, 'MCP_MAX_SESSIONS_PER_CALLER');
+    const started = Date.now();
+    // Polled rather than slept: the ledger lets dave in once his sessions have expired.
+    let answer;
+    do {
+      await new Promise((r) => setTimeout(r, 500));
+      answer = await initialize('dave');
+    } while (answer.status === 429 && Date.now() - started < (TTL_S + 10) * 1000);
+    assert.equal(answer.status, 200, `still refused ${Date.now() - started} ms later: ${answer.text}`);
+  });
+
+  it('a tool past its limit gets 429 with the headers in both lanes, other tools and callers do not, and it recovers after the window', T, async () => {
+    const s = await openSession(worker.url, { headers: as('carol') });
+    const statuses = [];
+    let denied;
+    for (let i = 0; i < 3; i++) {
+      const answer = await echo('carol', s, `m${i}`);
+      statuses.push(answer.status);
+      if (answer.status === 429) denied = answer;
+      else assert.equal(answer.messages[0]?.result?.content?.[0]?.text, `m${i}`);
+    }
+    // Two per window of 10 s: a window boundary may fall between the calls, then the burst needs one more.
+    if (!denied) {
+      const answer = await echo('carol', s);
+      statuses.push(answer.status);
+      if (answer.status === 429) denied = answer;
+    }
+    assert.ok(denied, `no 429 in ${statuses}`);
+    const retryAfter = assertRefused(denied, 'MCP_TOOL_RATE_LIMITS');
+    assert.match(denied.messages[0].error.message, /at most 2 calls of tool echo per 10 s/);
+    assert.ok(retryAfter <= 10, `Retry-After ${retryAfter}`);
+    assert.equal(denied.headers.get('ratelimit-policy'), '"tool.echo";q=2;w=10');
+    assert.equal(denied.headers.get('ratelimit'), `"tool.echo";r=0;t=${retryAfter}`);
+    assert.equal(typeof denied.messages[0].id, 'number', 'the body answers the request id');
+    // The same count in the stateless lane.
+    const stateless = await statelessEcho('carol');
+    assert.equal(stateless.status, 429, stateless.text);
+    assert.equal(stateless.headers.get('ratelimit-policy'), '"tool.echo";q=2;w=10');
+    // Other tools and other callers are not limited.
+    const list = await post(worker.url, request('tools/list', {}), { session: s.session, protocolVersion: s.version, headers: as('carol') });
+    assert.equal(list.status, 200);
+    const bobs = await openSession(worker.url, { headers: as('bob') });
+    assert.equal((await echo('bob', bobs)).status, 200);
+    // After the window carol calls echo again.
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 500));
+    const recovered = await statelessEcho('carol', 'back');
+    assert.equal(recovered.status, 200, recovered.text);
+    assert.equal(recovered.messages[0]?.result?.content?.[0]?.text, 'back');
+  });
+});
