@@ -76,11 +76,19 @@ impl Sessions {
         self.0.remove(id).is_some()
     }
 
-    /// Forgets the sessions expired at `now_ms`; whether any were.
-    pub fn prune(&mut self, now_ms: u64) -> bool {
-        let before = self.0.len();
-        self.0.retain(|_, expires| *expires > now_ms);
-        self.0.len() != before
+    /// Forgets the sessions expired at `now_ms`; returns their ids.
+    pub fn prune(&mut self, now_ms: u64) -> Vec<String> {
+        let expired: Vec<String> =
+            self.0.iter().filter(|(_, expires)| **expires <= now_ms).map(|(id, _)| id.clone()).collect();
+        for id in &expired {
+            self.0.remove(id);
+        }
+        expired
+    }
+
+    /// When session `id` expires, if it is counted.
+    pub fn expiry(&self, id: &str) -> Option<u64> {
+        self.0.get(id).copied()
     }
 
     pub fn len(&self) -> usize {
@@ -139,8 +147,9 @@ mod tests {
         s.open("never-used", 1_000, 0, 1).unwrap();
         assert!(s.open("next", 5_000, 999, 1).is_err());
         assert_eq!(s.open("next", 5_000, 1_000, 1), Ok(()), "expired at its own time");
-        assert!(!s.prune(4_999));
-        assert!(s.prune(5_000) && s.is_empty());
+        assert!(s.prune(4_999).is_empty());
+        assert_eq!(s.prune(5_000), ["next"]);
+        assert!(s.is_empty());
     }
 
     #[test]
@@ -149,6 +158,7 @@ mod tests {
         s.keep("a", 2_000);
         s.keep("a", 1_000);
         assert_eq!(s.next_expiry(), Some(2_000));
+        assert_eq!(s.expiry("a"), Some(2_000));
         s.prune(3_000);
         s.keep("a", 9_000);
         assert_eq!(s.len(), 1);

@@ -24,7 +24,8 @@ use crate::rate_limit::{ToolDenial, ToolLimit};
 
 /// The Durable Object namespace of callers.
 const CALLER_BINDING: &str = "MCP_CALLERS";
-const SESSIONS_KEY: &str = "sessions";
+/// A counted session: `s:<session id>` → when it expires (one key each: a caller may hold thousands).
+const SESSION_PREFIX: &str = "s:";
 /// The per-tool windows, all in one value (a deployment limits a few tools).
 const TOOLS_KEY: &str = "tools";
 
@@ -70,19 +71,19 @@ impl DurableObject for CallerLedger {
         self.load().await?;
         let now = super::now_ms();
         let storage = self.state.storage();
-        let (empty, sessions, tools) = {
+        let (empty, expired, tools) = {
             let mut ledger = self.ledger.borrow_mut();
             let ledger = ledger.as_mut().expect("loaded");
-            ledger.sessions.prune(now);
+            let expired = ledger.sessions.prune(now);
             ledger.tools.retain(|_, w| w.ends_at() > now);
             let empty = ledger.sessions.is_empty() && ledger.tools.is_empty();
-            (empty, ledger.sessions.clone(), ledger.tools.clone())
+            (empty, expired, ledger.tools.clone())
         };
         if empty {
             storage.delete_all().await?;
             return Response::empty();
         }
-        storage.put(SESSIONS_KEY, &sessions).await?;
+        delete_sessions(&storage, expired).await?;
         storage.put(TOOLS_KEY, &tools).await?;
         self.schedule().await?;
         Response::empty()
@@ -95,13 +96,18 @@ impl CallerLedger {
             return Ok(());
         }
         let storage = self.state.storage();
-        let sessions: Option<Sessions> = storage.get(SESSIONS_KEY).await?;
+        let listed = storage.list_with_options(worker::ListOptions::new().prefix(SESSION_PREFIX)).await?;
+        let mut sessions = Sessions::default();
+        listed.for_each(&mut |expires, key| {
+            if let (Some(key), Some(expires)) = (key.as_string(), expires.as_f64()) {
+                if let Some(id) = key.strip_prefix(SESSION_PREFIX) {
+                    sessions.keep(id, expires as u64);
+                }
+            }
+        });
         let tools: Option<BTreeMap<String, ToolWindow>> = storage.get(TOOLS_KEY).await?;
         // Another request may have loaded it meanwhile; keep that copy.
-        self.ledger.borrow_mut().get_or_insert_with(|| Ledger {
-            sessions: sessions.unwrap_or_default(),
-            tools: tools.unwrap_or_default(),
-        });
+        self.ledger.borrow_mut().get_or_insert_with(|| Ledger { sessions, tools: tools.unwrap_or_default() });
         Ok(())
     }
 
@@ -114,20 +120,26 @@ impl CallerLedger {
             let ledger = ledger.as_mut().expect("loaded");
             match call {
                 CallerCall::Open { session, expires_at_ms, limit } => {
+                    let expired = ledger.sessions.prune(now);
                     match ledger.sessions.open(&session, expires_at_ms, now, limit) {
-                        Ok(()) => (CallerReply::Opened, Write::Sessions(ledger.sessions.clone())),
+                        Ok(()) => {
+                            let expires = ledger.sessions.expiry(&session).unwrap_or(expires_at_ms);
+                            (CallerReply::Opened, Write::Session { expired, put: Some((session, expires)) })
+                        }
                         Err(retry_after_ms) => {
                             let live = ledger.sessions.len();
-                            (CallerReply::Full { live, retry_after_ms }, Write::Nothing)
+                            let reply = CallerReply::Full { live, retry_after_ms };
+                            (reply, Write::Session { expired, put: None })
                         }
                     }
                 }
                 CallerCall::Keep { session, expires_at_ms } => {
                     ledger.sessions.keep(&session, expires_at_ms);
-                    (CallerReply::Done, Write::Sessions(ledger.sessions.clone()))
+                    let expires = ledger.sessions.expiry(&session).unwrap_or(expires_at_ms);
+                    (CallerReply::Done, Write::Session { expired: Vec::new(), put: Some((session, expires)) })
                 }
                 CallerCall::Close { session } => match ledger.sessions.close(&session) {
-                    true => (CallerReply::Done, Write::Sessions(ledger.sessions.clone())),
+                    true => (CallerReply::Done, Write::Session { expired: vec![session], put: None }),
                     false => (CallerReply::Done, Write::Nothing),
                 },
                 CallerCall::Take { tool, limit, window_ms } => {
@@ -138,7 +150,12 @@ impl CallerLedger {
         };
         match write {
             Write::Nothing => return Ok(reply),
-            Write::Sessions(sessions) => storage.put(SESSIONS_KEY, &sessions).await?,
+            Write::Session { expired, put } => {
+                delete_sessions(&storage, expired).await?;
+                if let Some((session, expires)) = put {
+                    storage.put(&format!("{SESSION_PREFIX}{session}"), expires).await?;
+                }
+            }
             Write::Tools(tools) => storage.put(TOOLS_KEY, &tools).await?,
         }
         self.schedule().await?;
@@ -167,8 +184,21 @@ impl CallerLedger {
 /// What a call changed, to store.
 enum Write {
     Nothing,
-    Sessions(Sessions),
+    /// Sessions to forget, and one to count until when.
+    Session {
+        expired: Vec<String>,
+        put: Option<(String, u64)>,
+    },
     Tools(BTreeMap<String, ToolWindow>),
+}
+
+async fn delete_sessions(storage: &worker::Storage, ids: Vec<String>) -> worker::Result<()> {
+    // At most 128 keys per call.
+    let keys: Vec<String> = ids.iter().map(|id| format!("{SESSION_PREFIX}{id}")).collect();
+    for batch in keys.chunks(128) {
+        storage.delete_multiple(batch.to_vec()).await?;
+    }
+    Ok(())
 }
 
 /// Asks `caller_id`'s object. `Err` holds the detail, for the log.
