@@ -22,6 +22,7 @@
 //                          proxy (wrangler's front proxy, as `npm run dev` serves; one target only)      default direct
 //   BENCH_SKIP_UPLOAD      1 = do not measure the upload size (wrangler deploy --dry-run)
 //   BENCH_LOG_LEVEL        MCP_LOG_LEVEL of ours (the audit log)                                          default off
+//   BENCH_VARS             extra settings of ours, `NAME=value` separated by `;` (e.g. MCP_MAX_SESSIONS_PER_CALLER=10000)
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
 //
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
@@ -223,6 +224,12 @@ async function startAll(configs, dir) {
   if (has('ours')) args.push('--var', 'MCP_DEV_MODE:true');
   // The references log nothing: ours runs without its audit log unless BENCH_LOG_LEVEL says otherwise.
   if (has('ours')) args.push('--var', `MCP_LOG_LEVEL:${process.env.BENCH_LOG_LEVEL ?? 'off'}`);
+  // Settings to measure with, e.g. a limit on (BENCH_VARS="MCP_MAX_SESSIONS_PER_CALLER=10000").
+  for (const pair of (process.env.BENCH_VARS ?? '').split(';').map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at < 1) exitWith(`BENCH_VARS: ${JSON.stringify(pair)} is not NAME=value`);
+    if (has('ours')) args.push('--var', `${pair.slice(0, at)}:${pair.slice(at + 1)}`);
+  }
   if (has('ours')) {
     args.push('--var', `MCP_API_KEYS:bench:${BENCH_KEY}`);
     for (const [name, value] of Object.entries(fakeGitHub.vars)) args.push('--var', `${name}:${value}`);

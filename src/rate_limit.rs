@@ -120,6 +120,12 @@ impl ToolLimits {
         self.0.is_empty()
     }
 
+    /// `search 10/60 s, fetch 100/3600 s`, for `/health`.
+    pub fn describe(&self) -> String {
+        let limits = self.0.iter().map(|l| format!("{} {}/{} s", l.tool, l.limit, l.window_seconds));
+        limits.collect::<Vec<_>>().join(", ")
+    }
+
     pub fn get(&self, tool: &str) -> Option<&ToolLimit> {
         self.0.iter().find(|l| l.tool == tool)
     }
@@ -234,6 +240,7 @@ mod tests {
         assert_eq!(limits.get("fetch").map(|l| l.window_seconds), Some(3600));
         assert_eq!(limits.get("echo"), None);
         assert!(ToolLimits::parse("").unwrap().is_empty());
+        assert_eq!(limits.describe(), "search 10/60 s, fetch 100/3600 s");
         for bad in ["search", "search=10", "search=0/60", "search=10/0", "search=10/86401", "a b=1/1", "=1/1"]
         {
             assert!(ToolLimits::parse(bad).unwrap_err().contains("MCP_TOOL_RATE_LIMITS must be"), "{bad}");

@@ -49,6 +49,12 @@ fn rate_limiting(env: &Env) -> Component {
     if let Some(p) = settings.ip_rate_limit {
         on.push(format!("{}/{} s per IP on the OAuth endpoints", p.limit, p.window_seconds));
     }
+    if !settings.tool_rate_limits.is_empty() {
+        on.push(format!("per caller and tool: {}", settings.tool_rate_limits.describe()));
+    }
+    if let Some(max) = settings.max_sessions_per_caller {
+        on.push(format!("{max} sessions per caller"));
+    }
     if on.is_empty() {
         Component::Off
     } else {

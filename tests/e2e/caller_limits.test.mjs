@@ -37,6 +37,23 @@ function statelessEcho(who, message = 'hi') {
   });
 }
 
+/** Opens a legacy GET /sse session as `who`: its POST endpoint, and how to close the stream. */
+async function legacyEndpoint(who) {
+  const controller = new AbortController();
+  const res = await fetch(`${worker.url}/sse`, { headers: { ...as(who), accept: 'text/event-stream' }, signal: controller.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!/event: endpoint\ndata: [^\n]*\n/.test(text)) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, `the stream ended before its endpoint event: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  const endpoint = text.match(/event: endpoint\ndata: ([^\n]*)\n/)[1];
+  return { endpoint, close: () => controller.abort() };
+}
+
 /** Asserts a 429 whose JSON-RPC error names `setting`; returns its Retry-After in seconds. */
 function assertRefused(answer, setting) {
   assert.equal(answer.status, 429, answer.text);
@@ -91,6 +108,13 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
     assert.equal((await initialize('alice')).status, 200);
   });
 
+  it('/health says which per-caller limits count', T, async () => {
+    const health = await (await fetch(`${worker.url}/health`)).json();
+    assert.equal(health.components.rate_limiting.status, 'ok');
+    assert.match(health.components.rate_limiting.detail, /per caller and tool: echo 2\/10 s/);
+    assert.match(health.components.rate_limiting.detail, /3 sessions per caller/);
+  });
+
   it('sessions never used drop out at their expiry: nothing leaks', T, async () => {
     for (let i = 0; i < 3; i++) await openSession(worker.url, { headers: as('dave') });
     const refused = await initialize('dave');
@@ -132,6 +156,20 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
     const stateless = await statelessEcho('carol');
     assert.equal(stateless.status, 429, stateless.text);
     assert.equal(stateless.headers.get('ratelimit-policy'), '"tool.echo";q=2;w=10');
+    // And in the legacy transport: its POST /messages is refused before the 202.
+    const legacy = await legacyEndpoint('carol');
+    try {
+      const message = await fetch(new URL(legacy.endpoint, worker.url), {
+        method: 'POST',
+        headers: { ...as('carol'), 'content-type': 'application/json' },
+        body: JSON.stringify(request('tools/call', { name: 'echo', arguments: { message: 'legacy' } })),
+      });
+      assert.equal(message.status, 429);
+      assert.equal(message.headers.get('ratelimit-policy'), '"tool.echo";q=2;w=10');
+      assert.match((await message.json()).error.message, /MCP_TOOL_RATE_LIMITS/);
+    } finally {
+      legacy.close();
+    }
     // Other tools and other callers are not limited.
     const list = await post(worker.url, request('tools/list', {}), { session: s.session, protocolVersion: s.version, headers: as('carol') });
     assert.equal(list.status, 200);
