@@ -105,6 +105,11 @@ impl<R: Runtime> Outbox<R> {
         Ok(self.open(version))
     }
 
+    /// Whether a POST carrying requests could open its stream now (checked before anything is counted for it).
+    pub fn room_for_requests(&self) -> Result<(), HttpError> {
+        self.check_room(false)
+    }
+
     /// Streams open now: running POST streams and the standalone stream.
     pub fn open_streams(&self) -> usize {
         self.streams.borrow().values().filter(|s| !s.is_finished()).count()

@@ -131,6 +131,10 @@ impl McpSession {
                 // Refused before the answer can become a stream (`MCP_RESPONSE_MODE=sse`), so it stays a 400.
                 shttp::check_batch(&payload, session.protocol_version()).map_err(answering)?;
                 let limited = settings.tool_rate_limits.calls_in(&payload);
+                if !limited.is_empty() {
+                    // A POST refused for its streams must not use up the caller's tool calls.
+                    self.outbox.room_for_requests().map_err(answering)?;
+                }
                 super::caller_object::take_tool_calls(&self.env, &caller, &limited)
                     .await
                     .map_err(answering)?;

@@ -182,3 +182,41 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
     assert.equal(recovered.messages[0]?.result?.content?.[0]?.text, 'back');
   });
 });
+
+describe('per-caller counts are stored: they hold across a restart of the worker', { timeout: 300_000 }, () => {
+  let w;
+  const WINDOW_S = 3600;
+  before(async () => {
+    w = await startWorker({
+      vars: {
+        MCP_API_KEYS: `erin:${KEYS.alice}`,
+        MCP_MAX_SESSIONS_PER_CALLER: '2',
+        MCP_TOOL_RATE_LIMITS: `echo=2/${WINDOW_S}`,
+      },
+    });
+  }, { timeout: 150_000 });
+  after(async () => { await w?.stop(); }, { timeout: 30_000 });
+
+  it('sessions and tool windows counted before a restart still count after it', { timeout: 180_000 }, async () => {
+    const erin = { authorization: `Bearer ${KEYS.alice}` };
+    const window = () => Math.floor(Date.now() / (WINDOW_S * 1000));
+    const opened = [];
+    for (let i = 0; i < 2; i++) opened.push(await openSession(w.url, { headers: erin }));
+    const started = window();
+    for (let i = 0; i < 2; i++) {
+      const answer = await post(w.url, request('tools/call', { name: 'echo', arguments: { message: `e${i}` } }), { session: opened[0].session, protocolVersion: opened[0].version, headers: erin });
+      assert.equal(answer.status, 200, answer.text);
+    }
+    w = await w.restart();
+    const refused = await post(w.url, initializeRequest(), { headers: erin });
+    assert.equal(refused.status, 429, refused.text);
+    assert.match(refused.messages[0].error.message, /MCP_MAX_SESSIONS_PER_CALLER=2/);
+    const third = await post(w.url, request('tools/call', { name: 'echo', arguments: { message: 'e2' } }), { session: opened[0].session, protocolVersion: opened[0].version, headers: erin });
+    // The window is aligned to the hour: only if the restart crossed its end may the call pass.
+    assert.equal(third.status, window() === started ? 429 : 200, third.text);
+    // The stored sessions are released by DELETE after the restart too.
+    const deleted = await send(w.url, 'DELETE', { session: opened[1].session, headers: { ...erin, 'mcp-protocol-version': opened[1].version } });
+    assert.equal(deleted.status, 204);
+    assert.equal((await post(w.url, initializeRequest(), { headers: erin })).status, 200);
+  });
+});
