@@ -1,4 +1,6 @@
-//! The bounds on what a session keeps for replay.
+//! The bounds on what a session keeps for replay, and on the streams it holds open.
+
+use crate::error::HttpError;
 
 /// How much of a session's streams is kept for replay.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,22 @@ pub const MIB: usize = 1024 * 1024;
 pub const DEFAULT_MAX_OPEN_STREAMS: usize = 64;
 
 impl Limits {
+    /// Whether one more stream may open while `open` are (a standalone stream it replaces not counted): a 429
+    /// naming the setting otherwise. Streams end when their requests are answered, so a second is soon enough.
+    pub fn check_open_streams(&self, open: usize) -> Result<(), HttpError> {
+        let limit = self.max_open_streams;
+        if open < limit {
+            return Ok(());
+        }
+        Err(HttpError::LimitReached {
+            message: format!(
+                "this session has {open} streams open, the most it may (MCP_MAX_STREAMS_PER_SESSION={limit}); \
+                 wait for a request to finish or close a stream, then retry"
+            ),
+            retry_after_seconds: 1,
+        })
+    }
+
     /// These limits with the stored bounds set by the settings: memory keeps no more streams or bytes than
     /// storage may (it replays a live session's streams first), so what a session keeps for resumption is
     /// exactly what the settings say.

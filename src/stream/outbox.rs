@@ -120,19 +120,9 @@ impl<R: Runtime> Outbox<R> {
     fn check_room(&self, replacing_standalone: bool) -> Result<(), HttpError> {
         let mut open = self.open_streams();
         if replacing_standalone && self.standalone.borrow().as_ref().is_some_and(|s| !s.is_finished()) {
-            open -= 1;
+            open = open.saturating_sub(1);
         }
-        let limit = self.limits.max_open_streams;
-        if open < limit {
-            return Ok(());
-        }
-        Err(HttpError::LimitReached {
-            message: format!(
-                "this session has {open} streams open, the most it may (MCP_MAX_STREAMS_PER_SESSION={limit}); \
-                 wait for a request to finish or close a stream, then retry"
-            ),
-            retry_after_seconds: 1,
-        })
+        self.limits.check_open_streams(open)
     }
 
     fn open_stream(&self, id: String, polling: bool) -> Rc<OutStream> {
