@@ -153,10 +153,10 @@ impl CallerLedger {
             Write::Session { expired, put } => {
                 delete_sessions(&storage, expired).await?;
                 if let Some((session, expires)) = put {
-                    storage.put(&format!("{SESSION_PREFIX}{session}"), expires).await?;
+                    issue(storage.put(&format!("{SESSION_PREFIX}{session}"), expires));
                 }
             }
-            Write::Tools(tools) => storage.put(TOOLS_KEY, &tools).await?,
+            Write::Tools(tools) => issue(storage.put(TOOLS_KEY, &tools)),
         }
         self.schedule().await?;
         Ok(reply)
@@ -190,6 +190,14 @@ enum Write {
         put: Option<(String, u64)>,
     },
     Tools(BTreeMap<String, ToolWindow>),
+}
+
+/// Starts a storage write without waiting for it: the runtime's output gate holds this object's answers until
+/// the write is durable (and resets the object if it fails), so the answer is as safe, while the next request,
+/// often of the same caller, need not queue behind the write.
+fn issue(write: impl std::future::Future<Output = worker::Result<()>>) {
+    // The first poll makes the call; the runtime carries it on without the future.
+    let _ = futures_util::FutureExt::now_or_never(write);
 }
 
 async fn delete_sessions(storage: &worker::Storage, ids: Vec<String>) -> worker::Result<()> {
