@@ -25,6 +25,7 @@ pub mod identity;
 pub mod keys;
 pub mod model;
 pub mod oauth;
+pub mod openapi;
 pub mod random;
 pub mod rate_limit;
 pub mod schema;
