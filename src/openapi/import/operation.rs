@@ -332,7 +332,7 @@ fn request_body<'a>(doc: &'a Value, rb: &'a Value) -> Result<Option<SpecBody<'a>
     }))
 }
 
-/// The properties of an object schema (through refs and `allOf`), read-only ones left out; None when the
+/// The properties of an object schema (through refs and `allOf`), read-only ones not required; None when the
 /// schema is not plainly an object (a choice, an array, a scalar).
 fn object_properties<'a>(
     doc: &'a Value,
@@ -375,7 +375,7 @@ fn object_properties<'a>(
             _ => s,
         };
         if target.get("readOnly") == Some(&Value::Bool(true)) {
-            continue;
+            required.retain(|r| r != name);
         }
         props.retain(|(n, _)| n != name);
         props.push((name.clone(), s));

@@ -30,7 +30,8 @@ pub enum Dialect {
     V31,
 }
 
-/// Whether the schema describes what is sent (read-only properties dropped) or received (write-only dropped).
+/// Whether the schema describes what is sent (read-only properties optional, kept marked `readOnly`: specs
+/// such as Petstore mark the id an update needs read-only) or received (write-only properties dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Input,
@@ -191,11 +192,11 @@ impl<'a> SchemaBuilder<'a> {
             match key.as_str() {
                 "$ref" | "example" | "examples" | "xml" | "externalDocs" | "discriminator" | "$schema"
                 | "$id" | "$comment" | "$anchor" | "$dynamicAnchor" | "$defs" | "definitions"
-                | "nullable" | "readOnly" | "writeOnly" | "collectionFormat" => {}
+                | "nullable" | "writeOnly" | "collectionFormat" => {}
                 k if k.starts_with("x-") => {}
                 // An output schema is for checking and reading results, not for choosing arguments: its prose
                 // is left out (a third of GitHub's output schemas).
-                "description" | "title" if self.direction == Direction::Output => {}
+                "description" | "title" | "readOnly" if self.direction == Direction::Output => {}
                 "description" => {
                     if let Some(text) = value.as_str() {
                         out.insert(key.clone(), Value::String(bounded(text, SCHEMA_DESCRIPTION_LIMIT)));
@@ -205,9 +206,11 @@ impl<'a> SchemaBuilder<'a> {
                     self.depth += 1;
                     let mut converted = Map::new();
                     for (name, sub) in value.as_object().into_iter().flatten() {
-                        if key == "properties" && self.hidden(sub)? {
+                        if key == "properties" && self.flagged(sub)? {
                             dropped.push(name.clone());
-                            continue;
+                            if self.direction == Direction::Output {
+                                continue;
+                            }
                         }
                         match self.convert(sub) {
                             Ok(sub) => converted.insert(name.clone(), sub),
@@ -302,8 +305,9 @@ impl<'a> SchemaBuilder<'a> {
         Ok(if nullable && self.dialect == Dialect::V30 { make_nullable(out) } else { Value::Object(out) })
     }
 
-    /// Whether a property is left out in this direction (read-only in a request, write-only in a response).
-    fn hidden(&self, property: &Value) -> Result<bool, ImportError> {
+    /// Whether a property is read-only in a request (then not required) or write-only in a response (then
+    /// left out).
+    fn flagged(&self, property: &Value) -> Result<bool, ImportError> {
         let flag = match self.direction {
             Direction::Input => "readOnly",
             Direction::Output => "writeOnly",
@@ -473,7 +477,8 @@ mod tests {
         assert_eq!(p["e"], json!({"type": ["string", "null"], "enum": ["a", null]}));
         assert_eq!(p["f"], json!({"type": "string", "format": "binary"}));
         assert_eq!(p["o"], json!({"anyOf": [{"type": "object", "description": "d"}, {"type": "null"}]}));
-        assert!(p.get("r").is_none() && p.get("w").is_some());
+        assert_eq!(p["r"], json!({"type": "string", "readOnly": true}));
+        assert!(p.get("w").is_some());
         assert_eq!(out["required"], json!(["n"]));
         let (out, _) = build(&doc, &root, Dialect::V30, Direction::Output);
         assert!(out["properties"].get("w").is_none() && out["properties"].get("r").is_some());

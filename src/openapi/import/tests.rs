@@ -79,14 +79,15 @@ fn an_object_body_is_flattened_with_suffixes_only_on_collision() {
     );
     let BodyShape::Properties(props) = &body.shape else { panic!("{:?}", body.shape) };
     let props: Vec<_> = props.iter().map(|p| (p.name.as_str(), p.arg.as_str())).collect();
-    assert_eq!(props, [("name", "name__body"), ("age", "age")]);
+    assert_eq!(props, [("id", "id"), ("name", "name__body"), ("age", "age")]);
     assert_eq!(op.params[0].arg, "name__query");
     let s = schema(&op);
     assert_eq!(s["required"], json!(["name__body", "age"]));
     // Arguments in order: parameters, then the body's properties.
     let text = op.input_schema.get();
     let at = |arg: &str| text.find(&format!("\"{arg}\":")).unwrap();
-    assert!(at("name__query") < at("name__body") && at("name__body") < at("age"), "{text}");
+    assert!(at("name__query") < at("id") && at("name__body") < at("age"), "{text}");
+    assert_eq!(s["properties"]["id"], json!({"type": "integer", "readOnly": true}));
     assert!(!op.wraps_output);
     let out: Value = serde_json::from_str(op.output_schema.as_ref().unwrap().get()).unwrap();
     assert_eq!(out["properties"]["id"], json!({"type": "integer"}));
