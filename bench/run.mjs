@@ -16,6 +16,7 @@
 //   BENCH_WARMUP_SECONDS   cap on each warm-up's duration                                                default 5
 //   BENCH_TARGETS          comma-separated subset of ours,baseline,one-hop,mcp-agent                     default all
 //   BENCH_SCENARIOS        comma-separated subset of the scenario ids (tools_call, stateless_tools_call, …) default all
+//                          (openapi_import: the native import of GitHub's OpenAPI spec, no Worker; alone, only it runs)
 //   BENCH_ONLY             older form: baseline | ours | both (= all targets)
 //   BENCH_DO_FLOOR=0       leaves out the one-hop reference;  BENCH_MCP_AGENT=0 leaves out McpAgent
 //   BENCH_VIA              direct (each Worker's own socket) | entry (workerd's shared entry socket) |
@@ -35,6 +36,7 @@ import { startFakeGitHub } from '../tests/e2e/support/fake_github.mjs';
 import { signIn } from '../tests/e2e/support/oauth_flow.mjs';
 import { cpuSample, cpuUsage } from './cpu.mjs';
 import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, mergeRuns, runScenario } from './loadgen.mjs';
+import { OPENAPI_IMPORT_STEP, measureOpenApiImport, openApiImportText } from './openapi-import.mjs';
 
 function exitWith(message) {
   console.error(`[bench] ${message}`);
@@ -57,9 +59,10 @@ const settings = {
   rounds: Math.floor(numEnv('BENCH_ROUNDS', 2, 1)),
 };
 const scenarioIds = (process.env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-const unknownScenarios = scenarioIds.filter((id) => !SCENARIOS.some((s) => s.id === id));
-if (unknownScenarios.length) exitWith(`BENCH_SCENARIOS: unknown scenario(s) ${unknownScenarios.join(', ')}; use ${SCENARIOS.map((s) => s.id).join(', ')}`);
+const unknownScenarios = scenarioIds.filter((id) => id !== OPENAPI_IMPORT_STEP && !SCENARIOS.some((s) => s.id === id));
+if (unknownScenarios.length) exitWith(`BENCH_SCENARIOS: unknown scenario(s) ${unknownScenarios.join(', ')}; use ${[...SCENARIOS.map((s) => s.id), OPENAPI_IMPORT_STEP].join(', ')}`);
 const measuredScenarios = SCENARIOS.filter((s) => !scenarioIds.length || scenarioIds.includes(s.id));
+const measureImport = !scenarioIds.length || scenarioIds.includes(OPENAPI_IMPORT_STEP);
 const NOISY_PERCENT = 10; // other processes' share of the CPUs above which a run is flagged as disturbed
 const UPLOAD_LIMIT_KIB = 350;
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -485,11 +488,28 @@ const versionOf = (pkg) => {
   try { return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return null; }
 };
 
+/** `BENCH_SCENARIOS=openapi_import`: only the import step, no Worker; writes bench/results/openapi-import.json. */
+async function importOnly() {
+  let result;
+  try {
+    result = await measureOpenApiImport(ROOT, log);
+  } catch (err) {
+    result = { error: err.message };
+    log(err.message);
+  }
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'openapi-import.json'), `${JSON.stringify({ date: new Date().toISOString(), openapiImport: result }, null, 2)}\n`);
+  console.log(`\n${openApiImportText(result)}\nresults: bench/results/openapi-import.json`);
+  return result.error ? 2 : 0;
+}
+
 async function main() {
+  if (!measuredScenarios.length && measureImport) return importOnly();
   const startedAt = new Date();
   let results = null;
   let upload = null;
   let mcpAgentUpload = null;
+  let openapiImport = null;
   let crashed = false;
   let dev = null;
   let ours = null;
@@ -522,6 +542,15 @@ async function main() {
       const errors = results ? Object.values(results).some((per) => Object.values(per).some((r) => r.errors || r.warmupErrors)) : true;
       if (errors) log(`last lines of wrangler dev's output:\n${dev.logs().split('\n').slice(-40).join('\n')}`);
       await dev.stop();
+    }
+    if (measureImport) {
+      try {
+        openapiImport = await measureOpenApiImport(ROOT, log);
+      } catch (err) {
+        crashed = true;
+        openapiImport = { error: err.message };
+        log(err.message);
+      }
     }
     if (has('ours') && process.env.BENCH_SKIP_UPLOAD !== '1') {
       log('measuring the upload size (wrangler deploy --dry-run)');
@@ -567,6 +596,7 @@ async function main() {
     goals: evaluation.goals,
     upload,
     mcpAgentUpload,
+    openapiImport,
     errors,
     disturbed,
     worstOthersCpuPercent: worstOthersPercent,
@@ -578,6 +608,7 @@ async function main() {
   console.log(`\nMCP worker benchmark — ${targets.map((t) => t.title).join(', ')} in one wrangler dev, measured at ${viaText}; ` +
     `concurrency ${settings.concurrency}, ${settings.seconds} s per scenario and target in ${settings.rounds} round(s), client ${clientName}, ${cpus().length} CPUs shared by workerd and the load generator\n`);
   console.log(text);
+  if (openapiImport) console.log(`\n${openApiImportText(openapiImport)}`);
   console.log(`\nMarkdown (for the README):\n\n${md}\n`);
   console.log(`results: bench/results/latest.json`);
   if (errors) console.log(`\n${errors} correctness error(s), warm-ups included: see the first error of each scenario above.`);
