@@ -20,6 +20,10 @@ pub const SCHEMA_DESCRIPTION_LIMIT: usize = 300;
 /// issues...).
 pub const OUTPUT_DEPTH: usize = 2;
 
+/// How deeply schemas may nest (through refs included) before the operation is refused: a hostile spec's chain of
+/// thousands of components would otherwise exhaust the stack.
+const MAX_NESTING: usize = 200;
+
 /// Which dialect the spec's schemas are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -52,6 +56,8 @@ pub struct SchemaBuilder<'a> {
     defs: BTreeMap<String, Value>,
     /// Nesting below the root (or the `$defs` entry) being converted.
     depth: usize,
+    /// Schema objects being counted or converted, one inside the other (see [`MAX_NESTING`]).
+    nesting: usize,
 }
 
 impl<'a> SchemaBuilder<'a> {
@@ -66,12 +72,28 @@ impl<'a> SchemaBuilder<'a> {
             def_names: HashMap::new(),
             defs: BTreeMap::new(),
             depth: 0,
+            nesting: 0,
         }
     }
 
     /// First pass over one root: counts each ref's occurrences (each component looked into once, so the counts
     /// are the occurrences in the converted document) and marks the refs that lead back to themselves.
     pub fn count(&mut self, schema: &'a Value) -> Result<(), ImportError> {
+        self.enter()?;
+        let counted = self.count_here(schema);
+        self.nesting -= 1;
+        counted
+    }
+
+    fn enter(&mut self) -> Result<(), ImportError> {
+        if self.nesting >= MAX_NESTING {
+            return Err(ImportError::Invalid(format!("schemas nest more than {MAX_NESTING} deep")));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
+    fn count_here(&mut self, schema: &'a Value) -> Result<(), ImportError> {
         if let Some(reference) = ref_of(schema) {
             let seen = self.counts.entry(reference.to_string()).or_insert(0);
             *seen += 1;
@@ -185,6 +207,13 @@ impl<'a> SchemaBuilder<'a> {
 
     /// Converts the keywords of one schema object (a `$ref` in it is the caller's business).
     fn convert_here(&mut self, schema: &Value) -> Result<Value, ImportError> {
+        self.enter()?;
+        let converted = self.convert_keywords(schema);
+        self.nesting -= 1;
+        converted
+    }
+
+    fn convert_keywords(&mut self, schema: &Value) -> Result<Value, ImportError> {
         let Some(map) = schema.as_object() else { return Ok(schema.clone()) };
         let mut out = Map::new();
         let mut dropped = Vec::new();
@@ -449,6 +478,19 @@ mod tests {
         assert_eq!(out["type"], "object");
         assert_eq!(out["properties"]["children"]["items"], json!({"$ref": "#/$defs/Node"}));
         assert!(defs.contains_key("Node"));
+    }
+
+    #[test]
+    fn a_chain_of_thousands_of_components_is_refused_not_a_stack_overflow() {
+        let mut schemas = Map::new();
+        for i in 0..5000 {
+            schemas.insert(format!("S{i}"), json!({"type": "object", "properties": {"next": {"$ref": format!("#/components/schemas/S{}", i + 1)}}}));
+        }
+        schemas.insert("S5000".into(), json!({"type": "string"}));
+        let doc = json!({"components": {"schemas": schemas}});
+        let mut b = SchemaBuilder::new(&doc, Dialect::V31, Direction::Input);
+        let err = b.count(&json!({"$ref": "#/components/schemas/S0"})).unwrap_err();
+        assert!(err.to_string().contains("nest more than"), "{err}");
     }
 
     #[test]
