@@ -53,7 +53,7 @@ pub async fn handle_message(
     let mut responses = Vec::new();
     for admitted in admit_all(server, cx, payload.into_items()) {
         match admitted {
-            Admitted::Other(Message::Request(request)) => match server.initialize(&request, now_ms) {
+            Admitted::Other(Message::Request(request)) => match server.initialize_by(&request, &cx.caller, now_ms) {
                 Ok((response, opening)) => {
                     if let Some(session) = &cx.session {
                         session.update(|s| {

@@ -249,7 +249,7 @@ async fn check_grant(env: &Env, grant: &str, origin: &str) -> Result<(), HttpErr
     if live {
         Ok(())
     } else {
-        Err(crate::auth::invalid_token_for(origin, "the access token was revoked", Some("invalid_token")))
+        Err(crate::auth::invalid_token_for(origin, crate::auth::REVOKED, Some("invalid_token")))
     }
 }
 

@@ -260,7 +260,7 @@ impl McpSession {
         };
         let now = super::now_ms();
         // Invalid initialize params: 400, and no session is created.
-        let (response, opening) = server.initialize(&request, now)?;
+        let (response, opening) = server.initialize_by(&request, &caller, now)?;
         self.create(SessionState::new(id.to_string(), opening, &caller, now), settings).await?;
         Ok(http::opened(settings.response_mode, &response, id))
     }
