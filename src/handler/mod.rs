@@ -74,6 +74,27 @@ pub struct Answered<'a> {
     pub duration_ms: f64,
 }
 
+/// Several observers as one: each gets every report (the audit log, metrics, analytics).
+pub struct Observers(pub Vec<Rc<dyn Observer>>);
+
+impl Observer for Observers {
+    fn now_ms(&self) -> f64 {
+        self.0.first().map_or(0.0, |o| o.now_ms())
+    }
+
+    fn tool_call(&self, tool: &str, outcome: Outcome, duration_ms: f64, cx: &RequestContext) {
+        for observer in &self.0 {
+            observer.tool_call(tool, outcome, duration_ms, cx);
+        }
+    }
+
+    fn request(&self, answered: &Answered<'_>) {
+        for observer in &self.0 {
+            observer.request(answered);
+        }
+    }
+}
+
 /// Which lists can change while clients hold them, so that `listChanged` is declared only where it is true.
 /// Changes reach the stateless lane's listen streams; sessions are not told.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -225,9 +246,9 @@ impl Server {
         }
     }
 
-    /// Whether a tool of this name is registered (exposed or not).
-    pub fn has_tool(&self, name: &str) -> bool {
-        self.tools.contains(name)
+    /// The names of the registered tools (exposed or not).
+    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tools.names()
     }
 
     /// [`Self::initialize`] for `caller`, reported to the observer.

@@ -205,9 +205,9 @@ impl ToolRegistry {
         self.tools.is_empty()
     }
 
-    /// Whether a tool of this name is registered (exposed or not).
-    pub fn contains(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+    /// The names of the registered tools (exposed or not).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tools.iter().map(ToolDef::name)
     }
 
     pub fn len(&self) -> usize {

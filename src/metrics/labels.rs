@@ -75,7 +75,7 @@ pub fn mcp_method(method: &str) -> &'static str {
 
 /// A tool's name when the server has a tool of that name (`known`), else `other`: a client may call any
 /// name.
-pub fn tool<'a>(name: &'a str, known: impl Fn(&str) -> bool) -> &'a str {
+pub fn tool(name: &str, known: impl Fn(&str) -> bool) -> &str {
     if known(name) {
         name
     } else {

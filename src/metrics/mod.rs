@@ -274,9 +274,30 @@ fn render_histogram(out: &mut String, key: &str, histogram: &Histogram) {
     let _ = writeln!(out, "{name}_count{braces} {}", histogram.count);
 }
 
+/// Whether an `Authorization` header carries the metrics token (`MCP_METRICS_TOKEN`) as a bearer token.
+/// Compared as SHA-256 digests in constant time: neither the token's bytes nor its length show in the timing.
+pub fn authorized(authorization: Option<&str>, token: &str) -> bool {
+    let given = authorization.and_then(crate::auth::bearer_token).unwrap_or("");
+    crate::oauth::constant_time_eq(&crate::oauth::digest(given), &crate::oauth::digest(token))
+}
+
+/// The media type of the exposition.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_metrics_token_reads_metrics() {
+        let token = "metrics-token-0001";
+        assert!(authorized(Some("Bearer metrics-token-0001"), token));
+        assert!(authorized(Some("bearer  metrics-token-0001 "), token));
+        assert!(!authorized(Some("Bearer metrics-token-0002"), token));
+        assert!(!authorized(Some("Bearer metrics-token-000"), token));
+        assert!(!authorized(Some("Basic metrics-token-0001"), token));
+        assert!(!authorized(None, token));
+    }
 
     fn sample() -> Metrics {
         let mut m = Metrics::default();
