@@ -22,6 +22,7 @@
 //                          proxy (wrangler's front proxy, as `npm run dev` serves; one target only)      default direct
 //   BENCH_SKIP_UPLOAD      1 = do not measure the upload size (wrangler deploy --dry-run)
 //   BENCH_LOG_LEVEL        MCP_LOG_LEVEL of ours (the audit log)                                          default off
+//   BENCH_PRODUCTION_LAYER what ours-production turns on (tools_call_production): rate, metrics, audit      default all three
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
 //
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
@@ -92,8 +93,9 @@ function selectTargets() {
   if (process.env.BENCH_DO_FLOOR === '0') ids = ids.filter((id) => id !== 'one-hop');
   if (process.env.BENCH_MCP_AGENT === '0') ids = ids.filter((id) => id !== 'mcp-agent');
   // The production copy of ours comes with ours, when a scenario that names it is measured.
-  if (!ids.includes('ours')) ids = ids.filter((id) => id !== 'ours-production');
-  else if (!measuredScenarios.some((s) => s.targets?.includes('ours-production'))) ids = ids.filter((id) => id !== 'ours-production');
+  const wanted = ids.includes('ours') && measuredScenarios.some((s) => s.targets?.includes('ours-production'));
+  ids = ids.filter((id) => id !== 'ours-production');
+  if (wanted) ids.push('ours-production');
   if (!ids.length) exitWith('no target left to measure');
   return ALL_TARGETS.filter((t) => ids.includes(t.id));
 }
@@ -162,6 +164,9 @@ function snapshotOurs(dir) {
   return { config: join(out, 'wrangler.toml'), snapshot: true };
 }
 
+/** What the production copy turns on (BENCH_PRODUCTION_LAYER, to find what costs what): all three by default. */
+const LAYER = (process.env.BENCH_PRODUCTION_LAYER ?? 'rate,metrics,audit').split(',').map((s) => s.trim());
+if (LAYER.some((x) => !['rate', 'metrics', 'audit'].includes(x))) exitWith('BENCH_PRODUCTION_LAYER: a comma-separated subset of rate, metrics, audit');
 /** The secret `/metrics` asks for on the production copy (the bench never reads it). */
 const BENCH_METRICS_TOKEN = `bench-metrics-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 
@@ -177,13 +182,13 @@ function productionCopy(config) {
     .replace(/^\[vars\]\s*$/m, [
       '[vars]',
       'MCP_DEV_MODE = "true"',
-      'MCP_RATE_LIMIT = "1000000/60"',
-      `MCP_METRICS_TOKEN = "${BENCH_METRICS_TOKEN}"`,
-      'MCP_LOG_LEVEL = "info"',
+      ...(LAYER.includes('rate') ? ['MCP_RATE_LIMIT = "1000000/60"'] : []),
+      ...(LAYER.includes('metrics') ? [`MCP_METRICS_TOKEN = "${BENCH_METRICS_TOKEN}"`] : []),
+      `MCP_LOG_LEVEL = "${LAYER.includes('audit') ? 'info' : 'off'}"`,
       `MCP_API_KEYS = "bench:${BENCH_KEY}"`,
       ...Object.entries(fakeGitHub?.vars ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
     ].join('\n'));
-  if (!toml.includes(BENCH_METRICS_TOKEN) || !toml.includes('limit = 1000000')) throw new Error(`could not turn ${config} into the production copy`);
+  if (!toml.includes('MCP_LOG_LEVEL') || !toml.includes('limit = 1000000')) throw new Error(`could not turn ${config} into the production copy`);
   const path = join(dirname(config), 'wrangler.production.toml');
   writeFileSync(path, toml);
   return path;

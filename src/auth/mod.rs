@@ -148,7 +148,7 @@ const OTHER_RESOURCE: &str = "the access token was issued for another resource";
 
 /// Why authentication refused a request, as the metrics name it: `missing` (no bearer token), `expired`,
 /// `revoked`, `wrong_audience`, `insufficient_scope`, `not_configured` (a deployment without credentials),
-/// or `invalid` (an unknown key, a forged or malformed token).
+/// `invalid` (an unknown key, a forged or malformed token), or `error` (the check itself failed).
 pub fn refusal_reason(error: &HttpError) -> &'static str {
     match error {
         HttpError::NotConfigured(_) => "not_configured",
@@ -158,7 +158,9 @@ pub fn refusal_reason(error: &HttpError) -> &'static str {
         HttpError::Unauthorized { message, .. } if message == OTHER_RESOURCE => "wrong_audience",
         // A refusal without a token names no error in its challenge (RFC 6750 §3.1).
         HttpError::Unauthorized { www_authenticate, .. } if !www_authenticate.contains("error=") => "missing",
-        _ => "invalid",
+        HttpError::Unauthorized { .. } => "invalid",
+        // The grant could not be asked (a 500): not the caller's fault.
+        _ => "error",
     }
 }
 
@@ -331,12 +333,16 @@ mod tests {
         assert_eq!(refusal_reason(&signed(bearer("wrong-key".into()))), "invalid");
         let foreign = token(&s, |c| c.resource = "https://other.example/mcp".into());
         assert_eq!(refusal_reason(&signed(bearer(foreign))), "wrong_audience");
-        assert_eq!(refusal_reason(&signed(bearer(token(&s, |c| c.scope = "x".into())))), "insufficient_scope");
+        assert_eq!(
+            refusal_reason(&signed(bearer(token(&s, |c| c.scope = "x".into())))),
+            "insufficient_scope"
+        );
         assert_eq!(refusal_reason(&invalid_token_for(ORIGIN, REVOKED, Some("invalid_token"))), "revoked");
         let keyed = with_keys("a:key-0001", false);
         assert_eq!(refusal_reason(&admit(&keyed, None).unwrap_err()), "missing");
         assert_eq!(refusal_reason(&admit(&keyed, Some("Bearer nope")).unwrap_err()), "invalid");
         assert_eq!(refusal_reason(&admit(&AccessPolicy::default(), None).unwrap_err()), "not_configured");
+        assert_eq!(refusal_reason(&HttpError::Internal("asking a grant".into())), "error");
     }
 
     fn sealer_of(c: char) -> Sealer {

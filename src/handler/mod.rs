@@ -263,7 +263,9 @@ impl Server {
         if let (Some(observer), Some(started)) = (&self.observer, started) {
             observer.request(&Answered {
                 method: "initialize",
-                revision: answer.as_ref().map_or(ProtocolVersion::LATEST_STATEFUL, |(_, o)| o.protocol_version),
+                revision: answer
+                    .as_ref()
+                    .map_or(ProtocolVersion::LATEST_STATEFUL, |(_, o)| o.protocol_version),
                 caller,
                 error: answer.as_ref().err().and_then(|r| r.outcome.as_ref().err()).map(|e| e.code),
                 duration_ms: observer.now_ms() - started,

@@ -143,14 +143,18 @@ pub struct Metrics {
 
 /// The key of one series: `name` or `name{a="x",b="y"}`, label values escaped.
 pub fn series(family: &Family, labels: &[(&str, &str)]) -> String {
-    let mut key = String::from(family.name);
+    let mut key = String::with_capacity(family.name.len() + 64);
+    key.push_str(family.name);
     if !labels.is_empty() {
         key.push('{');
         for (i, (name, value)) in labels.iter().enumerate() {
             if i > 0 {
                 key.push(',');
             }
-            let _ = write!(key, "{name}=\"{}\"", escape(value));
+            key.push_str(name);
+            key.push_str("=\"");
+            escape_into(&mut key, value);
+            key.push('"');
         }
         key.push('}');
     }
@@ -158,8 +162,15 @@ pub fn series(family: &Family, labels: &[(&str, &str)]) -> String {
 }
 
 /// A label value as the text format needs it: backslash, double quote and line feed escaped.
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+fn escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
 }
 
 impl Metrics {
@@ -248,7 +259,10 @@ impl Metrics {
 }
 
 /// The series of `family` in `map`: keys that are its name, alone or followed by labels.
-fn of_family<'a, V>(map: &'a BTreeMap<String, V>, family: &Family) -> impl Iterator<Item = (&'a String, &'a V)> {
+fn of_family<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    family: &Family,
+) -> impl Iterator<Item = (&'a String, &'a V)> {
     let name = family.name;
     map.range(name.to_string()..).take_while(move |(k, _)| k.starts_with(name)).filter(move |(k, _)| {
         let rest = &k[name.len()..];

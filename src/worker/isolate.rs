@@ -10,9 +10,9 @@ use worker::{Delay, Env};
 
 use super::analytics::Analytics;
 use super::audit_log::AuditLog;
-use super::metrics_recorder::{self, MetricsObserver};
 use super::documents_kv::KvDocuments;
 use super::listen_hub;
+use super::metrics_recorder::{self, MetricsObserver};
 use crate::config::{FixtureSet, Settings};
 use crate::handler::{Observer, Observers, Server, ToolTimeout};
 use crate::identity::Identity;

@@ -99,8 +99,15 @@ fn shard() -> u32 {
 pub async fn add(env: &Env, batch: &Metrics) -> Result<(), String> {
     let body = serde_json::to_vec(batch).map_err(|e| e.to_string())?;
     let name = format!("metrics:{}", shard());
-    let reply = super::call_object(env, METRICS_BINDING, &name, "https://metrics/", (OP_HEADER, "add"), Body::Bytes(body))
-        .await?;
+    let reply = super::call_object(
+        env,
+        METRICS_BINDING,
+        &name,
+        "https://metrics/",
+        (OP_HEADER, "add"),
+        Body::Bytes(body),
+    )
+    .await?;
     match reply.status() {
         204 => Ok(()),
         status => Err(format!("the metrics hub answered {status}")),
@@ -111,9 +118,15 @@ pub async fn add(env: &Env, batch: &Metrics) -> Result<(), String> {
 pub async fn read(env: &Env) -> Result<Metrics, String> {
     let reads = (0..SHARDS).map(|n| async move {
         let name = format!("metrics:{n}");
-        let reply: Reply =
-            super::call_object(env, METRICS_BINDING, &name, "https://metrics/", (OP_HEADER, "read"), Body::None)
-                .await?;
+        let reply: Reply = super::call_object(
+            env,
+            METRICS_BINDING,
+            &name,
+            "https://metrics/",
+            (OP_HEADER, "read"),
+            Body::None,
+        )
+        .await?;
         if reply.status() != 200 {
             return Err(format!("the metrics hub answered {}", reply.status()));
         }

@@ -150,7 +150,8 @@ impl Observer for MetricsObserver {
     }
 
     fn request(&self, answered: &Answered<'_>) {
-        let labels = [("method", labels::mcp_method(answered.method)), ("revision", answered.revision.as_str())];
+        let labels =
+            [("method", labels::mcp_method(answered.method)), ("revision", answered.revision.as_str())];
         record(|m| m.count(&metrics::MCP_REQUESTS, &labels, 1));
     }
 }

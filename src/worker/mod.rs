@@ -144,11 +144,12 @@ struct Seen {
 /// Counts one answered request in this isolate's metrics batch: the request, its latency, how its caller
 /// authenticated (MCP endpoints), a rate-limit denial.
 fn record_metrics(req: &Incoming, env: &Env, seen: &Seen, status: u16, duration_ms: f64) {
-    let (sse, messages) = match isolate::settings(env) {
-        Ok(s) => (s.sse_path.clone(), s.messages_path.clone()),
-        Err(_) => ("/sse".into(), "/messages".into()),
+    let settings = isolate::settings(env);
+    let (sse, messages) = match &settings {
+        Ok(s) => (s.sse_path.as_str(), s.messages_path.as_str()),
+        Err(_) => ("/sse", "/messages"),
     };
-    let route = crate::metrics::labels::route(req.path(), &sse, &messages);
+    let route = crate::metrics::labels::route(req.path(), sse, messages);
     metrics_recorder::http_request(route, &req.method, status, duration_ms / 1000.0);
     match (&seen.caller, seen.refused) {
         (Some(caller), _) => metrics_recorder::auth(Ok(crate::metrics::labels::auth_method(caller))),
@@ -245,7 +246,8 @@ async fn route(
         seen.refused = Some(crate::auth::refusal_reason(&error));
         error
     };
-    let caller = settings.access.admit(|| req.header("Authorization"), check).map_err(|e| refused(seen, e))?;
+    let caller =
+        settings.access.admit(|| req.header("Authorization"), check).map_err(|e| refused(seen, e))?;
     if let Some(grant) = &caller.grant {
         check_grant(env, grant, crate::oauth::origin_of(&req.url)).await.map_err(|e| refused(seen, e))?;
     }
