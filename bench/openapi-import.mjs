@@ -20,10 +20,10 @@ function run(cmd, args, cwd) {
   });
 }
 
-/** Builds the importer (release), then imports GitHub's spec RUNS times; the median run is reported. */
+/** Builds the importer (the `import` profile, as `npm run openapi:import` does), then imports GitHub's spec RUNS times; the median run is reported. */
 export async function measureOpenApiImport(root, log) {
-  log('building the OpenAPI importer (cargo build --release --bin openapi-import)');
-  const { stdout } = await run('cargo', ['build', '--release', '--quiet', '--bin', 'openapi-import', '--message-format=json'], root);
+  log('building the OpenAPI importer (cargo build --profile import --bin openapi-import)');
+  const { stdout } = await run('cargo', ['build', '--profile', 'import', '--quiet', '--bin', 'openapi-import', '--message-format=json'], root);
   const binary = stdout.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } })
     .find((m) => m?.reason === 'compiler-artifact' && m.target?.name === 'openapi-import' && m.executable)?.executable;
   if (!binary) throw new Error('cargo did not report the openapi-import executable');

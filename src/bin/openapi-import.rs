@@ -20,6 +20,15 @@ fn main() {
 #[cfg(target_arch = "wasm32")]
 fn main() {}
 
+/// Prints a line of the summary; a closed stdout (`| head`) is not an error worth a panic.
+#[cfg(not(target_arch = "wasm32"))]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn run(args: &[String]) -> Result<(), mcp_worker::openapi::import::ImportError> {
     use std::collections::BTreeMap;
@@ -41,7 +50,7 @@ fn run(args: &[String]) -> Result<(), mcp_worker::openapi::import::ImportError> 
         .map_err(|e| ImportError::Io(format!("{}: {e}", command.out.display())))?;
 
     let index = &imported.index;
-    println!(
+    say!(
         "{} {}: {} operations kept, {} skipped; index {} bytes → {} (read {} ms, imported in {} ms)",
         index.title,
         index.version,
@@ -57,10 +66,10 @@ fn run(args: &[String]) -> Result<(), mcp_worker::openapi::import::ImportError> 
         *filtered.entry(s.reason.as_str()).or_default() += 1;
     }
     for (reason, n) in filtered {
-        println!("  skipped {n}: {reason}");
+        say!("  skipped {n}: {reason}");
     }
     for s in imported.skipped.iter().filter(|s| !s.filtered) {
-        println!(
+        say!(
             "  skipped {} {} ({}): {}",
             s.method.as_str(),
             s.path,
@@ -71,7 +80,7 @@ fn run(args: &[String]) -> Result<(), mcp_worker::openapi::import::ImportError> 
     let renamed =
         index.operations.iter().filter(|o| o.operation_id.as_deref().is_some_and(|id| id != o.name)).count();
     if renamed > 0 {
-        println!("  {renamed} tool names differ from their operationId (sanitized, shortened, deduplicated or renamed)");
+        say!("  {renamed} tool names differ from their operationId (sanitized, shortened, deduplicated or renamed)");
     }
 
     if let Some(kv) = &command.kv {
@@ -88,7 +97,7 @@ fn run(args: &[String]) -> Result<(), mcp_worker::openapi::import::ImportError> 
         if !status.success() {
             return Err(ImportError::Io(format!("wrangler kv key put failed ({status})")));
         }
-        println!("uploaded to KV (binding OPENAPI) as openapi:{}", command.name);
+        say!("uploaded to KV (binding OPENAPI) as openapi:{}", command.name);
     }
     Ok(())
 }
