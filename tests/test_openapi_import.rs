@@ -104,6 +104,15 @@ fn check_index(index: &ApiIndex, text: &[u8]) {
         for arg in args {
             assert!(properties.contains_key(arg), "{}: argument {arg} is not a property", op.name);
         }
+        // The path template's `{name}`s (one may appear twice) are exactly the path parameters.
+        let mut template: Vec<&str> =
+            op.path.split('{').skip(1).filter_map(|r| r.split_once('}').map(|(n, _)| n)).collect();
+        let mut path_params: Vec<&str> =
+            op.params.iter().filter(|p| p.location == Location::Path).map(|p| p.name.as_str()).collect();
+        template.sort();
+        template.dedup();
+        path_params.sort();
+        assert_eq!(template, path_params, "{}", op.name);
         check_refs(&schema, &op.name);
         if let Some(output) = &op.output_schema {
             let output: Value = serde_json::from_str(output.get()).unwrap();

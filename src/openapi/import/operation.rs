@@ -57,7 +57,7 @@ pub fn build(
     op: &Value,
 ) -> Result<Operation, ImportError> {
     let doc = cx.doc;
-    let params = parameters(doc, item, op)?;
+    let params = parameters(doc, path, item, op)?;
     let body = match op.get("requestBody") {
         Some(rb) => request_body(doc, deref(doc, rb)?)?,
         None => None,
@@ -204,7 +204,12 @@ fn location_name(location: Location) -> &'static str {
 /// The path item's and the operation's parameters (the operation's win on the same name and location), with
 /// style and explode resolved; `Accept`, `Content-Type` and `Authorization` headers are left out, as the
 /// OpenAPI spec says.
-fn parameters<'a>(doc: &'a Value, item: &'a Value, op: &'a Value) -> Result<Vec<SpecParam<'a>>, ImportError> {
+fn parameters<'a>(
+    doc: &'a Value,
+    path: &str,
+    item: &'a Value,
+    op: &'a Value,
+) -> Result<Vec<SpecParam<'a>>, ImportError> {
     let mut raw: Vec<&Value> = Vec::new();
     let lists = [item.get("parameters"), op.get("parameters")];
     for p in lists.into_iter().flatten().filter_map(Value::as_array).flatten() {
@@ -267,8 +272,38 @@ fn parameters<'a>(doc: &'a Value, item: &'a Value, op: &'a Value) -> Result<Vec<
             deprecated: p.get("deprecated") == Some(&Value::Bool(true)),
         });
     }
+    // The path template is what the call fills: a declared path parameter it lacks would be an argument going
+    // nowhere, and a `{name}` nobody declared (specs forget) becomes a required string argument.
+    let in_template = template_names(path);
+    out.retain(|p| p.param.location != Location::Path || in_template.contains(&p.param.name.as_str()));
+    for name in in_template {
+        if !out.iter().any(|p| p.param.location == Location::Path && p.param.name == name) {
+            out.push(SpecParam {
+                param: Param {
+                    name: name.to_string(),
+                    arg: String::new(),
+                    location: Location::Path,
+                    required: true,
+                    style: Style::Simple,
+                    explode: false,
+                    json: false,
+                },
+                schema: &STRING,
+                description: None,
+                deprecated: false,
+            });
+        }
+    }
     Ok(out)
 }
+
+/// The `{name}`s of a path template, in order.
+fn template_names(path: &str) -> Vec<&str> {
+    path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect()
+}
+
+/// The schema of a path parameter the spec forgot to declare.
+static STRING: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| json!({"type": "string"}));
 
 /// The schema of a parameter or body that declares none: anything.
 static EMPTY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| Value::Object(Map::new()));

@@ -255,3 +255,16 @@ fn swagger_2_specs_import() {
         crate::openapi::index::SecurityScheme::OAuth2ClientCredentials { .. }
     ));
 }
+
+#[test]
+fn path_parameters_follow_the_template() {
+    let op = import_one(spec(json!({"/users/{user}/items/{item_id}": {"get": {"parameters": [
+        {"name": "item_id", "in": "path", "required": true, "schema": {"type": "integer"}},
+        {"name": "stale", "in": "path", "required": true, "schema": {"type": "string"}}
+    ], "responses": {}}}})));
+    let p: Vec<_> = op.params.iter().map(|p| (p.name.as_str(), p.location, p.required)).collect();
+    assert_eq!(p, [("item_id", Location::Path, true), ("user", Location::Path, true)]);
+    let s = schema(&op);
+    assert_eq!(s["properties"]["user"], json!({"type": "string"}));
+    assert_eq!(s["required"], json!(["item_id", "user"]));
+}
