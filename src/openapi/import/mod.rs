@@ -122,16 +122,23 @@ pub fn import_document(
     options: &Options,
 ) -> Result<Imported, ImportError> {
     refs::refuse_external(&doc)?;
-    let (doc, dialect) =
-        match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger").and_then(Value::as_str)) {
-            (Some(v), _) if v.starts_with("3.0") => (doc, Dialect::V30),
-            (Some(v), _) if v.starts_with("3.") => (doc, Dialect::V31),
-            (None, Some("2.0")) => (swagger2::convert(&doc)?, Dialect::V30),
-            (Some(v), _) | (None, Some(v)) => {
-                return Err(ImportError::NotOpenApi(format!("version {v} is not supported")))
-            }
-            (None, None) => return Err(ImportError::NotOpenApi("no `openapi` or `swagger` field".into())),
-        };
+    // YAML without quotes reads `swagger: 2.0` as a number.
+    let version = |key: &str| match doc.get(key) {
+        Some(Value::String(v)) => Some(v.clone()),
+        Some(Value::Number(n)) => {
+            Some(n.as_f64().map(|f| format!("{f:.1}")).unwrap_or_else(|| n.to_string()))
+        }
+        _ => None,
+    };
+    let (doc, dialect) = match (version("openapi"), version("swagger")) {
+        (Some(v), _) if v.starts_with("3.0") => (doc, Dialect::V30),
+        (Some(v), _) if v.starts_with("3.") => (doc, Dialect::V31),
+        (None, Some(v)) if v == "2.0" => (swagger2::convert(&doc)?, Dialect::V30),
+        (Some(v), _) | (None, Some(v)) => {
+            return Err(ImportError::NotOpenApi(format!("version {v} is not supported")))
+        }
+        (None, None) => return Err(ImportError::NotOpenApi("no `openapi` or `swagger` field".into())),
+    };
     let cx = Context { doc: &doc, dialect };
     let empty = serde_json::Map::new();
     let paths = doc.get("paths").and_then(Value::as_object).unwrap_or(&empty);
@@ -181,8 +188,10 @@ pub fn import_document(
         }
     }
     name_operations(&mut operations, &skipped, &options.renames)?;
-    let info = |key: &str| {
-        doc.pointer(&format!("/info/{key}")).and_then(Value::as_str).unwrap_or_default().to_string()
+    let info = |key: &str| match doc.pointer(&format!("/info/{key}")) {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
     };
     let index = ApiIndex {
         format: INDEX_FORMAT,

@@ -38,12 +38,24 @@ pub fn parse(text: &[u8]) -> Result<(Value, Vec<String>), ImportError> {
     let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
     let json = text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let parse_error = |e: &dyn std::fmt::Display| ImportError::Parse(e.to_string());
-    let (doc, order): (Value, Option<PathOrder>) = if json {
-        let doc = serde_json::from_slice(text).map_err(|e| parse_error(&e))?;
-        (doc, serde_json::from_slice(text).ok())
+    let yaml = |json_error: Option<serde_json::Error>| -> Result<(Value, Option<PathOrder>), ImportError> {
+        match serde_norway::from_slice(text) {
+            Ok(doc) => Ok((doc, serde_norway::from_slice(text).ok())),
+            // Text that looked like JSON gets the JSON parser's message.
+            Err(e) => Err(match json_error {
+                Some(j) => parse_error(&j),
+                None => parse_error(&e),
+            }),
+        }
+    };
+    let (doc, order) = if json {
+        match serde_json::from_slice(text) {
+            Ok(doc) => (doc, serde_json::from_slice(text).ok()),
+            // YAML's flow style also starts with `{` (and allows what JSON does not: comments, bare keys).
+            Err(e) => yaml(Some(e))?,
+        }
     } else {
-        let doc = serde_norway::from_slice(text).map_err(|e| parse_error(&e))?;
-        (doc, serde_norway::from_slice(text).ok())
+        yaml(None)?
     };
     if !doc.is_object() {
         return Err(ImportError::NotOpenApi("the document is not an object".into()));
@@ -64,6 +76,11 @@ mod tests {
         let (_, order) = parse(b" {\"paths\": {\"/z\": {}, \"/a\": {}}}").unwrap();
         assert_eq!(order, ["/z", "/a"]);
         assert!(matches!(parse(b"{nope"), Err(ImportError::Parse(_))));
+        let (doc, order) = parse(b"{openapi: 3.1.0, paths: {/b: {}, /a: {}}}").unwrap();
+        assert_eq!(
+            (doc["openapi"].as_str(), order),
+            (Some("3.1.0"), vec!["/b".to_string(), "/a".to_string()])
+        );
         assert!(matches!(parse(b"- a\n- b\n"), Err(ImportError::NotOpenApi(_))));
     }
 }

@@ -235,6 +235,13 @@ fn external_refs_and_other_documents_are_refused() {
         .to_string()
         .contains("1.2"));
     assert!(import_document(json!({"hello": 1}), &[], &Options::default()).is_err());
+    // Unquoted YAML versions are numbers.
+    let (doc, order) = source::parse(
+        b"swagger: 2.0\ninfo: {title: t, version: 1}\npaths:\n  /a:\n    get:\n      responses: {}\n",
+    )
+    .unwrap();
+    let index = import_document(doc, &order, &Options::default()).unwrap().index;
+    assert_eq!((index.operations.len(), index.version.as_str()), (1, "1"));
 }
 
 #[test]
