@@ -67,6 +67,8 @@ pub struct Settings {
     pub oauth: Option<Sealer>,
     /// The GitHub setting missing when only one of the two is set: the deployment refuses traffic until fixed.
     pub sign_in_missing: Option<&'static str>,
+    /// `MCP_METRICS_TOKEN`: the bearer token `/metrics` asks for; metrics are collected only when it is set.
+    pub metrics_token: Option<String>,
 }
 
 /// The default of `MCP_MAX_JSON_DEPTH`; the parser's own limit (128) is the most it can be.
@@ -128,6 +130,7 @@ impl Default for Settings {
             sign_in: None,
             oauth: None,
             sign_in_missing: None,
+            metrics_token: None,
         }
     }
 }
@@ -178,6 +181,12 @@ impl Settings {
             };
         }
         settings.streams = stream_limits(&get)?;
+        if let Some(token) = get("MCP_METRICS_TOKEN") {
+            if token.len() < 16 || token.contains(char::is_whitespace) {
+                return Err("MCP_METRICS_TOKEN must be at least 16 characters without spaces".into());
+            }
+            settings.metrics_token = Some(token);
+        }
         if let Some(level) = get("MCP_LOG_LEVEL") {
             settings.log_level = LogLevel::parse(&level)?;
         }
@@ -396,6 +405,15 @@ mod tests {
     fn defaults_when_unset_or_blank() {
         assert_eq!(from(&[]).unwrap(), Settings::default());
         assert_eq!(from(&[("MCP_PAGE_SIZE", " ")]).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn the_metrics_token_is_off_unless_set_and_must_not_be_short() {
+        assert_eq!(from(&[]).unwrap().metrics_token, None);
+        let on = from(&[("MCP_METRICS_TOKEN", " metrics-token-0001 ")]).unwrap();
+        assert_eq!(on.metrics_token.as_deref(), Some("metrics-token-0001"));
+        let err = from(&[("MCP_METRICS_TOKEN", "short")]).unwrap_err();
+        assert!(err.contains("MCP_METRICS_TOKEN") && !err.contains("short"), "{err}");
     }
 
     #[test]

@@ -259,12 +259,15 @@ pub async fn open_session(
     let expires_at_ms = super::now_ms() + settings.session_ttl_ms;
     let request = CallerCall::Open { session: session.to_string(), expires_at_ms, limit };
     match call(env, caller.id(), &request).await {
-        Ok(CallerReply::Full { live, retry_after_ms }) => Err(HttpError::LimitReached {
+        Ok(CallerReply::Full { live, retry_after_ms }) => Err({
+            super::metrics_recorder::rate_limited("sessions");
+            HttpError::LimitReached {
             message: format!(
                 "this caller has {live} sessions open, the most it may (MCP_MAX_SESSIONS_PER_CALLER={limit}); end \
                  one with DELETE, or wait for an idle one to expire"
             ),
             retry_after_seconds: retry_after_ms.div_ceil(1000).max(1),
+            }
         }),
         Ok(_) => Ok(()),
         Err(detail) => {
@@ -314,6 +317,7 @@ pub async fn take_tool_calls(env: &Env, caller: &Identity, limits: &[&ToolLimit]
         let request = CallerCall::Take { tool: limit.tool.clone(), limit: limit.limit, window_ms };
         match call(env, caller.id(), &request).await {
             Ok(CallerReply::Took(take)) if !take.allowed => {
+                super::metrics_recorder::rate_limited("tool");
                 return Err(HttpError::ToolRateLimited(ToolDenial::new(limit, &take)));
             }
             Ok(_) => {}

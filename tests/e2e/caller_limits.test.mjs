@@ -66,6 +66,16 @@ function assertRefused(answer, setting) {
 }
 
 let worker;
+const METRICS_TOKEN = 'metrics-token-callers-0001';
+
+/** `mcp_rate_limited_total{policy}` as /metrics reads now. */
+async function denials(policy) {
+  const res = await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const line = text.split('\n').find((l) => l.startsWith(`mcp_rate_limited_total{policy="${policy}"} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
 
 describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS=echo=2/10)', { timeout: 300_000 }, () => {
   before(async () => {
@@ -75,6 +85,7 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
         MCP_MAX_SESSIONS_PER_CALLER: '3',
         MCP_TOOL_RATE_LIMITS: 'echo=2/10',
         MCP_SESSION_TTL_SECONDS: String(TTL_S),
+        MCP_METRICS_TOKEN: METRICS_TOKEN,
       },
     });
   }, { timeout: 150_000 });
@@ -180,6 +191,15 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
     const recovered = await statelessEcho('carol', 'back');
     assert.equal(recovered.status, 200, recovered.text);
     assert.equal(recovered.messages[0]?.result?.content?.[0]?.text, 'back');
+  });
+
+  it('the denials are counted in /metrics by policy', T, async () => {
+    // Tools: one denial each in the session lane, the stateless lane and the legacy transport. Sessions: at least
+    // alice's three and dave's first (his later polls add more). Metrics arrive in batches: polled.
+    const deadline = Date.now() + 10_000;
+    while ((await denials('tool')) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await denials('tool'), 3);
+    assert.ok((await denials('sessions')) >= 4, `sessions: ${await denials('sessions')}`);
   });
 });
 
