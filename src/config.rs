@@ -547,7 +547,7 @@ mod tests {
         assert_eq!(s.streams.max_open_streams, 3);
         assert_eq!((s.streams.max_streams_stored, s.streams.max_stored_bytes), (2, 4096));
         assert_eq!(s.streams.max_streams_in_memory, 2, "memory keeps no more than storage may");
-        assert_eq!(s.streams.max_memory_bytes, 4096);
+        assert_eq!(s.streams.max_memory_bytes, StreamLimits::default().max_memory_bytes);
         assert_eq!(s.max_sessions_per_caller, Some(5));
         assert_eq!(s.tool_rate_limits.get("search").map(|l| l.limit), Some(2));
         assert_eq!(from(&[("MCP_MAX_SESSIONS_PER_CALLER", "off")]).unwrap().max_sessions_per_caller, None);

@@ -52,14 +52,14 @@ impl Limits {
         })
     }
 
-    /// These limits with the stored bounds set by the settings: memory keeps no more streams or bytes than
-    /// storage may (it replays a live session's streams first), so what a session keeps for resumption is
-    /// exactly what the settings say.
+    /// These limits with the stored bounds set by the settings. Memory keeps no more finished streams than
+    /// storage may (a live session replays from memory first), so the streams a session can resume are the ones
+    /// the setting says; its bytes keep their own bound, since events not yet stored (a POST turning into a
+    /// stream) wait there.
     pub fn with_stored(mut self, streams: usize, bytes: u64) -> Self {
         self.max_streams_stored = streams;
         self.max_stored_bytes = bytes;
         self.max_streams_in_memory = self.max_streams_in_memory.min(streams);
-        self.max_memory_bytes = self.max_memory_bytes.min(usize::try_from(bytes).unwrap_or(usize::MAX));
         self
     }
 }

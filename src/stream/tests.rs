@@ -454,3 +454,20 @@ fn stored_bounds_from_settings_drop_the_oldest_finished_streams_never_a_running_
     let mut body = w.run(after.resume(&format!("{}-0", done[2].id), NEW)).unwrap();
     assert_eq!(seqs(&parse(&read(&mut body).0), &done[2].id), vec![1, 2]);
 }
+
+#[test]
+fn an_answer_larger_than_the_stored_bytes_still_replays_and_older_streams_make_room() {
+    let mut w = World::new();
+    let limits = Limits::default().with_stored(100, 2048);
+    let outbox = w.outbox(limits.clone());
+    let old = sse_stream(&mut w, &outbox, "old", 1);
+    outbox.finish(&old, &[answer("old", json!({}))]);
+    let big = sse_stream(&mut w, &outbox, "big", 1);
+    outbox.finish(&big, &[answer("big", json!({ "text": "x".repeat(5000) }))]);
+    w.settle();
+    assert!(w.store.keys(&format!("ev:{}:", old.id)).is_empty(), "the older stream made room");
+    let after = w.outbox(limits);
+    let mut body = w.run(after.resume(&format!("{}-0", big.id), NEW)).unwrap();
+    let (text, _) = read(&mut body);
+    assert!(text.contains(&"x".repeat(5000)), "the answer itself is kept: {}", text.len());
+}
