@@ -9,6 +9,7 @@ use crate::keys::ServerSecret;
 use crate::oauth::github::GitHubApp;
 use crate::oauth::grant::{Lifetimes, CODE_TTL_MS};
 use crate::oauth::sealed::Sealer;
+use crate::openapi::settings::ApiSettings;
 use crate::rate_limit::Policy;
 use crate::session::id::SessionIds;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
@@ -58,6 +59,8 @@ pub struct Settings {
     pub oauth: Option<Sealer>,
     /// The GitHub setting missing when only one of the two is set: the deployment refuses traffic until fixed.
     pub sign_in_missing: Option<&'static str>,
+    /// `OPENAPI_APIS` and `OPENAPI_<NAME>_*`: REST APIs served as tools.
+    pub openapi: Vec<ApiSettings>,
 }
 
 /// The default of `MCP_MAX_JSON_DEPTH`; the parser's own limit (128) is the most it can be.
@@ -116,6 +119,7 @@ impl Default for Settings {
             sign_in: None,
             oauth: None,
             sign_in_missing: None,
+            openapi: Vec::new(),
         }
     }
 }
@@ -250,6 +254,7 @@ impl Settings {
             (None, Some(_)) => settings.sign_in_missing = Some("GITHUB_CLIENT_ID"),
             (None, None) => {}
         }
+        settings.openapi = crate::openapi::settings::parse(&get, settings.development)?;
         Ok(settings)
     }
 
