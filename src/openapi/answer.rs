@@ -42,7 +42,7 @@ pub fn answer(op: &Operation, received: &Received, max_bytes: usize) -> CallTool
         ));
     }
     let cut_note = || format!("\n[truncated: the response is longer than {max_bytes} bytes]");
-    if status >= 400 || status < 200 {
+    if !(200..400).contains(&status) {
         let mut text = format!("HTTP {status}: {} failed.", op.name);
         if !received.body.is_empty() {
             let shown = &received.body[..received.body.len().min(ERROR_BODY_BYTES)];

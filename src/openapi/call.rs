@@ -116,15 +116,14 @@ impl Api {
                         Some(token) => token,
                         None => {
                             let request = credentials::token_request(c, token_url, scopes);
-                            let got = self
-                                .backend
-                                .send(request, api.timeout_ms, TOKEN_MAX_BYTES)
-                                .await
-                                .map_err(|why| {
-                                    format!(
+                            let got =
+                                self.backend.send(request, api.timeout_ms, TOKEN_MAX_BYTES).await.map_err(
+                                    |why| {
+                                        format!(
                                         "No token for {scheme}: the token endpoint did not answer: {why}."
                                     )
-                                })?;
+                                    },
+                                )?;
                             let answer = credentials::token_answer(got.status, &got.body)
                                 .map_err(|why| format!("No token for {scheme}: {why}."))?;
                             self.tokens.put(

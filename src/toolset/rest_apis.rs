@@ -14,12 +14,11 @@ pub struct ApiStatus {
     pub served: Result<String, String>,
 }
 
+/// The configured APIs by name: each loaded, or why it is not.
+pub type LoadedApis = Vec<(String, Result<Rc<Api>, String>)>;
+
 /// `server` with the tools of every API that loaded (`apis`: by name, the API or why it did not load).
-pub fn add_apis(
-    mut server: Server,
-    apis: Vec<(String, Result<Rc<Api>, String>)>,
-    exposure: &ToolFilter,
-) -> (Server, Vec<ApiStatus>) {
+pub fn add_apis(mut server: Server, apis: LoadedApis, exposure: &ToolFilter) -> (Server, Vec<ApiStatus>) {
     let mut statuses = Vec::new();
     for (name, loaded) in apis {
         let served = match loaded.and_then(|api| registries(&server, &api, exposure)) {

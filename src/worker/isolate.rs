@@ -11,15 +11,19 @@ use worker::{Delay, Env};
 use super::audit_log::AuditLog;
 use super::documents_kv::KvDocuments;
 use super::listen_hub;
+use super::openapi_apis;
 use crate::config::{FixtureSet, Settings};
 use crate::handler::{Server, ToolTimeout};
 use crate::identity::Identity;
 use crate::session::id::{Kind, SessionIds};
+use crate::toolset::rest_apis::{self, ApiStatus};
 use crate::toolset::{self, Fixtures};
 
 thread_local! {
     static SETTINGS: OnceCell<Result<Rc<Settings>, String>> = const { OnceCell::new() };
     static SERVER: OnceCell<Rc<Server>> = const { OnceCell::new() };
+    /// The server with the REST APIs' tools, for the generation of the APIs it was built with.
+    static WITH_APIS: RefCell<Option<(u64, Served)>> = const { RefCell::new(None) };
     static VERIFIED: RefCell<HashMap<String, (Kind, String)>> = RefCell::new(HashMap::new());
     static GRANTS: RefCell<HashMap<String, (bool, u64)>> = RefCell::new(HashMap::new());
 }
@@ -98,8 +102,35 @@ pub fn settings(env: &Env) -> Result<Rc<Settings>, String> {
     })
 }
 
-/// The MCP server with this deployment's tools.
-pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
+/// The MCP server with this deployment's tools, the configured REST APIs' included (their indexes are read
+/// from KV at most once a minute; the server is rebuilt only when one changed).
+pub async fn server(env: &Env, settings: &Settings) -> Rc<Server> {
+    server_and_apis(env, settings).await.0
+}
+
+/// The server, and how each configured REST API is served.
+type Served = (Rc<Server>, Rc<Vec<ApiStatus>>);
+
+/// [`server`], and how each configured REST API is served.
+pub async fn server_and_apis(env: &Env, settings: &Settings) -> Served {
+    let base = base_server(env, settings);
+    if settings.openapi.is_empty() {
+        return (base, Rc::default());
+    }
+    let (generation, apis) = openapi_apis::current(env, settings).await;
+    if let Some((_, built)) =
+        WITH_APIS.with(|w| w.borrow().as_ref().filter(|(g, _)| *g == generation).cloned())
+    {
+        return built;
+    }
+    let (server, statuses) = rest_apis::add_apis((*base).clone(), apis, &settings.exposure);
+    let built = (Rc::new(server), Rc::new(statuses));
+    WITH_APIS.with(|w| *w.borrow_mut() = Some((generation, built.clone())));
+    built
+}
+
+/// The server with the built-in tools only.
+fn base_server(env: &Env, settings: &Settings) -> Rc<Server> {
     SERVER.with(|cell| {
         cell.get_or_init(|| {
             let documents = Rc::new(KvDocuments::new(env.clone()));

@@ -16,6 +16,7 @@ mod mcp_endpoint;
 mod oauth_endpoints;
 mod oauth_store;
 mod oauth_token;
+mod openapi_apis;
 mod outbound;
 mod rate_limiter;
 mod session_object;
