@@ -467,6 +467,22 @@ mod tests {
     }
 
     #[test]
+    fn rest_apis_are_read_with_the_rest_and_their_errors_name_the_setting() {
+        let s = from(&[("OPENAPI_APIS", "pets"), ("OPENAPI_PETS_BASE_URL", "https://pets.example")]).unwrap();
+        assert_eq!(s.openapi.len(), 1);
+        assert_eq!(s.openapi[0].base.origin, "https://pets.example");
+        let err = from(&[("OPENAPI_APIS", "pets")]).unwrap_err();
+        assert!(err.contains("OPENAPI_PETS_BASE_URL"), "{err}");
+        // Development mode lets a local backend be plain http on any host.
+        let dev = from(&[
+            ("MCP_DEV_MODE", "true"),
+            ("OPENAPI_APIS", "x"),
+            ("OPENAPI_X_BASE_URL", "http://backend:8080"),
+        ]);
+        assert_eq!(dev.unwrap().openapi[0].base.origin, "http://backend:8080");
+    }
+
+    #[test]
     fn malformed_values_name_the_setting() {
         for (k, v) in [
             ("MCP_RESPONSE_MODE", "xml"),

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorker, ROOT } from './support/worker.mjs';
-import { post, request } from './support/mcp.mjs';
+import { initializeRequest, notification, post, request, LATEST_VERSION } from './support/mcp.mjs';
 import { connectSdk, closeQuietly, RPC } from './support/sdk.mjs';
 import { startFakeApi } from './support/fake_api.mjs';
 
@@ -270,6 +270,22 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone)', { timeout: 600_000 },
     assert.equal(called.status, 200, called.text);
     assert.deepEqual(called.json.result.structuredContent, { id: '5', name: 'Rex' });
     assert.equal(fake.since(mark)[0].url, '/v1/animals/cat/5');
+  });
+
+  it('applies a connection\'s exposure filter to the operations, and behind the large-API tools', T, async () => {
+    const path = '/mcp?readonly&exclude=getAnimal';
+    const auth = { authorization: `Bearer ${KEY}` };
+    const init = await post(worker.url, initializeRequest(), { path, headers: auth });
+    const session = init.headers.get('mcp-session-id');
+    const opts = { path, session, protocolVersion: LATEST_VERSION, headers: auth };
+    assert.equal((await post(worker.url, notification('notifications/initialized'), opts)).status, 202);
+    const send = async (method, params) => (await post(worker.url, request(method, params), opts)).messages[0];
+    const names = (await send('tools/list', {})).result.tools.map((t) => t.name);
+    assert.ok(names.includes('listAnimals') && names.includes('headAnimal') && names.includes('big_search_operations'));
+    for (const hidden of ['getAnimal', 'deleteAnimal', 'addAnimal', 'big_invoke_operation']) assert.ok(!names.includes(hidden), hidden);
+    assert.equal((await send('tools/call', { name: 'deleteAnimal', arguments: { id: '1' } })).error.code, -32602);
+    const found = (await send('tools/call', { name: 'big_search_operations', arguments: { query: 'animal', limit: 50 } })).result;
+    assert.deepEqual(found.structuredContent.operations.map((o) => o.name).sort(), ['headAnimal', 'listAnimals']);
   });
 
   it('never forwarded the MCP client\'s token, and /health names the API whose index is missing', T, async () => {
