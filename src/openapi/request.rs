@@ -51,6 +51,9 @@ impl OutgoingRequest {
     }
 }
 
+/// What every call says it is, unless the operation has a `User-Agent` parameter of its own.
+pub const USER_AGENT: &str = concat!("mcp-worker-rs/", env!("CARGO_PKG_VERSION"));
+
 /// Headers an argument may not set: the platform's, and those the request builds itself.
 const RESERVED_HEADERS: &[&str] = &[
     "host",
@@ -130,6 +133,13 @@ pub fn build_request(
     // Encoding already keeps each value in its segment; this refuses a template that climbs by itself.
     if path.split('/').any(|segment| segment == ".." || segment == ".") || path.contains(['?', '#']) {
         return Err(format!("the path {} is not a plain path", op.path));
+    }
+    // APIs such as GitHub's refuse requests without a User-Agent; an operation's own header parameter wins.
+    if request.header("User-Agent").is_none() {
+        request.set_header("User-Agent", USER_AGENT.to_string());
+    }
+    if request.header("Accept").is_none() {
+        request.set_header("Accept", "application/json, */*;q=0.8".to_string());
     }
     request.url = format!("{}{}{}", base.origin, base.prefix, path);
     if !query.is_empty() {
@@ -274,6 +284,8 @@ mod tests {
             "https://api.example/v2/animals/cat/..%2Fadmin?fields=name,age&filter[color]=red&tags=a|b"
         );
         assert_eq!(r.header("X-Trace"), Some("t1"));
+        assert_eq!(r.header("User-Agent"), Some(USER_AGENT));
+        assert_eq!(r.header("Accept"), Some("application/json, */*;q=0.8"));
         assert_eq!(r.header("Cookie"), Some("session=s%201"));
         assert_eq!(r.body, None);
     }
