@@ -13,6 +13,7 @@ pub mod call;
 pub mod credentials;
 pub mod encode;
 pub mod index;
+pub mod loader;
 pub mod request;
 pub mod settings;
 pub mod tools;

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use crate::handler::{PromptRegistry, Server, ToolFilter, ToolRegistry};
+use crate::openapi::loader::LoadedApis;
 use crate::openapi::{tools, Api};
 
 /// How one configured API is served: a description, or why it is not.
@@ -13,9 +14,6 @@ pub struct ApiStatus {
     pub name: String,
     pub served: Result<String, String>,
 }
-
-/// The configured APIs by name: each loaded, or why it is not.
-pub type LoadedApis = Vec<(String, Result<Rc<Api>, String>)>;
 
 /// `server` with the tools of every API that loaded (`apis`: by name, the API or why it did not load).
 pub fn add_apis(mut server: Server, apis: LoadedApis, exposure: &ToolFilter) -> (Server, Vec<ApiStatus>) {
