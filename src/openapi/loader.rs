@@ -34,8 +34,9 @@ impl Loader {
     }
 
     /// Takes in the texts just read for `apis` (in their order; an error when a text could not be read, or is
-    /// missing), building the APIs whose text changed with `build`. Returns the problems to log, when something
-    /// changed (so a broken index is logged once, not on every refresh).
+    /// missing), building the APIs whose text changed with `build`. Returns the read failures of APIs still
+    /// served from what was loaded before (an API that is not served shows its reason in [`Self::snapshot`],
+    /// and a new generation says when that changed).
     pub fn update(
         &mut self,
         apis: &[ApiSettings],
@@ -71,13 +72,8 @@ impl Loader {
         }
         self.entries = entries;
         self.loaded_at_ms = Some(now_ms);
-        if !changed {
-            return kept;
-        }
-        self.generation += 1;
-        let failed =
-            self.entries.iter().filter_map(|e| Some((e.name.clone(), e.outcome.as_ref().err()?.clone())));
-        kept.into_iter().chain(failed).collect()
+        self.generation += u64::from(changed);
+        kept
     }
 
     /// The APIs as loaded, and their generation.
@@ -142,31 +138,32 @@ mod tests {
         };
         let mut loader = Loader::default();
         assert!(!loader.is_fresh(0, 60_000));
-        let logged = loader.update(&apis, vec![Ok(ZOO.into()), Err("b is missing".into())], 1_000, build);
-        assert_eq!(logged, vec![("b".to_string(), "b is missing".to_string())]);
+        let kept = loader.update(&apis, vec![Ok(ZOO.into()), Err("b is missing".into())], 1_000, build);
+        assert_eq!(kept, vec![]);
         let (first, loaded) = loader.snapshot();
-        assert!(loaded[0].1.is_ok() && loaded[1].1.is_err());
+        assert!(first > 0);
+        assert!(loaded[0].1.is_ok());
+        assert_eq!(loaded[1].1.as_ref().err().map(String::as_str), Some("b is missing"));
         assert!(loader.is_fresh(60_999, 60_000) && !loader.is_fresh(61_000, 60_000));
         assert_eq!(builds.get(), 1);
 
-        // The same texts: nothing parsed, nothing logged again, the same generation.
-        let logged = loader.update(&apis, vec![Ok(ZOO.into()), Err("b is missing".into())], 2_000, build);
-        assert_eq!((logged, loader.snapshot().0, builds.get()), (vec![], first, 1));
+        // The same texts: nothing parsed again, the same generation (so nothing is rebuilt or logged again).
+        let kept = loader.update(&apis, vec![Ok(ZOO.into()), Err("b is missing".into())], 2_000, build);
+        assert_eq!((kept, loader.snapshot().0, builds.get()), (vec![], first, 1));
 
-        // KV fails for a: the index loaded last is still served, the failure is logged.
-        let logged =
+        // KV fails for a: the index loaded last is still served, the failure is returned to be logged.
+        let kept =
             loader.update(&apis, vec![Err("KV is down".into()), Err("b is missing".into())], 3_000, build);
-        assert_eq!(logged, vec![("a".to_string(), "KV is down".to_string())]);
+        assert_eq!(kept, vec![("a".to_string(), "KV is down".to_string())]);
         assert!(loader.snapshot().1[0].1.is_ok());
         assert_eq!(loader.snapshot().0, first);
 
         // b appears, a changes to something invalid: both rebuilt, a new generation.
-        let logged = loader.update(&apis, vec![Ok("{}".into()), Ok(ZOO.into())], 4_000, build);
-        assert_eq!(logged.len(), 1);
-        assert!(logged[0].1.contains("not valid"), "{logged:?}");
+        assert_eq!(loader.update(&apis, vec![Ok("{}".into()), Ok(ZOO.into())], 4_000, build), vec![]);
         let (next, loaded) = loader.snapshot();
         assert!(next > first);
-        assert!(loaded[0].1.is_err() && loaded[1].1.is_ok());
+        assert!(loaded[0].1.as_ref().err().unwrap().contains("not valid"));
+        assert!(loaded[1].1.is_ok());
         assert_eq!(builds.get(), 3);
     }
 }

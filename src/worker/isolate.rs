@@ -124,6 +124,15 @@ pub async fn server_and_apis(env: &Env, settings: &Settings) -> Served {
         return built;
     }
     let (server, statuses) = rest_apis::add_apis((*base).clone(), apis, &settings.exposure);
+    // Once per change: an API not served (index missing or invalid, a name taken), in the log.
+    for status in &statuses {
+        if let Err(error) = &status.served {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"event": "openapi", "api": status.name, "error": error})
+            );
+        }
+    }
     let built = (Rc::new(server), Rc::new(statuses));
     WITH_APIS.with(|w| *w.borrow_mut() = Some((generation, built.clone())));
     built

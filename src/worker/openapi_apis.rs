@@ -44,7 +44,11 @@ pub async fn current(env: &Env, settings: &Settings) -> (u64, LoadedApis) {
     LOADER.with(|l| {
         let mut loader = l.borrow_mut();
         for (api, error) in loader.update(&settings.openapi, texts, now, build) {
-            worker::console_error!("{}", serde_json::json!({"event": "openapi", "api": api, "error": error}));
+            let kept = "the index loaded before is still served";
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"event": "openapi", "api": api, "error": error, "kept": kept})
+            );
         }
         loader.snapshot()
     })

@@ -1,12 +1,13 @@
 // REST APIs served as tools (OpenAPI): the operation index of tests/e2e/fixtures/openapi/zoo.json seeded into the
-// OPENAPI KV namespace as two APIs (`zoo`: one tool per operation, with prompts; `big`: MAX_TOOLS=3, so search,
-// describe and invoke) and a third API whose index is missing (`gone`), on one worker, against a fake API on
-// loopback that records every request exactly. Through the official SDK client (session lane) and raw stateless
-// requests (2026-07-28): names, schemas and hints; each call's method, path, query, headers, cookies and body; each
-// credential kind in its place; client-credentials tokens cached and renewed on 401; the MCP client's token never
-// forwarded; `../admin` kept in its segment; a redirect to another origin not followed; a long answer cut with a
-// note; a slow one stopped; HTTP errors as tool errors; /health naming the missing index. Then GitHub's API (two
-// operations, large-API mode) against a fake GitHub, called with the signed-in user's GitHub token.
+// OPENAPI KV namespace as three APIs (`zoo`: one tool per operation, with prompts; `big`: MAX_TOOLS=3, so search,
+// describe and invoke; `clash`: zoo's tool names again, so left out) and one whose index is missing (`gone`), on
+// one worker, against a fake API on loopback that records every request exactly. Through the official SDK client
+// (session lane) and raw stateless requests (2026-07-28): names, schemas and hints; each call's method, path,
+// query, headers, cookies and body; each credential kind in its place; client-credentials tokens cached and renewed
+// on 401; the MCP client's token never forwarded; `../admin` kept in its segment; a redirect to another origin not
+// followed; a long answer cut with a note; a slow one stopped; HTTP errors as tool errors; /health naming the
+// missing index and the taken names. Then GitHub's API (two operations, large-API mode) against a fake GitHub,
+// called with the signed-in user's GitHub token.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -47,7 +48,7 @@ function textOf(result) {
   return result.content.map((c) => c.text).join('\n');
 }
 
-describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone)', { timeout: 600_000 }, () => {
+describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone,clash)', { timeout: 600_000 }, () => {
   const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-openapi-'));
   let worker;
   let fake;
@@ -57,11 +58,12 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone)', { timeout: 600_000 },
     fake = await startFakeApi(OAUTH);
     putIndex(persistTo, 'zoo');
     putIndex(persistTo, 'big');
+    putIndex(persistTo, 'clash');
     worker = await startWorker({
       persistTo,
       vars: {
         MCP_API_KEYS: `tester:${KEY}`,
-        OPENAPI_APIS: 'zoo,big,gone',
+        OPENAPI_APIS: 'zoo,big,gone,clash',
         OPENAPI_ZOO_BASE_URL: `${fake.url}/v1`,
         OPENAPI_ZOO_CREDENTIALS: JSON.stringify({
           ...SECRETS,
@@ -73,6 +75,8 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone)', { timeout: 600_000 },
         OPENAPI_BIG_BASE_URL: `${fake.url}/v1`,
         OPENAPI_BIG_MAX_TOOLS: '3',
         OPENAPI_GONE_BASE_URL: `${fake.url}/gone`,
+        // The same operations again, without a prefix: their names are zoo's.
+        OPENAPI_CLASH_BASE_URL: `${fake.url}/clash`,
       },
     });
     sdk = await connectSdk(worker.url, { requestInit: { headers: { authorization: `Bearer ${KEY}` } } });
@@ -300,6 +304,8 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone)', { timeout: 600_000 },
     assert.match(health.components.openapi.error, /zoo: 9 operations as tools, with prompts/);
     assert.match(health.components.openapi.error, /big: 9 operations through 3 tools/);
     assert.match(health.components.openapi.error, /gone: openapi:gone is not in the OPENAPI KV namespace/);
+    assert.match(health.components.openapi.error, /clash: the name getAnimal is taken already .*OPENAPI_CLASH_TOOL_PREFIX/);
+    assert.ok(!fake.requests.some((r) => r.url.startsWith('/clash')), 'no call went to the API left out');
     const logged = worker.logs().split('\n').find((line) => line.includes('"event":"openapi"'));
     assert.ok(logged?.includes('"api":"gone"') && logged.includes('openapi:gone is not in the OPENAPI KV namespace'), logged);
   });
