@@ -64,12 +64,12 @@ impl Api {
         let api = &self.settings;
         let request = build_request(op, args, &api.base, &self.backend.boundary())?;
         let needed = if api.github_user { Vec::new() } else { credentials::choose(op, &self.index, api)? };
-        let mut placements = self.placements(&needed, false, cx).await?;
+        let placements = self.placements(&needed, &[], cx).await?;
         let mut received = self.send(&request, &placements).await?;
         let renewable = needed.iter().any(|n| matches!(n, Needed::ClientToken { .. }));
         if received.status == 401 && renewable {
-            placements = self.placements(&needed, true, cx).await?;
-            received = self.send(&request, &placements).await?;
+            let renewed = self.placements(&needed, &placements, cx).await?;
+            received = self.send(&request, &renewed).await?;
         }
         Ok(answer(op, &received, api.max_response_bytes))
     }
@@ -84,11 +84,12 @@ impl Api {
             .map_err(|why| format!("The {} API did not answer: {why}.", api.name))
     }
 
-    /// The credentials to attach; `renew` fetches fresh client-credentials tokens.
+    /// The credentials to attach; `refused` are placements the API just answered 401 to: their
+    /// client-credentials tokens are dropped and fetched anew (unless another call renewed them already).
     async fn placements(
         &self,
         needed: &[Needed<'_>],
-        renew: bool,
+        refused: &[Placement],
         cx: &RequestContext,
     ) -> Result<Vec<Placement>, String> {
         let api = &self.settings;
@@ -109,30 +110,31 @@ impl Api {
             match n {
                 Needed::Ready(p) => placements.push(p.clone()),
                 Needed::ClientToken { scheme, credentials: c, token_url, scopes } => {
-                    if renew {
-                        self.tokens.forget(scheme);
+                    for placement in refused {
+                        if let Placement::Bearer(token) = placement {
+                            self.tokens.forget_if(scheme, token);
+                        }
                     }
                     let token = match self.tokens.get(scheme, self.backend.now_ms()) {
                         Some(token) => token,
                         None => {
+                            let (backend, timeout_ms) = (self.backend.clone(), api.timeout_ms);
                             let request = credentials::token_request(c, token_url, scopes);
-                            let got =
-                                self.backend.send(request, api.timeout_ms, TOKEN_MAX_BYTES).await.map_err(
-                                    |why| {
-                                        format!(
-                                        "No token for {scheme}: the token endpoint did not answer: {why}."
-                                    )
-                                    },
-                                )?;
-                            let answer = credentials::token_answer(got.status, &got.body)
-                                .map_err(|why| format!("No token for {scheme}: {why}."))?;
-                            self.tokens.put(
-                                scheme,
-                                answer.access_token.clone(),
-                                answer.expires_in,
-                                self.backend.now_ms(),
-                            );
-                            answer.access_token
+                            let scheme_name = scheme.to_string();
+                            // Calls that need a token at the same time share one token request.
+                            let fetched = self.tokens.fetch(scheme, move || {
+                                Box::pin(async move {
+                                    let got = backend.send(request, timeout_ms, TOKEN_MAX_BYTES).await.map_err(|why| {
+                                        format!("No token for {scheme_name}: the token endpoint did not answer: {why}.")
+                                    })?;
+                                    let answer = credentials::token_answer(got.status, &got.body)
+                                        .map_err(|why| format!("No token for {scheme_name}: {why}."))?;
+                                    Ok((answer.access_token, answer.expires_in))
+                                })
+                            });
+                            let (token, expires_in) = fetched.await?;
+                            self.tokens.put(scheme, token.clone(), expires_in, self.backend.now_ms());
+                            token
                         }
                     };
                     placements.push(Placement::Bearer(token));

@@ -6,12 +6,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use base64::Engine;
+use futures_util::future::{FutureExt, Shared};
 use serde::Deserialize;
 
 use super::encode::percent;
 use super::index::{ApiIndex, Location, Operation, SecurityScheme};
 use super::request::OutgoingRequest;
 use super::settings::{origin_of, ApiSettings, BaseUrl, ClientCredentials, Credential};
+use crate::handler::LocalFuture;
 
 /// What a chosen scheme needs before the call: a secret at hand, or a token to get first.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,11 +159,17 @@ pub fn attach(request: &mut OutgoingRequest, base: &BaseUrl, placements: &[Place
     Ok(())
 }
 
-/// OAuth 2.0 client-credentials tokens of one API, by scheme, kept until shortly before they expire.
+/// OAuth 2.0 client-credentials tokens of one API, by scheme, kept until shortly before they expire; and the
+/// token requests under way, so that concurrent calls share one.
 #[derive(Default)]
 pub struct TokenCache {
     tokens: RefCell<HashMap<String, (String, u64)>>,
+    fetching: RefCell<HashMap<String, SharedFetch>>,
 }
+
+/// A token request's outcome: the token and its `expires_in`.
+pub type Fetched = Result<(String, Option<u64>), String>;
+pub type SharedFetch = Shared<LocalFuture<'static, Fetched>>;
 
 /// A token is renewed this long before it expires, so a call never carries one about to lapse.
 pub const REFRESH_MARGIN_MS: u64 = 60_000;
@@ -181,9 +189,27 @@ impl TokenCache {
         self.tokens.borrow_mut().insert(scheme.to_string(), (token, now_ms.saturating_add(ttl)));
     }
 
-    /// Drops `scheme`'s token (the API answered 401 with it).
-    pub fn forget(&self, scheme: &str) {
-        self.tokens.borrow_mut().remove(scheme);
+    /// Drops `scheme`'s token if it is still `refused` (the API answered 401 with it); a token another call
+    /// renewed meanwhile is kept.
+    pub fn forget_if(&self, scheme: &str, refused: &str) {
+        let mut tokens = self.tokens.borrow_mut();
+        if tokens.get(scheme).is_some_and(|(token, _)| token == refused) {
+            tokens.remove(scheme);
+        }
+    }
+
+    /// The token request for `scheme` under way, or a new one made by `start` (a finished one is not reused):
+    /// every call waiting for a token at the same time gets the outcome of the same request.
+    pub fn fetch(&self, scheme: &str, start: impl FnOnce() -> LocalFuture<'static, Fetched>) -> SharedFetch {
+        let mut fetching = self.fetching.borrow_mut();
+        match fetching.get(scheme) {
+            Some(under_way) if under_way.peek().is_none() => under_way.clone(),
+            _ => {
+                let fetch = start().shared();
+                fetching.insert(scheme.to_string(), fetch.clone());
+                fetch
+            }
+        }
     }
 }
 
@@ -365,7 +391,9 @@ mod tests {
         assert_eq!(cache.get("oauth", 1_000 + 59_000).as_deref(), Some("t1"));
         assert_eq!(cache.get("oauth", 1_000 + 60_000), None, "renewed a minute before it expires");
         cache.put("oauth", "t2".into(), None, 0);
-        cache.forget("oauth");
+        cache.forget_if("oauth", "t1");
+        assert_eq!(cache.get("oauth", 0).as_deref(), Some("t2"), "renewed by another call meanwhile: kept");
+        cache.forget_if("oauth", "t2");
         assert_eq!(cache.get("oauth", 0), None);
     }
 

@@ -20,12 +20,29 @@ use crate::model::Content;
 
 const ZOO: &str = include_str!("../../tests/e2e/fixtures/openapi/zoo.json");
 
-/// Answers every request with the next queued answer (200 `{"id":"1"}` when none), and records it.
+/// Answers every request with the next queued answer (200 `{"id":"1"}` when none), and records it; with
+/// `slow`, an answer comes only after the caller's task yielded once (so concurrent calls overlap).
 #[derive(Default)]
 struct FakeBackend {
     sent: RefCell<Vec<OutgoingRequest>>,
     answers: RefCell<Vec<Received>>,
     now: Cell<u64>,
+    slow: Cell<bool>,
+}
+
+/// Pending once (waking itself at once), then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 impl FakeBackend {
@@ -49,7 +66,11 @@ impl Backend for FakeBackend {
         self.sent.borrow_mut().push(request);
         let next =
             if self.answers.borrow().is_empty() { None } else { Some(self.answers.borrow_mut().remove(0)) };
+        let slow = self.slow.get();
         Box::pin(async move {
+            if slow {
+                YieldOnce(false).await;
+            }
             Ok(next.unwrap_or(Received {
                 status: 200,
                 content_type: Some("application/json".into()),
@@ -165,6 +186,42 @@ fn client_credentials_tokens_are_fetched_once_reused_and_renewed_on_401() {
     backend.queue(200, r#"{"access_token":"tok4"}"#);
     call(&api, cx(), "deleteAnimal", json!({"id": "1"}));
     assert_eq!(backend.sent.borrow().last().unwrap().header("Authorization"), Some("Bearer tok4"));
+}
+
+#[test]
+fn concurrent_calls_share_one_token_request_and_one_renewal() {
+    let backend = Rc::new(FakeBackend { slow: Cell::new(true), ..Default::default() });
+    let api = api(&[], backend.clone());
+    let registry = tools::tools(&api, &ToolFilter::all()).unwrap();
+    let all = ToolFilter::all();
+    let delete = |id: &str| {
+        let params =
+            CallToolParams { name: "deleteAnimal".into(), arguments: json!({"id": id}).as_object().cloned() };
+        registry.call(params, cx(), &all)
+    };
+    let paths = |sent: &[OutgoingRequest]| -> Vec<String> {
+        sent.iter().map(|r| r.url.trim_start_matches("https://").to_string()).collect()
+    };
+    backend.queue(200, r#"{"access_token":"tok1"}"#);
+    let (a, b) = block_on(futures_util::future::join(delete("1"), delete("2")));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(!a.is_error && !b.is_error, "{a:?} {b:?}");
+    let mut sent = paths(&backend.sent.borrow());
+    sent[1..].sort();
+    assert_eq!(sent, ["login.example/token", "zoo.example/v1/animals/1", "zoo.example/v1/animals/2"]);
+    assert!(backend.sent.borrow()[1..].iter().all(|r| r.header("Authorization") == Some("Bearer tok1")));
+    // Both calls are refused with tok1: one renewal serves both retries.
+    backend.sent.borrow_mut().clear();
+    backend.queue(401, "{}");
+    backend.queue(401, "{}");
+    backend.queue(200, r#"{"access_token":"tok2"}"#);
+    let (a, b) = block_on(futures_util::future::join(delete("3"), delete("4")));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(!a.is_error && !b.is_error, "{a:?} {b:?}");
+    let sent = backend.sent.borrow();
+    assert_eq!(sent.iter().filter(|r| r.url.contains("/token")).count(), 1, "{:?}", paths(&sent));
+    assert_eq!(sent.len(), 5);
+    assert!(sent[3..].iter().all(|r| r.header("Authorization") == Some("Bearer tok2")));
 }
 
 #[test]
