@@ -33,6 +33,17 @@ const ERROR_BODY_BYTES: usize = 2048;
 
 /// The result of `op`'s call, from what came back; `max_bytes` is the limit the body was cut at.
 pub fn answer(op: &Operation, received: &Received, max_bytes: usize) -> CallToolResult {
+    let declared = op.output_schema.as_ref().and_then(|s| serde_json::from_str::<Value>(s.get()).ok());
+    answer_with(op, received, max_bytes, declared.as_ref())
+}
+
+/// [`answer`], with `op`'s output schema parsed already (once per tool, not per call).
+pub fn answer_with(
+    op: &Operation,
+    received: &Received,
+    max_bytes: usize,
+    declared: Option<&Value>,
+) -> CallToolResult {
     let status = received.status;
     if (300..400).contains(&status) {
         let to = received.location.as_deref().and_then(origin_of).unwrap_or_else(|| "the same server".into());
@@ -53,7 +64,6 @@ pub fn answer(op: &Operation, received: &Received, max_bytes: usize) -> CallTool
         }
         return CallToolResult::error(text);
     }
-    let declared = op.output_schema.as_ref().and_then(|s| serde_json::from_str::<Value>(s.get()).ok());
     let is_json = received.content_type.as_deref().is_some_and(is_json_type);
     let parsed = (is_json && !received.truncated)
         .then(|| serde_json::from_slice::<Value>(&received.body).ok())
@@ -63,7 +73,7 @@ pub fn answer(op: &Operation, received: &Received, max_bytes: usize) -> CallTool
         Some(value) => {
             let structured =
                 if op.wraps_output || !value.is_object() { json!({ "result": value }) } else { value };
-            if let Some(schema) = &declared {
+            if let Some(schema) = declared {
                 if let Err(problems) = schema::validate(&structured, schema) {
                     let shown: Vec<String> = problems.into_iter().take(3).collect();
                     return succeeded_unstructured(

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use super::answer::{answer, Received};
+use super::answer::{answer_with, Received};
 use super::credentials::{self, Needed, Placement, TokenCache};
 use super::index::{ApiIndex, Operation};
 use super::request::{build_request, OutgoingRequest};
@@ -43,13 +43,15 @@ pub struct Api {
 
 impl Api {
     /// Calls `op` with `args` (validated against its input schema) for the caller of `cx`.
+    /// `output_schema`: `op`'s, parsed (the tool keeps it parsed; `None` when the operation declares none).
     pub async fn call(
         &self,
         op: &Operation,
         args: &Map<String, Value>,
+        output_schema: Option<&Value>,
         cx: &RequestContext,
     ) -> CallToolResult {
-        match self.try_call(op, args, cx).await {
+        match self.try_call(op, args, output_schema, cx).await {
             Ok(result) => result,
             Err(message) => CallToolResult::error(message),
         }
@@ -59,6 +61,7 @@ impl Api {
         &self,
         op: &Operation,
         args: &Map<String, Value>,
+        output_schema: Option<&Value>,
         cx: &RequestContext,
     ) -> Result<CallToolResult, String> {
         let api = &self.settings;
@@ -71,7 +74,7 @@ impl Api {
             let renewed = self.placements(&needed, &placements, cx).await?;
             received = self.send(&request, &renewed).await?;
         }
-        Ok(answer(op, &received, api.max_response_bytes))
+        Ok(answer_with(op, &received, api.max_response_bytes, output_schema))
     }
 
     async fn send(&self, request: &OutgoingRequest, placements: &[Placement]) -> Result<Received, String> {

@@ -76,6 +76,11 @@ impl Loader {
         kept
     }
 
+    /// Changes whenever an API does (its index, or why it is not served).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The APIs as loaded, and their generation.
     pub fn snapshot(&self) -> (u64, LoadedApis) {
         let apis = self.entries.iter().map(|e| (e.name.clone(), e.outcome.clone())).collect();

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::call::Api;
 use super::index::{Method, Operation};
@@ -82,12 +82,17 @@ pub fn tools(api: &Rc<Api>, exposure: &ToolFilter) -> Result<ToolRegistry, Strin
         return Ok(registry);
     }
     for (i, op) in api.index.operations.iter().enumerate() {
+        let tool = tool_of(api, op)?;
+        let output_schema = tool.output_schema.clone().map(Rc::new);
         let api_for_call = api.clone();
-        registry.add(ToolDef::from_data(tool_of(api, op)?, move |args: Value, cx| {
-            let api = api_for_call.clone();
+        registry.add(ToolDef::from_data(tool, move |args: Value, cx| {
+            let (api, output_schema) = (api_for_call.clone(), output_schema.clone());
             async move {
                 let op = &api.index.operations[i];
-                Ok(api.call(op, args.as_object().unwrap_or(&Map::new()), &cx).await)
+                let Value::Object(args) = args else {
+                    return Err(ToolError("the arguments must be an object".into()));
+                };
+                Ok(api.call(op, &args, output_schema.as_deref(), &cx).await)
             }
         }));
     }
@@ -268,7 +273,12 @@ fn invoke_tool(api: Rc<Api>, exposure: ToolFilter) -> ToolDef {
             if let Err(problems) = schema::validate(&arguments, &schema) {
                 return Err(ToolError(format!("Invalid arguments for {}: {}", op.name, problems.join("; "))));
             }
-            Ok(api.call(op, arguments.as_object().unwrap_or(&Map::new()), &cx).await)
+            let output: Option<Value> =
+                op.output_schema.as_ref().and_then(|s| serde_json::from_str(s.get()).ok());
+            let Value::Object(arguments) = arguments else {
+                return Err(ToolError(format!("The arguments of {} must be an object.", op.name)));
+            };
+            Ok(api.call(op, &arguments, output.as_ref(), &cx).await)
         }
     })
 }

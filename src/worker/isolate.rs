@@ -117,12 +117,16 @@ pub async fn server_and_apis(env: &Env, settings: &Settings) -> Served {
     if settings.openapi.is_empty() {
         return (base, Rc::default());
     }
-    let (generation, apis) = openapi_apis::current(env, settings).await;
-    if let Some((_, built)) =
-        WITH_APIS.with(|w| w.borrow().as_ref().filter(|(g, _)| *g == generation).cloned())
-    {
-        return built;
-    }
+    let known = WITH_APIS.with(|w| w.borrow().as_ref().map(|(generation, _)| *generation));
+    let (generation, apis) = openapi_apis::current(env, settings, known).await;
+    let apis = match apis {
+        Some(apis) => apis,
+        // The server built for this generation.
+        None => match WITH_APIS.with(|w| w.borrow().as_ref().map(|(_, built)| built.clone())) {
+            Some(built) => return built,
+            None => openapi_apis::current(env, settings, None).await.1.unwrap_or_default(),
+        },
+    };
     let (server, statuses) = rest_apis::add_apis((*base).clone(), apis, &settings.exposure);
     // Once per change: an API not served (index missing or invalid, a name taken), in the log.
     for status in &statuses {

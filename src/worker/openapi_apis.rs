@@ -29,28 +29,32 @@ thread_local! {
     static TOKENS: RefCell<HashMap<String, Rc<TokenCache>>> = RefCell::new(HashMap::new());
 }
 
-/// The APIs as of now, by name (the API, or why it is not served), and a generation that changes whenever one
-/// of them does.
-pub async fn current(env: &Env, settings: &Settings) -> (u64, LoadedApis) {
+/// The generation of the APIs as of now (it changes whenever one of them does), and the APIs by name (each, or
+/// why it is not served) unless `known` is that generation already: a warm request copies nothing.
+pub async fn current(env: &Env, settings: &Settings, known: Option<u64>) -> (u64, Option<LoadedApis>) {
     let now = super::now_ms();
-    if let Some(fresh) = LOADER.with(|l| l.borrow().is_fresh(now, REFRESH_MS).then(|| l.borrow().snapshot()))
-    {
-        return fresh;
-    }
-    let mut texts = Vec::with_capacity(settings.openapi.len());
-    for api in &settings.openapi {
-        texts.push(read(env, &api.kv_key()).await);
+    let fresh = LOADER.with(|l| l.borrow().is_fresh(now, REFRESH_MS));
+    if !fresh {
+        let mut texts = Vec::with_capacity(settings.openapi.len());
+        for api in &settings.openapi {
+            texts.push(read(env, &api.kv_key()).await);
+        }
+        LOADER.with(|l| {
+            for (api, error) in l.borrow_mut().update(&settings.openapi, texts, now, build) {
+                let kept = "the index loaded before is still served";
+                worker::console_error!(
+                    "{}",
+                    serde_json::json!({"event": "openapi", "api": api, "error": error, "kept": kept})
+                );
+            }
+        });
     }
     LOADER.with(|l| {
-        let mut loader = l.borrow_mut();
-        for (api, error) in loader.update(&settings.openapi, texts, now, build) {
-            let kept = "the index loaded before is still served";
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"event": "openapi", "api": api, "error": error, "kept": kept})
-            );
+        let loader = l.borrow();
+        match loader.generation() {
+            generation if Some(generation) == known => (generation, None),
+            generation => (generation, Some(loader.snapshot().1)),
         }
-        loader.snapshot()
     })
 }
 

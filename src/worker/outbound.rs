@@ -122,7 +122,14 @@ pub async fn send_capped(
         body: Vec::new(),
         truncated: false,
     };
-    if let Some(stream) = answer.body() {
+    let declared: Option<usize> = header("content-length").and_then(|v| v.trim().parse().ok());
+    if declared.is_some_and(|n| n <= max_bytes) {
+        // Known to fit: read in one call rather than chunk by chunk.
+        let buffer = answer.array_buffer().map_err(|_| failed("the answer could not be read"))?;
+        let buffer = JsFuture::from(buffer).await.map_err(|_| failed("the answer could not be read"))?;
+        received.body = js_sys::Uint8Array::new(&buffer).to_vec();
+        received.body.truncate(max_bytes);
+    } else if let Some(stream) = answer.body() {
         let mut stream = ByteStream::from(stream);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| failed("the answer could not be read"))?;
