@@ -171,6 +171,23 @@ export const SCENARIOS = [
     },
   },
   {
+    // The same, on ours with its production layer off (ours) and on (ours-production: rate limiting per caller
+    // with a limit never reached, metrics with their batches to the MetricsHub, the audit log at info): the cost
+    // of the layer, both measured in the same run, taking turns.
+    id: 'tools_call_production',
+    title: 'tools/call (echo), one session, rate limits + metrics + audit log',
+    unit: 'req/s',
+    targets: ['ours', 'ours-production'],
+    setup: (client, url) => openSession(client, url),
+    async iteration(client, url, headers, seq) {
+      const message = `bench-${seq}-${Math.random().toString(36).slice(2, 10)}`;
+      await call(client, url, headers, { jsonrpc: '2.0', id: seq + 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } }, (result) => {
+        const text = result?.content?.[0]?.text;
+        return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
+      });
+    },
+  },
+  {
     // The same, authenticated with an access token from GitHub sign-in (the worker's own OAuth) instead of an API
     // key: a warm token costs no store round trip.
     id: 'tools_call_signed_in',

@@ -16,12 +16,14 @@
 //   BENCH_WARMUP_SECONDS   cap on each warm-up's duration                                                default 5
 //   BENCH_TARGETS          comma-separated subset of ours,baseline,one-hop,mcp-agent                     default all
 //   BENCH_SCENARIOS        comma-separated subset of the scenario ids (tools_call, stateless_tools_call, …) default all
+//                          (openapi_import: the native import of GitHub's OpenAPI spec, no Worker; alone, only it runs)
 //   BENCH_ONLY             older form: baseline | ours | both (= all targets)
 //   BENCH_DO_FLOOR=0       leaves out the one-hop reference;  BENCH_MCP_AGENT=0 leaves out McpAgent
 //   BENCH_VIA              direct (each Worker's own socket) | entry (workerd's shared entry socket) |
 //                          proxy (wrangler's front proxy, as `npm run dev` serves; one target only)      default direct
 //   BENCH_SKIP_UPLOAD      1 = do not measure the upload size (wrangler deploy --dry-run)
 //   BENCH_LOG_LEVEL        MCP_LOG_LEVEL of ours (the audit log)                                          default off
+//   BENCH_PRODUCTION_LAYER what ours-production turns on (tools_call_production): rate, metrics, audit      default all three
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
 //
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
@@ -29,13 +31,14 @@ import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { basename, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT, buildOnce, freePort } from '../tests/e2e/support/worker.mjs';
 import { startFakeGitHub } from '../tests/e2e/support/fake_github.mjs';
 import { signIn } from '../tests/e2e/support/oauth_flow.mjs';
 import { cpuSample, cpuUsage } from './cpu.mjs';
 import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, mergeRuns, runScenario } from './loadgen.mjs';
+import { OPENAPI_IMPORT_STEP, measureOpenApiImport, openApiImportText } from './openapi-import.mjs';
 
 function exitWith(message) {
   console.error(`[bench] ${message}`);
@@ -58,9 +61,10 @@ const settings = {
   rounds: Math.floor(numEnv('BENCH_ROUNDS', 2, 1)),
 };
 const scenarioIds = (process.env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-const unknownScenarios = scenarioIds.filter((id) => !SCENARIOS.some((s) => s.id === id));
-if (unknownScenarios.length) exitWith(`BENCH_SCENARIOS: unknown scenario(s) ${unknownScenarios.join(', ')}; use ${SCENARIOS.map((s) => s.id).join(', ')}`);
+const unknownScenarios = scenarioIds.filter((id) => id !== OPENAPI_IMPORT_STEP && !SCENARIOS.some((s) => s.id === id));
+if (unknownScenarios.length) exitWith(`BENCH_SCENARIOS: unknown scenario(s) ${unknownScenarios.join(', ')}; use ${[...SCENARIOS.map((s) => s.id), OPENAPI_IMPORT_STEP].join(', ')}`);
 const measuredScenarios = SCENARIOS.filter((s) => !scenarioIds.length || scenarioIds.includes(s.id));
+const measureImport = !scenarioIds.length || scenarioIds.includes(OPENAPI_IMPORT_STEP);
 const NOISY_PERCENT = 10; // other processes' share of the CPUs above which a run is flagged as disturbed
 const UPLOAD_LIMIT_KIB = 350;
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -73,6 +77,10 @@ const ALL_TARGETS = [
   { id: 'ours', title: 'ours', dir: null, tools: DEFAULT_TOOLS },
   { id: 'one-hop', title: 'one-hop reference', dir: 'do-floor', tools: DEFAULT_TOOLS },
   { id: 'mcp-agent', title: 'McpAgent', dir: 'mcp-agent', tools: ['echo'] }, // it serves only echo
+  // Ours again (same build, a Worker of its own) with the production layer on: MCP_RATE_LIMIT (a limit never
+  // reached), MCP_METRICS_TOKEN (metrics batched to the MetricsHub) and MCP_LOG_LEVEL=info (the audit log).
+  // Measured only in the scenarios that name it (tools_call_production), against ours.
+  { id: 'ours-production', title: 'ours, production layer on', dir: null, tools: DEFAULT_TOOLS, only: ['tools_call_production'] },
 ];
 
 function selectTargets() {
@@ -80,7 +88,7 @@ function selectTargets() {
   if (process.env.BENCH_TARGETS) {
     ids = process.env.BENCH_TARGETS.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
     const unknown = ids.filter((id) => !ALL_TARGETS.some((t) => t.id === id));
-    if (unknown.length || !ids.length) exitWith(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}; use ours, baseline, one-hop, mcp-agent`);
+    if (unknown.length || !ids.length) exitWith(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}; use ours, baseline, one-hop, mcp-agent, ours-production`);
   } else {
     const only = (process.env.BENCH_ONLY ?? 'both').toLowerCase();
     if (!['baseline', 'ours', 'both'].includes(only)) exitWith(`BENCH_ONLY must be baseline, ours or both, got ${only}`);
@@ -88,6 +96,10 @@ function selectTargets() {
   }
   if (process.env.BENCH_DO_FLOOR === '0') ids = ids.filter((id) => id !== 'one-hop');
   if (process.env.BENCH_MCP_AGENT === '0') ids = ids.filter((id) => id !== 'mcp-agent');
+  // The production copy of ours comes with ours, when a scenario that names it is measured.
+  const wanted = ids.includes('ours') && measuredScenarios.some((s) => s.targets?.includes('ours-production'));
+  ids = ids.filter((id) => id !== 'ours-production');
+  if (wanted) ids.push('ours-production');
   if (!ids.length) exitWith('no target left to measure');
   return ALL_TARGETS.filter((t) => ids.includes(t.id));
 }
@@ -154,6 +166,36 @@ function snapshotOurs(dir) {
   }
   writeFileSync(join(out, 'wrangler.toml'), lines.join('\n'));
   return { config: join(out, 'wrangler.toml'), snapshot: true };
+}
+
+/** What the production copy turns on (BENCH_PRODUCTION_LAYER, to find what costs what): all three by default. */
+const LAYER = (process.env.BENCH_PRODUCTION_LAYER ?? 'rate,metrics,audit').split(',').map((s) => s.trim());
+if (LAYER.some((x) => !['rate', 'metrics', 'audit'].includes(x))) exitWith('BENCH_PRODUCTION_LAYER: a comma-separated subset of rate, metrics, audit');
+/** The secret `/metrics` asks for on the production copy (the bench never reads it). */
+const BENCH_METRICS_TOKEN = `bench-metrics-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+
+/**
+ * A second config of ours next to `config` (same build): a Worker of its own name whose [vars] turn the
+ * production layer on — `--var` reaches only the primary Worker — with a rate limit far above what the bench
+ * sends, so nothing is denied and every request pays for the check.
+ */
+function productionCopy(config) {
+  const toml = readFileSync(config, 'utf8')
+    .replace(/^(\s*name\s*=\s*)"([^"]+)"/m, '$1"$2-production"')
+    .replace(/(name = "MCP_RATE_LIMITER"\s*namespace_id = )"(\d+)"(\s*simple = )\{[^}]*\}/, '$1"9$2"$3{ limit = 1000000, period = 60 }')
+    .replace(/^\[vars\]\s*$/m, [
+      '[vars]',
+      'MCP_DEV_MODE = "true"',
+      ...(LAYER.includes('rate') ? ['MCP_RATE_LIMIT = "1000000/60"'] : []),
+      ...(LAYER.includes('metrics') ? [`MCP_METRICS_TOKEN = "${BENCH_METRICS_TOKEN}"`] : []),
+      `MCP_LOG_LEVEL = "${LAYER.includes('audit') ? 'info' : 'off'}"`,
+      `MCP_API_KEYS = "bench:${BENCH_KEY}"`,
+      ...Object.entries(fakeGitHub?.vars ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
+    ].join('\n'));
+  if (!toml.includes('MCP_LOG_LEVEL') || !toml.includes('limit = 1000000')) throw new Error(`could not turn ${config} into the production copy`);
+  const path = join(dirname(config), 'wrangler.production.toml');
+  writeFileSync(path, toml);
+  return path;
 }
 
 /** `wrangler deploy --dry-run --outdir` of a config: the files it would upload and the size it reports. */
@@ -304,13 +346,13 @@ async function measureAll(dev) {
   const results = Object.fromEntries(targets.map((t) => [t.id, {}]));
   const roundSeconds = settings.seconds / settings.rounds;
   for (const scenario of measuredScenarios) {
-    const measured = targets.filter((t) => !scenario.targets || scenario.targets.includes(t.id));
+    const measured = targets.filter((t) => (!scenario.targets || scenario.targets.includes(t.id)) && (!t.only || t.only.includes(scenario.id)));
     const runs = Object.fromEntries(measured.map((t) => [t.id, []]));
     const warmups = {};
     for (let round = 0; round < settings.rounds; round++) {
       for (const target of round % 2 ? [...measured].reverse() : measured) {
         const e = dev.endpoints[target.id];
-        const client = await createClient(settings.concurrency, { ...e.headers, ...(target.id === 'ours' ? oursAuth(scenario) : {}) });
+        const client = await createClient(settings.concurrency, { ...e.headers, ...(target.id.startsWith('ours') ? oursAuth(scenario) : {}) });
         clientName = client.name;
         try {
           if (round === 0 && settings.warmup > 0) {
@@ -437,6 +479,7 @@ const GOALS = [
   { id: 'signed_in_vs_key', scenario: 'tools_call_signed_in', reference: 'ours', referenceScenario: 'tools_call', min: 0.8, text: 'tools/call with a GitHub sign-in token ≥ 80 % of the rate with an API key' },
   { id: 'stateless_tools_call_vs_baseline', scenario: 'stateless_tools_call', reference: 'baseline', min: 0.85, text: 'stateless tools/call ≥ 85 % of the bare baseline' },
   { id: 'server_discover_vs_baseline', scenario: 'server_discover', reference: 'baseline', min: 0.85, text: 'server/discover ≥ 85 % of the bare baseline' },
+  { id: 'production_layer_on_vs_off', scenario: 'tools_call_production', target: 'ours-production', reference: 'ours', min: 0.9, text: 'tools/call with rate limiting, metrics and audit log on ≥ 90 % of the rate with them off' },
   { id: 'openapi_tools_call_vs_baseline', scenario: 'openapi_tools_call', reference: 'baseline', min: 0.7, text: 'tools/call of an OpenAPI operation ≥ 70 % of a bare Worker calling the same backend' },
 ];
 
@@ -447,7 +490,7 @@ function evaluate(results) {
     return { id: s.id, scenario: s.title, unit: s.unit, oursOfBaseline: of('baseline'), oursOfOneHop: of('one-hop'), oursOfMcpAgent: of('mcp-agent') };
   });
   const goals = GOALS.map((g) => {
-    const value = ratio(results.ours?.[g.scenario]?.rate, results[g.reference]?.[g.referenceScenario ?? g.scenario]?.rate);
+    const value = ratio(results?.[g.target ?? 'ours']?.[g.scenario]?.rate, results?.[g.reference]?.[g.referenceScenario ?? g.scenario]?.rate);
     return { ...g, value, met: value === null ? null : value >= g.min };
   });
   return { ratios, goals };
@@ -466,7 +509,7 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
   const rowsText = [];
   for (const s of SCENARIOS) {
     for (const t of targets) {
-      if (s.targets && !s.targets.includes(t.id)) continue;
+      if ((s.targets && !s.targets.includes(t.id)) || (t.only && !t.only.includes(s.id))) continue;
       const r = results[t.id]?.[s.id];
       rowsText.push([`${s.title} [${s.unit}]`, t.title, fmt(r?.rate), fmt(r?.p50, 2), fmt(r?.p99, 2), r ? r.errors + r.warmupErrors : '–', r?.cpu ? `${fmt(r.cpu.othersPercent, 0)}%` : '–']);
     }
@@ -522,11 +565,28 @@ const versionOf = (pkg) => {
   try { return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return null; }
 };
 
+/** `BENCH_SCENARIOS=openapi_import`: only the import step, no Worker; writes bench/results/openapi-import.json. */
+async function importOnly() {
+  let result;
+  try {
+    result = await measureOpenApiImport(ROOT, log);
+  } catch (err) {
+    result = { error: err.message };
+    log(err.message);
+  }
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'openapi-import.json'), `${JSON.stringify({ date: new Date().toISOString(), openapiImport: result }, null, 2)}\n`);
+  console.log(`\n${openApiImportText(result)}\nresults: bench/results/openapi-import.json`);
+  return result.error ? 2 : 0;
+}
+
 async function main() {
+  if (!measuredScenarios.length && measureImport) return importOnly();
   const startedAt = new Date();
   let results = null;
   let upload = null;
   let mcpAgentUpload = null;
+  let openapiImport = null;
   let crashed = false;
   let dev = null;
   let ours = null;
@@ -544,6 +604,7 @@ async function main() {
     mcpAgentUpload = refs.mcpAgentUpload;
     const configs = { ...refs.configs, ...(ours ? { ours: ours.config } : {}) };
     if (has('ours')) fakeGitHub = await startFakeGitHub();
+    if (has('ours-production')) configs['ours-production'] = productionCopy(ours.config);
     if (measuredScenarios.some((s) => s.id === 'openapi_tools_call')) {
       petsApi = await startPetsApi();
       if (has('ours')) await seedPetsIndex(ours.config, join(workDir, 'state'));
@@ -567,6 +628,15 @@ async function main() {
       const errors = results ? Object.values(results).some((per) => Object.values(per).some((r) => r.errors || r.warmupErrors)) : true;
       if (errors) log(`last lines of wrangler dev's output:\n${dev.logs().split('\n').slice(-40).join('\n')}`);
       await dev.stop();
+    }
+    if (measureImport) {
+      try {
+        openapiImport = await measureOpenApiImport(ROOT, log);
+      } catch (err) {
+        crashed = true;
+        openapiImport = { error: err.message };
+        log(err.message);
+      }
     }
     if (has('ours') && process.env.BENCH_SKIP_UPLOAD !== '1') {
       log('measuring the upload size (wrangler deploy --dry-run)');
@@ -612,6 +682,7 @@ async function main() {
     goals: evaluation.goals,
     upload,
     mcpAgentUpload,
+    openapiImport,
     errors,
     disturbed,
     worstOthersCpuPercent: worstOthersPercent,
@@ -623,6 +694,7 @@ async function main() {
   console.log(`\nMCP worker benchmark — ${targets.map((t) => t.title).join(', ')} in one wrangler dev, measured at ${viaText}; ` +
     `concurrency ${settings.concurrency}, ${settings.seconds} s per scenario and target in ${settings.rounds} round(s), client ${clientName}, ${cpus().length} CPUs shared by workerd and the load generator\n`);
   console.log(text);
+  if (openapiImport) console.log(`\n${openApiImportText(openapiImport)}`);
   console.log(`\nMarkdown (for the README):\n\n${md}\n`);
   console.log(`results: bench/results/latest.json`);
   if (errors) console.log(`\n${errors} correctness error(s), warm-ups included: see the first error of each scenario above.`);

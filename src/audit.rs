@@ -58,8 +58,10 @@ pub struct RequestLine<'a> {
 pub enum Outcome {
     /// A result without `isError`.
     Ok,
-    /// A result with `isError` (the tool failed, or its arguments were invalid, or it ran out of time).
+    /// A result with `isError` (the tool failed, or its arguments were invalid).
     ToolError,
+    /// Stopped after `MCP_TOOL_TIMEOUT_SECONDS` (the client got a result with `isError`).
+    Timeout,
     /// A protocol error: unknown or hidden tool, malformed params.
     Refused,
     /// Asked the client through an input-required result (stateless revision).

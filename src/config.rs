@@ -59,6 +59,8 @@ pub struct Settings {
     pub oauth: Option<Sealer>,
     /// The GitHub setting missing when only one of the two is set: the deployment refuses traffic until fixed.
     pub sign_in_missing: Option<&'static str>,
+    /// `MCP_METRICS_TOKEN`: the bearer token `/metrics` asks for; metrics are collected only when it is set.
+    pub metrics_token: Option<String>,
     /// `OPENAPI_APIS` and `OPENAPI_<NAME>_*`: REST APIs served as tools.
     pub openapi: Vec<ApiSettings>,
 }
@@ -119,6 +121,7 @@ impl Default for Settings {
             sign_in: None,
             oauth: None,
             sign_in_missing: None,
+            metrics_token: None,
             openapi: Vec::new(),
         }
     }
@@ -157,6 +160,12 @@ impl Settings {
         }
         if let Some(text) = get("OAUTH_RATE_LIMIT") {
             settings.ip_rate_limit = Some(Policy::parse("ip", &text, "OAUTH_RATE_LIMIT")?);
+        }
+        if let Some(token) = get("MCP_METRICS_TOKEN") {
+            if token.len() < 16 || token.contains(char::is_whitespace) {
+                return Err("MCP_METRICS_TOKEN must be at least 16 characters without spaces".into());
+            }
+            settings.metrics_token = Some(token);
         }
         if let Some(level) = get("MCP_LOG_LEVEL") {
             settings.log_level = LogLevel::parse(&level)?;
@@ -351,6 +360,15 @@ mod tests {
     fn defaults_when_unset_or_blank() {
         assert_eq!(from(&[]).unwrap(), Settings::default());
         assert_eq!(from(&[("MCP_PAGE_SIZE", " ")]).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn the_metrics_token_is_off_unless_set_and_must_not_be_short() {
+        assert_eq!(from(&[]).unwrap().metrics_token, None);
+        let on = from(&[("MCP_METRICS_TOKEN", " metrics-token-0001 ")]).unwrap();
+        assert_eq!(on.metrics_token.as_deref(), Some("metrics-token-0001"));
+        let err = from(&[("MCP_METRICS_TOKEN", "short")]).unwrap_err();
+        assert!(err.contains("MCP_METRICS_TOKEN") && !err.contains("short"), "{err}");
     }
 
     #[test]

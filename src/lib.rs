@@ -23,6 +23,7 @@ pub mod handler;
 pub mod health;
 pub mod identity;
 pub mod keys;
+pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod openapi;

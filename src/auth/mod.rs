@@ -102,11 +102,11 @@ fn oauth_caller(token: &str, check: TokenCheck<'_>) -> Result<Caller, HttpError>
     let refused = |message: &str| invalid_token_for(check.origin, message, Some("invalid_token"));
     let claims: AccessClaims = match check.sealer.open(Kind::AccessToken, token, check.now_ms) {
         Ok(claims) => claims,
-        Err(SealError::Expired) => return Err(refused("the access token has expired")),
+        Err(SealError::Expired) => return Err(refused(EXPIRED)),
         Err(SealError::Forged) => return Err(refused("the access token is not valid")),
     };
     if claims.resource != resource(check.origin) {
-        return Err(refused("the access token was issued for another resource"));
+        return Err(refused(OTHER_RESOURCE));
     }
     if !claims.has_scope(SCOPE) {
         return Err(HttpError::InsufficientScope {
@@ -138,6 +138,31 @@ pub const NO_CREDENTIALS: &str = "this server has no credentials configured, so 
      GitHub sign-in with the secrets GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or set \
      MCP_ALLOW_ANONYMOUS=true to serve without authentication (`npm run dev` sets MCP_DEV_MODE=true for local \
      development)";
+
+/// Why an expired access token is refused.
+pub const EXPIRED: &str = "the access token has expired";
+/// Why an access token of a revoked grant is refused (the Worker asks the grant).
+pub const REVOKED: &str = "the access token was revoked";
+/// Why an access token for another server (audience) is refused.
+const OTHER_RESOURCE: &str = "the access token was issued for another resource";
+
+/// Why authentication refused a request, as the metrics name it: `missing` (no bearer token), `expired`,
+/// `revoked`, `wrong_audience`, `insufficient_scope`, `not_configured` (a deployment without credentials),
+/// `invalid` (an unknown key, a forged or malformed token), or `error` (the check itself failed).
+pub fn refusal_reason(error: &HttpError) -> &'static str {
+    match error {
+        HttpError::NotConfigured(_) => "not_configured",
+        HttpError::InsufficientScope { .. } => "insufficient_scope",
+        HttpError::Unauthorized { message, .. } if message == EXPIRED => "expired",
+        HttpError::Unauthorized { message, .. } if message == REVOKED => "revoked",
+        HttpError::Unauthorized { message, .. } if message == OTHER_RESOURCE => "wrong_audience",
+        // A refusal without a token names no error in its challenge (RFC 6750 §3.1).
+        HttpError::Unauthorized { www_authenticate, .. } if !www_authenticate.contains("error=") => "missing",
+        HttpError::Unauthorized { .. } => "invalid",
+        // The grant could not be asked (a 500): not the caller's fault.
+        _ => "error",
+    }
+}
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
 pub fn bearer_token(header: &str) -> Option<&str> {
@@ -294,6 +319,30 @@ mod tests {
                 && c.contains("resource_metadata="),
             "{c}"
         );
+    }
+
+    #[test]
+    fn refusals_are_named_by_reason() {
+        let s = sealer();
+        let check = TokenCheck { sealer: &s, origin: ORIGIN, now_ms: NOW };
+        let signed = |h: Option<String>| signed_in("ci:key-0001").admit(|| h, Some(check)).unwrap_err();
+        let bearer = |t: String| Some(format!("Bearer {t}"));
+        assert_eq!(refusal_reason(&signed(None)), "missing");
+        assert_eq!(refusal_reason(&signed(bearer(token(&s, |c| c.expires_ms = NOW)))), "expired");
+        assert_eq!(refusal_reason(&signed(bearer(token(&sealer_of('z'), |_| {})))), "invalid");
+        assert_eq!(refusal_reason(&signed(bearer("wrong-key".into()))), "invalid");
+        let foreign = token(&s, |c| c.resource = "https://other.example/mcp".into());
+        assert_eq!(refusal_reason(&signed(bearer(foreign))), "wrong_audience");
+        assert_eq!(
+            refusal_reason(&signed(bearer(token(&s, |c| c.scope = "x".into())))),
+            "insufficient_scope"
+        );
+        assert_eq!(refusal_reason(&invalid_token_for(ORIGIN, REVOKED, Some("invalid_token"))), "revoked");
+        let keyed = with_keys("a:key-0001", false);
+        assert_eq!(refusal_reason(&admit(&keyed, None).unwrap_err()), "missing");
+        assert_eq!(refusal_reason(&admit(&keyed, Some("Bearer nope")).unwrap_err()), "invalid");
+        assert_eq!(refusal_reason(&admit(&AccessPolicy::default(), None).unwrap_err()), "not_configured");
+        assert_eq!(refusal_reason(&HttpError::Internal("asking a grant".into())), "error");
     }
 
     fn sealer_of(c: char) -> Sealer {

@@ -18,6 +18,7 @@ use std::rc::Rc;
 use crate::audit::Outcome;
 use crate::cancellation::{Cancellation, Refusal};
 use crate::error::McpError;
+use crate::identity::Identity;
 use crate::model::lifecycle::{
     Implementation, InitializeParams, InitializeResult, ListChanged, ResourcesCapability, ServerCapabilities,
     SetLevelParams,
@@ -52,11 +53,46 @@ pub struct Server {
     observer: Option<Rc<dyn Observer>>,
 }
 
-/// What the server reports about its work (audit lines, later metrics), provided by the platform: the core
-/// has no clock and no log of its own.
+/// What the server reports about its work (audit lines, metrics, analytics), provided by the platform: the
+/// core has no clock and no log of its own.
 pub trait Observer {
     fn now_ms(&self) -> f64;
     fn tool_call(&self, tool: &str, outcome: Outcome, duration_ms: f64, cx: &RequestContext);
+    /// One JSON-RPC request handled, on any lane (`initialize` included; notifications are not requests).
+    fn request(&self, _answered: &Answered<'_>) {}
+}
+
+/// A JSON-RPC request the server handled, as [`Observer::request`] gets it.
+#[derive(Debug, Clone, Copy)]
+pub struct Answered<'a> {
+    pub method: &'a str,
+    /// The revision of the request's lane: the session's, the stateless one, or what `initialize` negotiated.
+    pub revision: ProtocolVersion,
+    pub caller: &'a Identity,
+    /// The JSON-RPC error code of the answer; `None` for a result (or a cancelled request, which has none).
+    pub error: Option<i32>,
+    pub duration_ms: f64,
+}
+
+/// Several observers as one: each gets every report (the audit log, metrics, analytics).
+pub struct Observers(pub Vec<Rc<dyn Observer>>);
+
+impl Observer for Observers {
+    fn now_ms(&self) -> f64 {
+        self.0.first().map_or(0.0, |o| o.now_ms())
+    }
+
+    fn tool_call(&self, tool: &str, outcome: Outcome, duration_ms: f64, cx: &RequestContext) {
+        for observer in &self.0 {
+            observer.tool_call(tool, outcome, duration_ms, cx);
+        }
+    }
+
+    fn request(&self, answered: &Answered<'_>) {
+        for observer in &self.0 {
+            observer.request(answered);
+        }
+    }
 }
 
 /// Which lists can change while clients hold them, so that `listChanged` is declared only where it is true.
@@ -223,6 +259,34 @@ impl Server {
         }
     }
 
+    /// The names of the registered tools (exposed or not).
+    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tools.names()
+    }
+
+    /// [`Self::initialize`] for `caller`, reported to the observer.
+    pub fn initialize_by(
+        &self,
+        request: &Request,
+        caller: &Identity,
+        now_ms: u64,
+    ) -> Result<(Response, Opening), Response> {
+        let started = self.observer.as_ref().map(|o| o.now_ms());
+        let answer = self.initialize(request, now_ms);
+        if let (Some(observer), Some(started)) = (&self.observer, started) {
+            observer.request(&Answered {
+                method: "initialize",
+                revision: answer
+                    .as_ref()
+                    .map_or(ProtocolVersion::LATEST_STATEFUL, |(_, o)| o.protocol_version),
+                caller,
+                error: answer.as_ref().err().and_then(|r| r.outcome.as_ref().err()).map(|e| e.code),
+                duration_ms: observer.now_ms() - started,
+            });
+        }
+        answer
+    }
+
     /// Answers `initialize` at `now_ms`, with what the new session keeps ([`Opening`]).
     pub fn initialize(&self, request: &Request, now_ms: u64) -> Result<(Response, Opening), Response> {
         let params: InitializeParams =
@@ -284,14 +348,25 @@ impl Server {
     ) -> Option<Response> {
         let id = request.id.clone();
         let cx = cx.for_request(&request.params, cancellation.clone());
+        let observed = self.observer.as_ref().map(|o| (o, o.now_ms(), request.method.clone()));
         let outcome = cancellation.run(self.dispatch(request, &cx)).await;
         if let Some(session) = &cx.session {
             session.in_flight().finish(&id, &cancellation);
         }
-        Some(match outcome? {
+        let response = outcome.map(|outcome| match outcome {
             Ok(result) => Response::result(id, result),
             Err(error) => Response::error(Some(id), error.to_error_object()),
-        })
+        });
+        if let Some((observer, started, method)) = observed {
+            observer.request(&Answered {
+                method: &method,
+                revision: cx.protocol_version,
+                caller: &cx.caller,
+                error: response.as_ref().and_then(|r| r.outcome.as_ref().err()).map(|e| e.code),
+                duration_ms: observer.now_ms() - started,
+            });
+        }
+        response
     }
 
     async fn dispatch(&self, request: Request, cx: &RequestContext) -> Result<Value, McpError> {
@@ -335,13 +410,14 @@ impl Server {
                 let name = params.name.clone();
                 let call = self.tools.call(params, cx.clone(), &filter);
                 let started = self.observer.as_ref().map(|o| o.now_ms());
-                let result = match &self.tool_timeout {
-                    Some(timeout) => timeout.run(&name, call).await,
-                    None => call.await,
+                let (result, timed_out) = match &self.tool_timeout {
+                    Some(timeout) => timeout.run_timed(&name, call).await,
+                    None => (call.await, false),
                 };
                 if let (Some(observer), Some(started)) = (&self.observer, started) {
                     let outcome = match &result {
                         _ if cx.peer.awaits_input() => Outcome::InputRequired,
+                        _ if timed_out => Outcome::Timeout,
                         Ok(r) if r.is_error => Outcome::ToolError,
                         Ok(_) => Outcome::Ok,
                         Err(_) => Outcome::Refused,

@@ -48,13 +48,25 @@ impl ToolTimeout {
         name: &str,
         call: impl Future<Output = Result<CallToolResult, McpError>>,
     ) -> Result<CallToolResult, McpError> {
+        self.run_timed(name, call).await.0
+    }
+
+    /// [`Self::run`], and whether the call was stopped for running out of time.
+    pub async fn run_timed(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<CallToolResult, McpError>>,
+    ) -> (Result<CallToolResult, McpError>, bool) {
         let call = std::pin::pin!(call);
         match futures_util::future::select(call, (self.sleep)(self.after)).await {
-            futures_util::future::Either::Left((outcome, _)) => outcome,
-            futures_util::future::Either::Right(_) => Ok(CallToolResult::error(format!(
-                "The tool {name} did not finish within {} s (MCP_TOOL_TIMEOUT_SECONDS) and was stopped.",
-                self.after.as_secs()
-            ))),
+            futures_util::future::Either::Left((outcome, _)) => (outcome, false),
+            futures_util::future::Either::Right(_) => (
+                Ok(CallToolResult::error(format!(
+                    "The tool {name} did not finish within {} s (MCP_TOOL_TIMEOUT_SECONDS) and was stopped.",
+                    self.after.as_secs()
+                ))),
+                true,
+            ),
         }
     }
 }
@@ -208,7 +220,7 @@ impl ToolRegistry {
         self.by_name.contains_key(name)
     }
 
-    /// The names of the tools, in order.
+    /// The names of the registered tools (exposed or not).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tools.iter().map(ToolDef::name)
     }

@@ -12,6 +12,9 @@ pub mod answer;
 pub mod call;
 pub mod credentials;
 pub mod encode;
+/// The importer: native only (`npm run openapi:import`), never in the wasm.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod import;
 pub mod index;
 pub mod loader;
 pub mod request;

@@ -53,20 +53,22 @@ pub async fn handle_message(
     let mut responses = Vec::new();
     for admitted in admit_all(server, cx, payload.into_items()) {
         match admitted {
-            Admitted::Other(Message::Request(request)) => match server.initialize(&request, now_ms) {
-                Ok((response, opening)) => {
-                    if let Some(session) = &cx.session {
-                        session.update(|s| {
-                            *s = SessionState {
-                                transport: TransportKind::LegacySse,
-                                ..SessionState::new(s.id.clone(), opening, &cx.caller, now_ms)
-                            }
-                        });
+            Admitted::Other(Message::Request(request)) => {
+                match server.initialize_by(&request, &cx.caller, now_ms) {
+                    Ok((response, opening)) => {
+                        if let Some(session) = &cx.session {
+                            session.update(|s| {
+                                *s = SessionState {
+                                    transport: TransportKind::LegacySse,
+                                    ..SessionState::new(s.id.clone(), opening, &cx.caller, now_ms)
+                                }
+                            });
+                        }
+                        responses.push(response);
                     }
-                    responses.push(response);
+                    Err(response) => responses.push(response),
                 }
-                Err(response) => responses.push(response),
-            },
+            }
             Admitted::Other(message) => {
                 responses.extend(server.handle_message(message, cx, on_client_response).await)
             }

@@ -33,7 +33,11 @@ pub async fn handle(env: &Env, method: &str) -> Reply {
         }
     }
     let (kv, objects) = probes(env).await;
-    report = report.with("kv", kv).with("durable_objects", objects).with("rate_limiting", rate_limiting(env));
+    report = report
+        .with("kv", kv)
+        .with("durable_objects", objects)
+        .with("rate_limiting", rate_limiting(env))
+        .with("metrics", metrics(env));
     let body = report.to_json(env!("CARGO_PKG_VERSION")).to_string();
     let reply = http::json_reply(report.status_code(), &body);
     let _ = reply.headers().set("Cache-Control", "no-store");
@@ -54,6 +58,18 @@ fn rate_limiting(env: &Env) -> Component {
         Component::Off
     } else {
         Component::ok_with(on.join(", "))
+    }
+}
+
+/// Whether `/metrics` is served (`MCP_METRICS_TOKEN`) and whether an Analytics Engine dataset is bound.
+fn metrics(env: &Env) -> Component {
+    let on = isolate::settings(env).is_ok_and(|s| s.metrics_token.is_some());
+    let analytics = super::analytics::is_bound(env);
+    match (on, analytics) {
+        (false, false) => Component::Off,
+        (true, false) => Component::ok_with("/metrics"),
+        (false, true) => Component::ok_with("Analytics Engine"),
+        (true, true) => Component::ok_with("/metrics, Analytics Engine"),
     }
 }
 

@@ -2,18 +2,20 @@
 //! on the deployment's variables, which do not change during an isolate's life.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 
 use worker::{Delay, Env};
 
+use super::analytics::Analytics;
 use super::audit_log::AuditLog;
 use super::documents_kv::KvDocuments;
 use super::listen_hub;
+use super::metrics_recorder::{self, MetricsObserver};
 use super::openapi_apis;
 use crate::config::{FixtureSet, Settings};
-use crate::handler::{Server, ToolTimeout};
+use crate::handler::{Observer, Observers, Server, ToolTimeout};
 use crate::identity::Identity;
 use crate::session::id::{Kind, SessionIds};
 use crate::toolset::rest_apis::{self, ApiStatus};
@@ -96,6 +98,7 @@ pub fn settings(env: &Env) -> Result<Rc<Settings>, String> {
             if let Err(why) = &parsed {
                 worker::console_error!("{}", serde_json::json!({ "event": "configuration", "error": why }));
             }
+            metrics_recorder::enable(parsed.as_ref().is_ok_and(|s| s.metrics_token.is_some()));
             parsed.map(Rc::new)
         })
         .clone()
@@ -164,13 +167,28 @@ fn base_server(env: &Env, settings: &Settings) -> Rc<Server> {
                 after: Duration::from_millis(settings.tool_timeout_ms),
                 sleep: Rc::new(|d| Box::pin(Delay::from(d))),
             };
-            let mut server =
+            let server =
                 toolset::server_with(documents, settings.page_size, fixtures, settings.sign_in.is_some())
                     .exposure(settings.exposure.clone())
                     .tool_timeout(timeout);
+            // Tool names the metrics and analytics keep as labels; any other name a client sends is `other`.
+            let names: HashSet<String> = server.tool_names().map(str::to_string).collect();
+            let known: Rc<dyn Fn(&str) -> bool> = Rc::new(move |name| names.contains(name));
+            let mut observers: Vec<Rc<dyn Observer>> = Vec::new();
             if settings.log_level.audits() {
-                server = server.observer(Rc::new(AuditLog));
+                observers.push(Rc::new(AuditLog));
             }
+            if settings.metrics_token.is_some() {
+                observers.push(Rc::new(MetricsObserver { known: known.clone() }));
+            }
+            if let Some(analytics) = Analytics::bound(env, known) {
+                observers.push(Rc::new(analytics));
+            }
+            let server = match observers.len() {
+                0 => server,
+                1 => server.observer(observers.remove(0)),
+                _ => server.observer(Rc::new(Observers(observers))),
+            };
             Rc::new(server)
         })
         .clone()

@@ -63,7 +63,7 @@ impl ListenHub {
                     return Ok(http::respond(503, &[("Retry-After", "60")], String::new()));
                 };
                 self.keep_alive();
-                sse_response(body)
+                sse_response(body, "listen")
             }
             "/announce" => {
                 let kind = http::header(req, ANNOUNCE_HEADER)

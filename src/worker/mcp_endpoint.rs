@@ -157,7 +157,7 @@ async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Resu
     };
     let server = super::isolate::server(at.env, at.settings).await;
     // Invalid initialize params: 400, and no session is created.
-    let (response, opening) = server.initialize(&init, super::now_ms())?;
+    let (response, opening) = server.initialize_by(&init, &at.caller, super::now_ms())?;
     match at.ids.mint(&opening, &at.caller) {
         Some(id) => Ok(http::opened(at.settings.response_mode, &response, &id).into()),
         // An opening too big to carry in an id: the object is created now, from the same request.

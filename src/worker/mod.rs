@@ -1,6 +1,7 @@
 //! The thin shell: the `fetch` router, the session Durable Object, KV. Rules live in the core modules;
 //! this code only reads requests, applies them and writes responses.
 
+mod analytics;
 mod audit_log;
 mod documents_kv;
 mod github_access;
@@ -13,6 +14,9 @@ mod isolate;
 mod legacy_endpoint;
 mod listen_hub;
 mod mcp_endpoint;
+mod metrics_endpoint;
+mod metrics_hub;
+mod metrics_recorder;
 mod oauth_endpoints;
 mod oauth_store;
 mod oauth_token;
@@ -45,6 +49,8 @@ use incoming::{Body, Incoming};
 pub use grant_object::OAuthGrant;
 #[allow(unused_imports)]
 pub use listen_hub::ListenHub;
+#[allow(unused_imports)]
+pub use metrics_hub::MetricsHub;
 #[allow(unused_imports)]
 pub use session_object::McpSession;
 
@@ -112,6 +118,10 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
             protocol_version: protocol_version.as_deref(),
         });
     }
+    if metrics_recorder::enabled() {
+        record_metrics(&req, &env, &seen, response.status(), js_sys::Date::now() - started);
+        metrics_recorder::flush(&env, Some(&ctx));
+    }
     // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
     match seen.cors_origin {
         Some(origin) => with_cors(response, &origin),
@@ -119,13 +129,37 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     }
 }
 
-/// What routing learned about a request that the answer and the log need.
+/// What routing learned about a request that the answer, the log and the metrics need.
 #[derive(Default)]
 struct Seen {
     /// Set once the request's `Origin` has been allowed.
     cors_origin: Option<String>,
     /// Set once the caller is authenticated.
     caller: Option<Identity>,
+    /// Why authentication refused the request (see [`crate::auth::refusal_reason`]).
+    refused: Option<&'static str>,
+    /// The rate limit policy that denied the request (`mcp`, `oauth`).
+    rate_limited: Option<&'static str>,
+}
+
+/// Counts one answered request in this isolate's metrics batch: the request, its latency, how its caller
+/// authenticated (MCP endpoints), a rate-limit denial.
+fn record_metrics(req: &Incoming, env: &Env, seen: &Seen, status: u16, duration_ms: f64) {
+    let settings = isolate::settings(env);
+    let (sse, messages) = match &settings {
+        Ok(s) => (s.sse_path.as_str(), s.messages_path.as_str()),
+        Err(_) => ("/sse", "/messages"),
+    };
+    let route = crate::metrics::labels::route(req.path(), sse, messages);
+    metrics_recorder::http_request(route, &req.method, status, duration_ms / 1000.0);
+    match (&seen.caller, seen.refused) {
+        (Some(caller), _) => metrics_recorder::auth(Ok(crate::metrics::labels::auth_method(caller))),
+        (None, Some(reason)) => metrics_recorder::auth(Err(reason)),
+        (None, None) => {}
+    }
+    if let Some(policy) = seen.rate_limited {
+        metrics_recorder::rate_limited(policy);
+    }
 }
 
 /// `response` with the CORS headers for `origin`. Headers of a response that came from the Durable Object are
@@ -172,8 +206,11 @@ async fn route(
         return Ok(health_endpoint::handle(env, &req.method).await);
     }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
+    if path == metrics_endpoint::PATH {
+        return metrics_endpoint::handle(req, env, &settings).await;
+    }
     if let (Some(route), Some(sign_in)) = (crate::oauth::Route::of(path), &settings.sign_in) {
-        return oauth(req, env, ctx, &settings, sign_in, route, origin, &mut seen.cors_origin).await;
+        return oauth(req, env, ctx, &settings, sign_in, route, origin, seen).await;
     }
     let endpoint = if path == MCP_PATH {
         Endpoint::Mcp
@@ -206,9 +243,14 @@ async fn route(
         origin: crate::oauth::origin_of(&req.url),
         now_ms: now_ms(),
     });
-    let caller = settings.access.admit(|| req.header("Authorization"), check)?;
+    let refused = |seen: &mut Seen, error: HttpError| {
+        seen.refused = Some(crate::auth::refusal_reason(&error));
+        error
+    };
+    let caller =
+        settings.access.admit(|| req.header("Authorization"), check).map_err(|e| refused(seen, e))?;
     if let Some(grant) = &caller.grant {
-        check_grant(env, grant, crate::oauth::origin_of(&req.url)).await?;
+        check_grant(env, grant, crate::oauth::origin_of(&req.url)).await.map_err(|e| refused(seen, e))?;
     }
     let bearer = caller
         .grant
@@ -219,6 +261,7 @@ async fn route(
     seen.caller = Some(caller.clone());
     if let Some(policy) = settings.caller_rate_limit {
         if !rate_limiter::allows(env, rate_limiter::CALLERS, &crate::rate_limit::caller_key(&caller)).await {
+            seen.rate_limited = Some("mcp");
             return Err(HttpError::RateLimited(policy).into());
         }
     }
@@ -250,7 +293,7 @@ async fn check_grant(env: &Env, grant: &str, origin: &str) -> Result<(), HttpErr
     if live {
         Ok(())
     } else {
-        Err(crate::auth::invalid_token_for(origin, "the access token was revoked", Some("invalid_token")))
+        Err(crate::auth::invalid_token_for(origin, crate::auth::REVOKED, Some("invalid_token")))
     }
 }
 
@@ -266,7 +309,7 @@ async fn oauth(
     sign_in: &crate::config::SignIn,
     route: crate::oauth::Route,
     origin: Option<&str>,
-    cors_origin: &mut Option<String>,
+    seen: &mut Seen,
 ) -> Result<Reply, Failure> {
     if !settings.hosts.allows_any() {
         let host = req.header("Host").unwrap_or_else(|| request_url::authority(&req.url).to_string());
@@ -275,7 +318,7 @@ async fn oauth(
         }
     }
     if route.is_api() {
-        *cors_origin = origin.map(str::to_string);
+        seen.cors_origin = origin.map(str::to_string);
         if req.method == "OPTIONS" {
             let headers: Vec<(&str, &str)> = cors::preflight_headers().to_vec();
             return Ok(http::respond(204, &headers, String::new()).into());
@@ -285,6 +328,7 @@ async fn oauth(
     if let Some(policy) = settings.ip_rate_limit {
         let key = crate::rate_limit::ip_key(req.header("CF-Connecting-IP").as_deref());
         if !rate_limiter::allows(env, rate_limiter::IPS, &key).await {
+            seen.rate_limited = Some("oauth");
             // An OAuth error body (RFC 6749 §5.2 shape), with the same headers as on the MCP endpoints.
             let body = serde_json::json!({
                 "error": "temporarily_unavailable",

@@ -21,7 +21,7 @@ use futures_util::future::{join, select, Either};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
-use super::{http, isolate, Failure};
+use super::{http, isolate, metrics_recorder, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
 use crate::handler::ToolFilter;
@@ -57,10 +57,13 @@ impl DurableObject for McpSession {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        Ok(self
+        let response = self
             .serve(req)
             .await
-            .unwrap_or_else(|Failure { error, id }| http::error(&error, id, &crate::random::hex::<8>())))
+            .unwrap_or_else(|Failure { error, id }| http::error(&error, id, &crate::random::hex::<8>()));
+        // What this request counted (tool calls, a session opened or ended) goes to the metrics hub.
+        metrics_recorder::flush(&self.env, None);
+        Ok(response)
     }
 
     /// Ends an idle session. A failure is returned as an error, so the runtime retries the alarm (with
@@ -83,6 +86,7 @@ impl DurableObject for McpSession {
             // Nothing left but, perhaps, the marker of an ended session whose id is now stale.
             None => self.end(ttl).await?,
         }
+        metrics_recorder::flush(&self.env, None);
         Response::empty()
     }
 }
@@ -143,7 +147,7 @@ impl McpSession {
                     Some(last) => self.outbox.resume(&last, version).await?,
                     None => self.outbox.open_standalone(version).await?,
                 };
-                Ok(sse_response(body)?)
+                Ok(sse_response(body, "get")?)
             }
             Operation::End => {
                 let session = self.active_session(id, &caller, &settings).await?;
@@ -172,6 +176,7 @@ impl McpSession {
         let first_message = stream.on_first_message();
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
+        let env = self.env.clone();
         // Each request is cancellable on its own (`notifications/cancelled` names one): a cancelled request
         // gets no response, the others of the POST still do.
         let (done_tx, done_rx) = oneshot::channel();
@@ -185,6 +190,8 @@ impl McpSession {
             let outcome = shttp::handle_post(&server, &cx, payload, &deliver).await;
             save_state(&outbox, &session).await;
             let _ = done_tx.send(outcome);
+            // A streamed answer's tool calls end after the response left: they are sent from here.
+            metrics_recorder::flush(&env, None);
         });
         let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
         let done_rx = if streaming {
@@ -260,7 +267,7 @@ impl McpSession {
         };
         let now = super::now_ms();
         // Invalid initialize params: 400, and no session is created.
-        let (response, opening) = server.initialize(&request, now)?;
+        let (response, opening) = server.initialize_by(&request, &caller, now)?;
         self.create(SessionState::new(id.to_string(), opening, &caller, now), settings).await?;
         Ok(http::opened(settings.response_mode, &response, id))
     }
@@ -277,7 +284,7 @@ impl McpSession {
         let state = SessionState::legacy(id.to_string(), &caller, super::now_ms());
         self.create(state, settings).await?;
         let endpoint = legacy_sse::endpoint_event(&settings.messages_path, id, &tools.to_query());
-        sse_response(self.outbox.open_legacy(endpoint))
+        sse_response(self.outbox.open_legacy(endpoint), "legacy")
     }
 
     /// `POST /messages`: 202 at once; the replies go out on the session's stream when ready (a tool may wait
@@ -301,6 +308,7 @@ impl McpSession {
         let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();
+        let env = self.env.clone();
         // A cancelled request sends no reply; the others of the POST still do.
         wasm_bindgen_futures::spawn_local(async move {
             let mut cx = RequestContext::in_session(session.clone(), caller, peer);
@@ -313,6 +321,7 @@ impl McpSession {
             if let Some(json) = legacy_sse::replies_json(&replies) {
                 outbox.push(&stream, json);
             }
+            metrics_recorder::flush(&env, None);
         });
         Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
     }
@@ -330,6 +339,7 @@ impl McpSession {
         .await;
         saved.map_err(|e| http::internal("saving the session", e))?;
         scheduled.map_err(|e| http::internal("scheduling session expiry", e))?;
+        metrics_recorder::session(1);
         Ok(session)
     }
 
@@ -420,6 +430,8 @@ impl McpSession {
         let session = self.session.borrow_mut().take();
         if let Some(session) = &session {
             session.end();
+            // The session was live (loaded: every path that ends a session loads it first).
+            metrics_recorder::session(-1);
         }
         let id = session.map(|s| s.state().id.clone());
         self.outbox.close_all();

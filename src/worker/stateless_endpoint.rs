@@ -78,6 +78,8 @@ pub async fn post(
         };
         Ok::<Vec<u8>, worker::Error>(sse::message(None, &message.to_string()).into_bytes())
     });
+    // Counted in the open streams gauge; its close goes with this isolate's next flush.
+    let frames = super::metrics_recorder::counted(Box::pin(frames), "stateless", false);
     let response =
         worker::Response::from_stream(frames).map_err(|e| http::internal("opening the stream", e))?;
     http::sse_headers(response.headers());

@@ -36,7 +36,7 @@ impl Outbox {
 
     /// A streaming response reading a POST's `stream` from now on (see [`stream::Outbox::stream_body`]).
     pub fn stream_response(&self, stream: &OutStream) -> Result<Response, HttpError> {
-        sse_response(self.stream_body(stream))
+        sse_response(self.stream_body(stream), "post")
     }
 }
 
@@ -122,8 +122,10 @@ impl Timer for ObjectRuntime {
     }
 }
 
-/// A streaming `text/event-stream` response over `body`.
-pub fn sse_response(body: SseBody) -> Result<Response, HttpError> {
+/// A streaming `text/event-stream` response over `body`, a Durable Object's stream of `kind` (counted in the
+/// open streams gauge while it lasts).
+pub fn sse_response(body: SseBody, kind: &'static str) -> Result<Response, HttpError> {
+    let body = super::metrics_recorder::counted(body, kind, true);
     let response = Response::from_stream(body.map(Ok::<Vec<u8>, worker::Error>))
         .map_err(|e| http::internal("opening the stream", e))?;
     http::sse_headers(response.headers());

@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startWorker, freePort } from './support/worker.mjs';
+import { startWorker, freePort, recordSecrets } from './support/worker.mjs';
 import { startFakeGitHub } from './support/fake_github.mjs';
 import {
   openSession, call, post, send, readAnswer, request, initializeRequest, closeSession, sleep, LATEST_VERSION,
@@ -1061,6 +1061,7 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
   describe('logs', () => {
     it('no token, code, key, client secret or GitHub token/body appears in any log line of the run', T, async () => {
       const all = [...secrets, ...fake.secrets(), fake.errorDetail, 'octocat@github.example'];
+      recordSecrets(...all, ...(fake2 ? fake2.secrets() : []));
       const logs = [['worker', worker.logs(), []]];
       if (w2) logs.push(['short-lifetime worker', w2.logs(), fake2.secrets()]);
       assert.ok(all.length > 40, `the run handled many secrets (${all.length})`);

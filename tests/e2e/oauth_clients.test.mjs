@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { startWorker, freePort, ROOT } from './support/worker.mjs';
+import { startWorker, freePort, ROOT, recordSecrets } from './support/worker.mjs';
 import { startFakeGitHub } from './support/fake_github.mjs';
 import { sleep } from './support/mcp.mjs';
 import { findChromium, renderInChromium } from './support/chromium.mjs';
@@ -324,6 +324,7 @@ describe('real clients signing in with GitHub (fake GitHub)', { timeout: 900_000
   });
 
   it('no token, code, key or secret in the log lines of the run', T, async () => {
+    recordSecrets(...secrets, ...fake.secrets());
     const found = findSecrets(worker.logs(), [...secrets, ...fake.secrets(), fake.errorDetail]);
     assert.deepEqual(found, [], `secrets in the worker's log:\n${found.join('\n')}`);
   });

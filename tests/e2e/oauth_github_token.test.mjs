@@ -4,7 +4,7 @@
 // client's access token of ours never reaches GitHub. One worker, a fake GitHub in GitHub App mode.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker, freePort } from './support/worker.mjs';
+import { startWorker, freePort, recordSecrets } from './support/worker.mjs';
 import { startFakeGitHub } from './support/fake_github.mjs';
 import { openSession, call, post, request } from './support/mcp.mjs';
 import { signIn, bearer, discover } from './support/oauth_flow.mjs';
@@ -148,6 +148,7 @@ describe('tools calling GitHub as the signed-in user', () => {
 
   it('no log line holds a token', T, async () => {
     const logs = worker.logs();
+    recordSecrets(...fake.secrets());
     for (const s of [...fake.secrets(), SECRET, API_KEY]) assert.ok(!logs.includes(s), 'a secret in the logs');
   });
 });

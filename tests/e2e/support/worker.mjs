@@ -1,6 +1,6 @@
 // Starts the worker under `wrangler dev` (real workerd, Durable Objects and KV emulated locally) on a free port.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -8,6 +8,39 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+
+/**
+ * `scripts/test.sh` sets `MCP_E2E_RUN_DIR`: every worker's output, and the secrets it was given, are saved there
+ * when it stops, so `check_run_logs.mjs` can check the log lines of the whole run (JSON, no secret in them).
+ */
+const RUN_DIR = process.env.MCP_E2E_RUN_DIR;
+let saved = 0;
+
+/** The secret values among a worker's settings: keys, secrets, tokens, credentials (each part of a list). */
+function secretsOf(vars) {
+  const found = [];
+  const collect = (v) => {
+    if (typeof v === 'string') {
+      found.push(v);
+      for (const item of v.split(',')) found.push(item.trim(), item.slice(item.indexOf(':') + 1).trim());
+    } else if (v && typeof v === 'object') for (const x of Object.values(v)) collect(x);
+  };
+  for (const [name, value] of Object.entries(vars)) {
+    if (!/(SECRET|KEYS?|TOKEN|CREDENTIALS|PASSWORD)$/.test(name)) continue;
+    let parsed = value;
+    try { parsed = JSON.parse(value); } catch {}
+    collect(parsed);
+    collect(value);
+  }
+  return found.filter((v) => v.length >= 8);
+}
+
+/** Records secrets a test saw (tokens it was issued), for the run's log check. */
+export function recordSecrets(...values) {
+  if (!RUN_DIR) return;
+  const lines = values.filter((v) => typeof v === 'string' && v.length >= 8);
+  if (lines.length) appendFileSync(join(RUN_DIR, `secrets-${process.pid}.txt`), lines.map((v) => `${JSON.stringify(v)}\n`).join(''));
+}
 
 let built = false;
 /** Builds the worker once per process (worker-build through scripts/build.sh). */
@@ -54,6 +87,13 @@ export async function startWorker(options = {}) {
     detached: true,
   });
   let output = '';
+  let saveOutput = () => {};
+  if (RUN_DIR) {
+    const file = join(RUN_DIR, `worker-${process.pid}-${++saved}-${port}.log`);
+    saveOutput = () => { appendFileSync(file, output); saveOutput = () => {}; };
+    process.once('exit', () => saveOutput());
+    recordSecrets(...secretsOf(vars));
+  }
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -73,11 +113,13 @@ export async function startWorker(options = {}) {
     }
   }
   async function halt() {
-    if (child.exitCode !== null) return;
-    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
-    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
-    await exited;
-    clearTimeout(timer);
+    if (child.exitCode === null) {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    saveOutput();
   }
   return {
     url,
