@@ -75,7 +75,15 @@ pub fn answer_with(
                 if op.wraps_output || !value.is_object() { json!({ "result": value }) } else { value };
             if let Some(schema) = declared {
                 if let Err(problems) = schema::validate(&structured, schema) {
-                    let shown: Vec<String> = problems.into_iter().take(3).collect();
+                    // The validator names the top level "arguments" (it checks those most); here it is the response.
+                    let shown: Vec<String> = problems
+                        .into_iter()
+                        .take(3)
+                        .map(|p| {
+                            p.strip_prefix("arguments")
+                                .map_or(p.clone(), |rest| format!("the response{rest}"))
+                        })
+                        .collect();
                     return succeeded_unstructured(
                         status,
                         &format!(

@@ -78,7 +78,11 @@ pub fn build_request(
     base: &BaseUrl,
     boundary: &str,
 ) -> Result<OutgoingRequest, String> {
-    let mut path = op.path.clone();
+    // Some specs write `/path#variant` or `/path?fixed=query` as the path: the fragment names the operation only,
+    // the query is part of every request. Only the path part takes parameters.
+    let template = op.path.split('#').next().unwrap_or_default();
+    let (template, fixed_query) = template.split_once('?').unwrap_or((template, ""));
+    let mut path = template.to_string();
     let mut request =
         OutgoingRequest { method: op.method.as_str(), url: String::new(), headers: Vec::new(), body: None };
     let mut query = Vec::new();
@@ -131,8 +135,13 @@ pub fn build_request(
         return Err(format!("the path {} is missing a parameter", op.path));
     }
     // Encoding already keeps each value in its segment; this refuses a template that climbs by itself.
-    if path.split('/').any(|segment| segment == ".." || segment == ".") || path.contains(['?', '#']) {
+    if path.split('/').any(|segment| segment == ".." || segment == ".")
+        || fixed_query.contains(['{', '}', '#'])
+    {
         return Err(format!("the path {} is not a plain path", op.path));
+    }
+    if !fixed_query.is_empty() {
+        query.insert(0, fixed_query.to_string());
     }
     // APIs such as GitHub's refuse requests without a User-Agent; an operation's own header parameter wins.
     if request.header("User-Agent").is_none() {
@@ -349,6 +358,24 @@ mod tests {
     fn an_optional_body_with_nothing_given_is_not_sent() {
         let r = build("updateAnimalForm", json!({"id": "7"})).unwrap();
         assert_eq!((r.body.as_deref(), r.header("Content-Type")), (None, None));
+    }
+
+    #[test]
+    fn a_fragment_in_the_path_is_dropped_and_a_fixed_query_kept() {
+        let mut index = index();
+        let op = index.operations.iter_mut().find(|o| o.name == "listAnimals").unwrap();
+        let base = BaseUrl { origin: "https://api.example".into(), prefix: String::new() };
+        let args = json!({"limit": 2});
+        op.path = "/animals#byLimit".into();
+        assert_eq!(
+            build_request(op, args.as_object().unwrap(), &base, "b").unwrap().url,
+            "https://api.example/animals?limit=2"
+        );
+        op.path = "/animals?kind=cat#x".into();
+        let r = build_request(op, args.as_object().unwrap(), &base, "b").unwrap();
+        assert_eq!(r.url, "https://api.example/animals?kind=cat&limit=2");
+        op.path = "/animals/../admin".into();
+        assert!(build_request(op, args.as_object().unwrap(), &base, "b").is_err());
     }
 
     #[test]
