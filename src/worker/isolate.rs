@@ -26,6 +26,8 @@ thread_local! {
     static SERVER: OnceCell<Rc<Server>> = const { OnceCell::new() };
     /// The server with the REST APIs' tools, for the generation of the APIs it was built with.
     static WITH_APIS: RefCell<Option<(u64, Served)>> = const { RefCell::new(None) };
+    /// The REST APIs' tool names, which metrics and analytics keep as labels like the built-in ones.
+    static API_TOOL_NAMES: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
     static VERIFIED: RefCell<HashMap<String, (Kind, String)>> = RefCell::new(HashMap::new());
     static GRANTS: RefCell<HashMap<String, (bool, u64)>> = RefCell::new(HashMap::new());
 }
@@ -140,6 +142,9 @@ pub async fn server_and_apis(env: &Env, settings: &Settings) -> Served {
             );
         }
     }
+    // At most this many labels, so a deployment serving many operations keeps its metrics small.
+    let names = server.registries().0.names().take(512).map(str::to_string).collect();
+    API_TOOL_NAMES.with(|n| *n.borrow_mut() = names);
     let built = (Rc::new(server), Rc::new(statuses));
     WITH_APIS.with(|w| *w.borrow_mut() = Some((generation, built.clone())));
     built
@@ -173,7 +178,9 @@ fn base_server(env: &Env, settings: &Settings) -> Rc<Server> {
                     .tool_timeout(timeout);
             // Tool names the metrics and analytics keep as labels; any other name a client sends is `other`.
             let names: HashSet<String> = server.tool_names().map(str::to_string).collect();
-            let known: Rc<dyn Fn(&str) -> bool> = Rc::new(move |name| names.contains(name));
+            let known: Rc<dyn Fn(&str) -> bool> = Rc::new(move |name| {
+                names.contains(name) || API_TOOL_NAMES.with(|n| n.borrow().contains(name))
+            });
             let mut observers: Vec<Rc<dyn Observer>> = Vec::new();
             if settings.log_level.audits() {
                 observers.push(Rc::new(AuditLog));
