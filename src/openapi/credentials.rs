@@ -163,6 +163,7 @@ pub fn attach(request: &mut OutgoingRequest, base: &BaseUrl, placements: &[Place
 /// token requests under way, so that concurrent calls share one.
 #[derive(Default)]
 pub struct TokenCache {
+    /// By scheme: the token, and from when it is renewed.
     tokens: RefCell<HashMap<String, (String, u64)>>,
     fetching: RefCell<HashMap<String, SharedFetch>>,
 }
@@ -171,22 +172,24 @@ pub struct TokenCache {
 pub type Fetched = Result<(String, Option<u64>), String>;
 pub type SharedFetch = Shared<LocalFuture<'static, Fetched>>;
 
-/// A token is renewed this long before it expires, so a call never carries one about to lapse.
+/// A token is renewed this long before it expires (or half its lifetime, if that is shorter), so a call never
+/// carries one about to lapse.
 pub const REFRESH_MARGIN_MS: u64 = 60_000;
 /// How long a token without `expires_in` is kept.
 const DEFAULT_TOKEN_TTL_MS: u64 = 3_600_000;
 
 impl TokenCache {
-    /// The token for `scheme`, if one is held that is good past `now_ms` + the margin.
+    /// The token for `scheme`, if one is held that is not due for renewal at `now_ms`.
     pub fn get(&self, scheme: &str, now_ms: u64) -> Option<String> {
         let tokens = self.tokens.borrow();
-        let (token, expires) = tokens.get(scheme)?;
-        (now_ms + REFRESH_MARGIN_MS < *expires).then(|| token.clone())
+        let (token, renew_at) = tokens.get(scheme)?;
+        (now_ms < *renew_at).then(|| token.clone())
     }
 
     pub fn put(&self, scheme: &str, token: String, expires_in_s: Option<u64>, now_ms: u64) {
         let ttl = expires_in_s.map_or(DEFAULT_TOKEN_TTL_MS, |s| s.saturating_mul(1000));
-        self.tokens.borrow_mut().insert(scheme.to_string(), (token, now_ms.saturating_add(ttl)));
+        let renew_at = now_ms.saturating_add(ttl - REFRESH_MARGIN_MS.min(ttl / 2));
+        self.tokens.borrow_mut().insert(scheme.to_string(), (token, renew_at));
     }
 
     /// Drops `scheme`'s token if it is still `refused` (the API answered 401 with it); a token another call
@@ -390,6 +393,10 @@ mod tests {
         assert_eq!(cache.get("oauth", 1_000).as_deref(), Some("t1"));
         assert_eq!(cache.get("oauth", 1_000 + 59_000).as_deref(), Some("t1"));
         assert_eq!(cache.get("oauth", 1_000 + 60_000), None, "renewed a minute before it expires");
+        // A token living less than two margins is renewed halfway.
+        cache.put("short", "s1".into(), Some(30), 0);
+        assert_eq!(cache.get("short", 14_999).as_deref(), Some("s1"));
+        assert_eq!(cache.get("short", 15_000), None);
         cache.put("oauth", "t2".into(), None, 0);
         cache.forget_if("oauth", "t1");
         assert_eq!(cache.get("oauth", 0).as_deref(), Some("t2"), "renewed by another call meanwhile: kept");
