@@ -259,6 +259,24 @@ export const SCENARIOS = [
     },
   },
   {
+    // A REST API's operation served as a tool (OpenAPI; bench/openapi/pets.json) against a local backend, on the
+    // stateless lane: the baseline makes the same backend call from a bare Worker.
+    id: 'openapi_tools_call',
+    title: 'tools/call of an OpenAPI operation, stateless 2026-07-28',
+    unit: 'req/s',
+    targets: ['ours', 'baseline'],
+    setup: async () => statelessHeaders('tools/call', 'getPetById'),
+    async iteration(client, url, headers, seq) {
+      const petId = seq + 1;
+      const params = { name: 'getPetById', arguments: { petId }, _meta: STATELESS_META };
+      await call(client, url, headers, { jsonrpc: '2.0', id: seq + 1, method: 'tools/call', params }, (result) => {
+        const pet = result?.structuredContent;
+        if (result?.isError) return `isError: ${JSON.stringify(result.content)}`;
+        return pet?.id === petId && pet?.name === `pet-${petId}` ? null : `structuredContent ${JSON.stringify(pet)}, expected pet ${petId}`;
+      });
+    },
+  },
+  {
     // Opening a session creates no Durable Object (src/session/id.rs); its first request does. This row shows
     // what a session costs once it is used.
     id: 'first_call',

@@ -30,6 +30,7 @@
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -275,6 +276,7 @@ async function startAll(configs, dir) {
   if (has('ours')) {
     args.push('--var', `MCP_API_KEYS:bench:${BENCH_KEY}`);
     for (const [name, value] of Object.entries(fakeGitHub.vars)) args.push('--var', `${name}:${value}`);
+    for (const [name, value] of Object.entries(petsApi?.vars ?? {})) args.push('--var', `${name}:${value}`);
   }
   log(`starting wrangler dev with ${ordered.map((id) => names[id]).join(', ')} (load average ${load().join(' ')})`);
   const child = devProcess = spawn(process.execPath, args, {
@@ -438,6 +440,40 @@ const timesText = (r) => (r === null ? '–' : `${r.toFixed(2)}×`);
 const BENCH_KEY = `bench-key-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 let signedInToken = null;
 let fakeGitHub = null;
+let petsApi = null;
+
+/**
+ * The OpenAPI scenario's backend: a plain Node server on loopback answering `GET /pets/<id>` with
+ * `{"id", "name"}` when the API key is right. Ours serves bench/openapi/pets.json (seeded into its OPENAPI KV
+ * namespace) with this base URL and key; the baseline's copy gets the same as vars and calls it directly.
+ */
+async function startPetsApi() {
+  const key = `pets-${Math.random().toString(36).slice(2)}`;
+  const server = createServer((req, res) => {
+    const id = Number(/^\/pets\/(\d+)$/.exec(req.url)?.[1]);
+    const [status, body] = req.headers.api_key !== key ? [401, { message: 'bad key' }] : id ? [200, { id, name: `pet-${id}` }] : [404, { message: 'no pet' }];
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    key,
+    vars: { OPENAPI_APIS: 'bench', OPENAPI_BENCH_BASE_URL: url, OPENAPI_BENCH_CREDENTIALS: JSON.stringify({ api_key: key }) },
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** Seeds `openapi:bench` into the local KV state `wrangler dev --persist-to` will read, for ours. */
+async function seedPetsIndex(config, persistTo) {
+  const args = [WRANGLER, 'kv', 'key', 'put', '--binding', 'OPENAPI', 'openapi:bench', '--path', join(ROOT, 'bench', 'openapi', 'pets.json'),
+    '--local', '--persist-to', persistTo, '--config', config];
+  const { error, output } = await run(process.execPath, args, { cwd: ROOT, env: wranglerEnv() });
+  if (error) throw new Error(`seeding the OpenAPI index failed (${error.message}):\n${output}`);
+}
 function oursAuth(scenario) {
   const token = scenario.auth === 'signed-in' ? signedInToken : BENCH_KEY;
   return { authorization: `Bearer ${token}` };
@@ -451,6 +487,7 @@ const GOALS = [
   { id: 'stateless_tools_call_vs_baseline', scenario: 'stateless_tools_call', reference: 'baseline', min: 0.85, text: 'stateless tools/call ≥ 85 % of the bare baseline' },
   { id: 'server_discover_vs_baseline', scenario: 'server_discover', reference: 'baseline', min: 0.85, text: 'server/discover ≥ 85 % of the bare baseline' },
   { id: 'production_layer_on_vs_off', scenario: 'tools_call_production', target: 'ours-production', reference: 'ours', min: 0.9, text: 'tools/call with rate limiting, metrics and audit log on ≥ 90 % of the rate with them off' },
+  { id: 'openapi_tools_call_vs_baseline', scenario: 'openapi_tools_call', reference: 'baseline', min: 0.7, text: 'tools/call of an OpenAPI operation ≥ 70 % of a bare Worker calling the same backend' },
 ];
 
 function evaluate(results) {
@@ -575,6 +612,13 @@ async function main() {
     const configs = { ...refs.configs, ...(ours ? { ours: ours.config } : {}) };
     if (has('ours')) fakeGitHub = await startFakeGitHub();
     if (has('ours-production')) configs['ours-production'] = productionCopy(ours.config);
+    if (measuredScenarios.some((s) => s.id === 'openapi_tools_call')) {
+      petsApi = await startPetsApi();
+      if (has('ours')) await seedPetsIndex(ours.config, join(workDir, 'state'));
+      if (configs.baseline) {
+        writeFileSync(configs.baseline, `${readFileSync(configs.baseline, 'utf8')}\n[vars]\nBENCH_API_URL = "${petsApi.url}"\nBENCH_API_KEY = "${petsApi.key}"\n`);
+      }
+    }
     dev = await startAll(configs, workDir);
     if (has('ours')) {
       // Signs in the way an MCP client does (discovery, registration, consent, GitHub, token), once.
@@ -587,6 +631,7 @@ async function main() {
       results = await measureAll(dev);
     } finally {
       await fakeGitHub?.close();
+      await petsApi?.close();
       const errors = results ? Object.values(results).some((per) => Object.values(per).some((r) => r.errors || r.warmupErrors)) : true;
       if (errors) log(`last lines of wrangler dev's output:\n${dev.logs().split('\n').slice(-40).join('\n')}`);
       await dev.stop();

@@ -9,6 +9,7 @@ use crate::keys::ServerSecret;
 use crate::oauth::github::GitHubApp;
 use crate::oauth::grant::{Lifetimes, CODE_TTL_MS};
 use crate::oauth::sealed::Sealer;
+use crate::openapi::settings::ApiSettings;
 use crate::rate_limit::{Policy, ToolLimits};
 use crate::session::id::SessionIds;
 use crate::stream::Limits as StreamLimits;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub sign_in_missing: Option<&'static str>,
     /// `MCP_METRICS_TOKEN`: the bearer token `/metrics` asks for; metrics are collected only when it is set.
     pub metrics_token: Option<String>,
+    /// `OPENAPI_APIS` and `OPENAPI_<NAME>_*`: REST APIs served as tools.
+    pub openapi: Vec<ApiSettings>,
 }
 
 /// The default of `MCP_MAX_JSON_DEPTH`; the parser's own limit (128) is the most it can be.
@@ -131,6 +134,7 @@ impl Default for Settings {
             oauth: None,
             sign_in_missing: None,
             metrics_token: None,
+            openapi: Vec::new(),
         }
     }
 }
@@ -283,6 +287,7 @@ impl Settings {
             (None, Some(_)) => settings.sign_in_missing = Some("GITHUB_CLIENT_ID"),
             (None, None) => {}
         }
+        settings.openapi = crate::openapi::settings::parse(&get, settings.development)?;
         Ok(settings)
     }
 
@@ -551,6 +556,22 @@ mod tests {
         assert_eq!(s.max_sessions_per_caller, Some(5));
         assert_eq!(s.tool_rate_limits.get("search").map(|l| l.limit), Some(2));
         assert_eq!(from(&[("MCP_MAX_SESSIONS_PER_CALLER", "off")]).unwrap().max_sessions_per_caller, None);
+    }
+
+    #[test]
+    fn rest_apis_are_read_with_the_rest_and_their_errors_name_the_setting() {
+        let s = from(&[("OPENAPI_APIS", "pets"), ("OPENAPI_PETS_BASE_URL", "https://pets.example")]).unwrap();
+        assert_eq!(s.openapi.len(), 1);
+        assert_eq!(s.openapi[0].base.origin, "https://pets.example");
+        let err = from(&[("OPENAPI_APIS", "pets")]).unwrap_err();
+        assert!(err.contains("OPENAPI_PETS_BASE_URL"), "{err}");
+        // Development mode lets a local backend be plain http on any host.
+        let dev = from(&[
+            ("MCP_DEV_MODE", "true"),
+            ("OPENAPI_APIS", "x"),
+            ("OPENAPI_X_BASE_URL", "http://backend:8080"),
+        ]);
+        assert_eq!(dev.unwrap().openapi[0].base.origin, "http://backend:8080");
     }
 
     #[test]

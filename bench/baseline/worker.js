@@ -8,7 +8,7 @@ const TOOLS = [
 ];
 
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { Allow: 'POST' } });
     const msg = await request.json();
     if (msg.id === undefined) return new Response(null, { status: 202 });
@@ -19,6 +19,12 @@ export default {
       headers['Mcp-Session-Id'] = 'baseline-session';
     } else if (msg.method === 'tools/list') {
       result = { tools: TOOLS };
+    } else if (msg.method === 'tools/call' && msg.params?.name === 'getPetById' && env.BENCH_API_URL) {
+      // The OpenAPI scenario's floor: the same backend call straight from a bare Worker (no validation, no
+      // credentials lookup, no encoding rules), its JSON returned as text and structured content.
+      const answer = await fetch(`${env.BENCH_API_URL}/pets/${msg.params.arguments?.petId}`, { headers: { api_key: env.BENCH_API_KEY } });
+      const text = await answer.text();
+      result = { content: [{ type: 'text', text }], structuredContent: JSON.parse(text), resultType: 'complete' };
     } else if (msg.method === 'tools/call') {
       result = { content: [{ type: 'text', text: String(msg.params?.arguments?.message ?? '') }], resultType: 'complete' };
     } else if (msg.method === 'server/discover') {

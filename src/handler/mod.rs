@@ -162,6 +162,19 @@ impl Server {
         self
     }
 
+    /// Adds `tools` and `prompts` to those the server has (a later one replaces an earlier one of its name).
+    pub fn add(mut self, tools: ToolRegistry, prompts: PromptRegistry) -> Self {
+        self.discover_json = Default::default();
+        self.tools.extend(tools);
+        self.prompts = std::mem::take(&mut self.prompts).merge(prompts);
+        self
+    }
+
+    /// The tools and prompts the server has.
+    pub fn registries(&self) -> (&ToolRegistry, &PromptRegistry) {
+        (&self.tools, &self.prompts)
+    }
+
     pub fn resources(mut self, resources: ResourceRegistry) -> Self {
         self.discover_json = Default::default();
         self.resources = resources;

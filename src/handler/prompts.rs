@@ -83,6 +83,15 @@ impl PromptRegistry {
         self.prompts.is_empty()
     }
 
+    pub fn contains(&self, name: &str) -> bool {
+        self.prompts.iter().any(|p| p.prompt.name == name)
+    }
+
+    /// The names of the prompts, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.prompts.iter().map(|p| p.prompt.name.as_str())
+    }
+
     /// Adds every prompt of `other`.
     pub fn merge(mut self, other: PromptRegistry) -> Self {
         for def in other.prompts {

@@ -119,6 +119,17 @@ impl ToolDef {
         }
     }
 
+    /// A tool described by data rather than by a Rust type (an imported REST operation): `tool` is listed as
+    /// it is, and arguments are validated against its `inputSchema` before `handler` gets them, as JSON.
+    pub fn from_data<F, Fut>(tool: Tool, handler: F) -> Self
+    where
+        F: Fn(Value, RequestContext) -> Fut + 'static,
+        Fut: Future<Output = Result<CallToolResult, ToolError>> + 'static,
+    {
+        let handler = Rc::new(handler);
+        Self { tool, handler: Rc::new(move |args, cx| Box::pin(handler(args, cx))) }
+    }
+
     pub fn title(mut self, title: &str) -> Self {
         self.tool.title = Some(title.into());
         self
@@ -203,6 +214,10 @@ impl ToolRegistry {
 
     pub fn is_empty(&self) -> bool {
         self.tools.is_empty()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
     }
 
     /// The names of the registered tools (exposed or not).
@@ -328,6 +343,32 @@ mod tests {
         let result = call("fail", serde_json::json!({})).unwrap();
         assert!(result.is_error);
         assert_eq!(result.content, vec![Content::text("it broke")]);
+    }
+
+    #[test]
+    fn a_tool_described_by_data_is_listed_as_given_and_validated() {
+        let tool = Tool {
+            name: "getPet".into(),
+            title: Some("Get a pet".into()),
+            description: "Returns one pet.".into(),
+            input_schema: serde_json::json!({"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}),
+            output_schema: None,
+            annotations: None,
+        };
+        let def = ToolDef::from_data(tool.clone(), |args: Value, _| async move {
+            Ok(CallToolResult::text(format!("pet {}", args["id"])))
+        });
+        let reg = ToolRegistry::new().with(def);
+        assert_eq!(reg.list(None, 10, &ToolFilter::all()).unwrap().items, vec![&tool]);
+        let cx =
+            || RequestContext::new(crate::identity::Identity::anonymous(), Rc::new(crate::handler::NoPeer));
+        let params =
+            |args: Value| CallToolParams { name: "getPet".into(), arguments: args.as_object().cloned() };
+        let ok = block_on(reg.call(params(serde_json::json!({"id": 7})), cx(), &ToolFilter::all())).unwrap();
+        assert_eq!(ok, CallToolResult::text("pet 7"));
+        let bad =
+            block_on(reg.call(params(serde_json::json!({"id": "x"})), cx(), &ToolFilter::all())).unwrap();
+        assert!(bad.is_error);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod conformance_stateless;
 mod documents;
 mod echo;
 pub mod github_user;
+pub mod rest_apis;
 mod whoami;
 
 use std::cell::Cell;

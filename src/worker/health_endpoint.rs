@@ -29,6 +29,7 @@ pub async fn handle(env: &Env, method: &str) -> Reply {
         Err(error) => report = report.with("configuration", Component::failing(error)),
         Ok(settings) => {
             report = report.with("configuration", Component::ok()).with("access", access(&settings));
+            report = report.with("openapi", rest_apis(env, &settings).await);
         }
     }
     let (kv, objects) = probes(env).await;
@@ -75,6 +76,24 @@ fn metrics(env: &Env) -> Component {
         (true, false) => Component::ok_with("/metrics"),
         (false, true) => Component::ok_with("Analytics Engine"),
         (true, true) => Component::ok_with("/metrics, Analytics Engine"),
+    }
+}
+
+/// How each configured REST API is served, or why it is not (its index missing or invalid, a name taken).
+async fn rest_apis(env: &Env, settings: &Settings) -> Component {
+    if settings.openapi.is_empty() {
+        return Component::Off;
+    }
+    let (_, statuses) = isolate::server_and_apis(env, settings).await;
+    let line = |s: &crate::toolset::rest_apis::ApiStatus| match &s.served {
+        Ok(detail) => format!("{}: {detail}", s.name),
+        Err(why) => format!("{}: {why}", s.name),
+    };
+    let text: Vec<String> = statuses.iter().map(line).collect();
+    if statuses.iter().any(|s| s.served.is_err()) {
+        Component::failing(text.join("; "))
+    } else {
+        Component::ok_with(text.join("; "))
     }
 }
 

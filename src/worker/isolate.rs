@@ -13,15 +13,21 @@ use super::audit_log::AuditLog;
 use super::documents_kv::KvDocuments;
 use super::listen_hub;
 use super::metrics_recorder::{self, MetricsObserver};
+use super::openapi_apis;
 use crate::config::{FixtureSet, Settings};
 use crate::handler::{Observer, Observers, Server, ToolTimeout};
 use crate::identity::Identity;
 use crate::session::id::{Kind, SessionIds};
+use crate::toolset::rest_apis::{self, ApiStatus};
 use crate::toolset::{self, Fixtures};
 
 thread_local! {
     static SETTINGS: OnceCell<Result<Rc<Settings>, String>> = const { OnceCell::new() };
     static SERVER: OnceCell<Rc<Server>> = const { OnceCell::new() };
+    /// The server with the REST APIs' tools, for the generation of the APIs it was built with.
+    static WITH_APIS: RefCell<Option<(u64, Served)>> = const { RefCell::new(None) };
+    /// The REST APIs' tool names, which metrics and analytics keep as labels like the built-in ones.
+    static API_TOOL_NAMES: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
     static VERIFIED: RefCell<HashMap<String, (Kind, String)>> = RefCell::new(HashMap::new());
     static GRANTS: RefCell<HashMap<String, (bool, u64)>> = RefCell::new(HashMap::new());
 }
@@ -101,8 +107,51 @@ pub fn settings(env: &Env) -> Result<Rc<Settings>, String> {
     })
 }
 
-/// The MCP server with this deployment's tools.
-pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
+/// The MCP server with this deployment's tools, the configured REST APIs' included (their indexes are read
+/// from KV at most once a minute; the server is rebuilt only when one changed).
+pub async fn server(env: &Env, settings: &Settings) -> Rc<Server> {
+    server_and_apis(env, settings).await.0
+}
+
+/// The server, and how each configured REST API is served.
+type Served = (Rc<Server>, Rc<Vec<ApiStatus>>);
+
+/// [`server`], and how each configured REST API is served.
+pub async fn server_and_apis(env: &Env, settings: &Settings) -> Served {
+    let base = base_server(env, settings);
+    if settings.openapi.is_empty() {
+        return (base, Rc::default());
+    }
+    let known = WITH_APIS.with(|w| w.borrow().as_ref().map(|(generation, _)| *generation));
+    let (generation, apis) = openapi_apis::current(env, settings, known).await;
+    let apis = match apis {
+        Some(apis) => apis,
+        // The server built for this generation.
+        None => match WITH_APIS.with(|w| w.borrow().as_ref().map(|(_, built)| built.clone())) {
+            Some(built) => return built,
+            None => openapi_apis::current(env, settings, None).await.1.unwrap_or_default(),
+        },
+    };
+    let (server, statuses) = rest_apis::add_apis((*base).clone(), apis, &settings.exposure);
+    // Once per change: an API not served (index missing or invalid, a name taken), in the log.
+    for status in &statuses {
+        if let Err(error) = &status.served {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"event": "openapi", "api": status.name, "error": error})
+            );
+        }
+    }
+    // At most this many labels, so a deployment serving many operations keeps its metrics small.
+    let names = server.registries().0.names().take(512).map(str::to_string).collect();
+    API_TOOL_NAMES.with(|n| *n.borrow_mut() = names);
+    let built = (Rc::new(server), Rc::new(statuses));
+    WITH_APIS.with(|w| *w.borrow_mut() = Some((generation, built.clone())));
+    built
+}
+
+/// The server with the built-in tools only.
+fn base_server(env: &Env, settings: &Settings) -> Rc<Server> {
     SERVER.with(|cell| {
         cell.get_or_init(|| {
             let documents = Rc::new(KvDocuments::new(env.clone()));
@@ -129,7 +178,9 @@ pub fn server(env: &Env, settings: &Settings) -> Rc<Server> {
                     .tool_timeout(timeout);
             // Tool names the metrics and analytics keep as labels; any other name a client sends is `other`.
             let names: HashSet<String> = server.tool_names().map(str::to_string).collect();
-            let known: Rc<dyn Fn(&str) -> bool> = Rc::new(move |name| names.contains(name));
+            let known: Rc<dyn Fn(&str) -> bool> = Rc::new(move |name| {
+                names.contains(name) || API_TOOL_NAMES.with(|n| n.borrow().contains(name))
+            });
             let mut observers: Vec<Rc<dyn Observer>> = Vec::new();
             if settings.log_level.audits() {
                 observers.push(Rc::new(AuditLog));

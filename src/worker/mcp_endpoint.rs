@@ -155,7 +155,7 @@ async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Resu
     let PostTarget::NewSession(init) = shttp::route_post(payload, None)? else {
         return Err(HttpError::SessionRequired);
     };
-    let server = super::isolate::server(at.env, at.settings);
+    let server = super::isolate::server(at.env, at.settings).await;
     // Invalid initialize params: 400, and no session is created.
     let (response, opening) = server.initialize_by(&init, &at.caller, super::now_ms())?;
     match at.ids.mint(&opening, &at.caller) {

@@ -21,6 +21,7 @@ mod metrics_recorder;
 mod oauth_endpoints;
 mod oauth_store;
 mod oauth_token;
+mod openapi_apis;
 mod outbound;
 mod rate_limiter;
 mod session_object;

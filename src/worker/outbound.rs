@@ -79,3 +79,68 @@ pub async fn send(
     }
     response.body(body).map_err(|_| failed("the answer could not be read"))
 }
+
+/// A request to an API served as tools ([`crate::openapi`]): sent without following redirects, stopped after
+/// `timeout_ms`, the answer's body cut at `max_bytes` (and the rest not read) rather than refused.
+pub async fn send_capped(
+    request: crate::openapi::request::OutgoingRequest,
+    timeout_ms: u64,
+    max_bytes: usize,
+) -> Result<crate::openapi::answer::Received, String> {
+    let started = super::now_ms();
+    let timeout_ms = timeout_ms.min(u32::MAX as u64);
+    let failed = |what: &str| {
+        if super::now_ms().saturating_sub(started) + 50 >= timeout_ms {
+            format!("no answer within {} s", timeout_ms / 1000)
+        } else {
+            what.to_string()
+        }
+    };
+    let headers = web_sys::Headers::new().map_err(|_| "building the request failed".to_string())?;
+    for (name, value) in &request.headers {
+        headers.append(name, value).map_err(|_| format!("the header {name} is not valid"))?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(request.method);
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout_ms as u32)));
+    if let Some(body) = &request.body {
+        init.set_body(&js_sys::Uint8Array::from(body.as_slice()));
+    }
+    let req = web_sys::Request::new_with_str_and_init(&request.url, &init)
+        .map_err(|_| "the request URL is not valid".to_string())?;
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let answer =
+        JsFuture::from(scope.fetch_with_request(&req)).await.map_err(|_| failed("the connection failed"))?;
+    let answer: web_sys::Response = answer.unchecked_into();
+    let header = |name: &str| answer.headers().get(name).ok().flatten();
+    let mut received = crate::openapi::answer::Received {
+        status: answer.status(),
+        content_type: header("content-type"),
+        location: header("location"),
+        body: Vec::new(),
+        truncated: false,
+    };
+    let declared: Option<usize> = header("content-length").and_then(|v| v.trim().parse().ok());
+    if declared.is_some_and(|n| n <= max_bytes) {
+        // Known to fit: read in one call rather than chunk by chunk.
+        let buffer = answer.array_buffer().map_err(|_| failed("the answer could not be read"))?;
+        let buffer = JsFuture::from(buffer).await.map_err(|_| failed("the answer could not be read"))?;
+        received.body = js_sys::Uint8Array::new(&buffer).to_vec();
+        received.body.truncate(max_bytes);
+    } else if let Some(stream) = answer.body() {
+        let mut stream = ByteStream::from(stream);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| failed("the answer could not be read"))?;
+            let room = max_bytes - received.body.len();
+            if chunk.len() > room {
+                received.body.extend_from_slice(&chunk[..room]);
+                received.truncated = true;
+                break;
+            }
+            received.body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(received)
+}

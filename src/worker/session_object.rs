@@ -98,7 +98,7 @@ impl DurableObject for McpSession {
 impl McpSession {
     async fn serve(&self, mut req: Request) -> Result<Response, Failure> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
-        let server = isolate::server(&self.env, &settings);
+        let server = isolate::server(&self.env, &settings).await;
         let call =
             http::header(&req, CALL_HEADER).and_then(|h| SessionCall::from_header(&h)).ok_or_else(|| {
                 HttpError::Internal("a session object got a request the Worker did not build".into())

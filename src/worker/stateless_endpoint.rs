@@ -23,7 +23,7 @@ pub async fn post(
     request: Request,
     protocol_version: Option<String>,
 ) -> Result<Reply, Failure> {
-    let server = isolate::server(at.env, at.settings);
+    let server = isolate::server(at.env, at.settings).await;
     let headers =
         WireHeaders { protocol_version, method: req.header(header::METHOD), name: req.header(header::NAME) };
     let checked = match stateless::check(&request, &headers, &server) {
