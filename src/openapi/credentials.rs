@@ -117,7 +117,13 @@ fn need<'a>(
                 scopes: c.scopes.clone().unwrap_or_else(|| scopes.clone()),
             });
         }
-        // An other scheme (or a credential of the wrong kind) is not satisfiable here.
+        // Other OAuth 2.0 flows and OpenID Connect: the Worker cannot run them, but their tokens are bearer
+        // tokens, so an access token the operator obtained is sent as one.
+        (SecurityScheme::OAuth2ClientCredentials { .. }, Credential::Secret(token)) => Placement::Bearer(token.clone()),
+        (SecurityScheme::Other { kind }, Credential::Secret(token)) if kind == "oauth2" || kind == "openIdConnect" => {
+            Placement::Bearer(token.clone())
+        }
+        // A credential of the wrong kind is not satisfiable here.
         _ => return None,
     };
     Some(Needed::Ready(placement))
@@ -329,6 +335,9 @@ mod tests {
         assert!(err.contains("OPENAPI_ZOO_CREDENTIALS") && err.contains("apiKeyHeader + bearer"), "{err}");
         // headAnimal lists an empty alternative first: no credential is needed, none is sent.
         assert_eq!(placed("headAnimal", r#"{"apiKeyHeader":"hk"}"#).headers, vec![]);
+        // OpenID Connect (and OAuth 2.0 flows the Worker cannot run) take a token the operator obtained, as a bearer.
+        let r = placed("feedAnimal", r#"{"openId":"oidc-tok"}"#);
+        assert_eq!(r.header("Authorization"), Some("Bearer oidc-tok"));
         // A credential of the wrong kind does not satisfy a scheme.
         let wrong = api(r#"{"bearer":{"client_id":"a","client_secret":"b"}}"#);
         assert!(choose(op(&index, "addAnimal"), &index, &wrong).is_err());
