@@ -119,8 +119,12 @@ fn need<'a>(
         }
         // Other OAuth 2.0 flows and OpenID Connect: the Worker cannot run them, but their tokens are bearer
         // tokens, so an access token the operator obtained is sent as one.
-        (SecurityScheme::OAuth2ClientCredentials { .. }, Credential::Secret(token)) => Placement::Bearer(token.clone()),
-        (SecurityScheme::Other { kind }, Credential::Secret(token)) if kind == "oauth2" || kind == "openIdConnect" => {
+        (SecurityScheme::OAuth2ClientCredentials { .. }, Credential::Secret(token)) => {
+            Placement::Bearer(token.clone())
+        }
+        (SecurityScheme::Other { kind }, Credential::Secret(token))
+            if kind == "oauth2" || kind == "openIdConnect" =>
+        {
             Placement::Bearer(token.clone())
         }
         // A credential of the wrong kind is not satisfiable here.

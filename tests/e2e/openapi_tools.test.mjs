@@ -6,8 +6,7 @@
 // query, headers, cookies and body; each credential kind in its place; client-credentials tokens cached and renewed
 // on 401; the MCP client's token never forwarded; `../admin` kept in its segment; a redirect to another origin not
 // followed; a long answer cut with a note; a slow one stopped; HTTP errors as tool errors; /health naming the
-// missing index and the taken names. Then GitHub's API (two operations, large-API mode) against a fake GitHub,
-// called with the signed-in user's GitHub token.
+// missing index and the taken names. Real specs (Petstore, GitHub's) imported and called: openapi_specs.test.mjs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,10 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWorker, freePort, ROOT } from './support/worker.mjs';
-import { initializeRequest, notification, post, request, openSession, call, LATEST_VERSION } from './support/mcp.mjs';
-import { startFakeGitHub } from './support/fake_github.mjs';
-import { signIn, bearer, discover } from './support/oauth_flow.mjs';
+import { startWorker, ROOT } from './support/worker.mjs';
+import { initializeRequest, notification, post, request, LATEST_VERSION } from './support/mcp.mjs';
 import { connectSdk, closeQuietly, RPC } from './support/sdk.mjs';
 import { startFakeApi } from './support/fake_api.mjs';
 
@@ -308,74 +305,5 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone,clash)', { timeout: 600_
     assert.ok(!fake.requests.some((r) => r.url.startsWith('/clash')), 'no call went to the API left out');
     const logged = worker.logs().split('\n').find((line) => line.includes('"event":"openapi"'));
     assert.ok(logged?.includes('"api":"gone"') && logged.includes('openapi:gone is not in the OPENAPI KV namespace'), logged);
-  });
-});
-
-describe('GitHub\'s REST API as the signed-in user (OPENAPI_GH_AUTH=github_user, large-API mode)', { timeout: 600_000 }, () => {
-  const persistTo = mkdtempSync(join(tmpdir(), 'mcp-e2e-openapi-gh-'));
-  const secret = `openapi-gh-e2e-server-secret-${randomBytes(16).toString('hex')}`;
-  const robotKey = `robot-${randomBytes(16).toString('hex')}`;
-  let fake;
-  let worker;
-  let tokens;
-
-  before(async () => {
-    fake = await startFakeGitHub();
-    putIndex(persistTo, 'gh', join(ROOT, 'tests', 'e2e', 'fixtures', 'openapi', 'github-mini.json'));
-    const port = await freePort();
-    fake.callbackUrl = `http://127.0.0.1:${port}/callback`;
-    worker = await startWorker({
-      port,
-      persistTo,
-      vars: {
-        ...fake.vars, MCP_SERVER_SECRET: secret, MCP_API_KEYS: `robot:${robotKey}`,
-        OPENAPI_APIS: 'gh', OPENAPI_GH_BASE_URL: fake.apiUrl, OPENAPI_GH_AUTH: 'github_user', OPENAPI_GH_MAX_TOOLS: '1',
-      },
-    });
-    fake.approveNextAs('octocat');
-    ({ tokens } = await signIn(worker.url, { discovery: await discover(`${worker.url}/mcp`), redirectUri: 'http://127.0.0.1:45873/callback' }));
-  }, { timeout: 240_000 });
-
-  after(async () => {
-    await worker?.stop();
-    await fake?.close();
-    rmSync(persistTo, { recursive: true, force: true });
-  }, { timeout: 30_000 });
-
-  async function tool(headers, name, args) {
-    const s = await openSession(worker.url, { headers });
-    const { answer, message } = await call(worker.url, s, 'tools/call', { name, arguments: args }, { headers });
-    assert.equal(answer.status, 200, answer.text);
-    return message.result;
-  }
-
-  it('finds and invokes GET /user and GET /repos/{owner}/{repo} with the user\'s GitHub token, never ours', T, async () => {
-    const headers = bearer(tokens.access_token);
-    const found = await tool(headers, 'gh_search_operations', { query: 'authenticated user' });
-    assert.equal(found.structuredContent.operations[0].name, 'users-get-authenticated');
-    fake.clearRequests();
-    const me = await tool(headers, 'gh_invoke_operation', { name: 'users-get-authenticated' });
-    assert.notEqual(me.isError, true, JSON.stringify(me));
-    assert.equal(me.structuredContent.login, 'octocat');
-    const repo = await tool(headers, 'gh_invoke_operation', { name: 'repos-get', arguments: { owner: 'octocat', repo: 'hello world' } });
-    assert.equal(repo.isError, true, 'the fake GitHub has no repositories');
-    assert.match(repo.content[0].text, /^HTTP 404/);
-    const [user] = fake.requestsTo('/user');
-    const [repoRequest] = fake.requestsTo('/repos/octocat/hello%20world');
-    for (const r of [user, repoRequest]) {
-      assert.ok(r, fake.describe());
-      assert.equal(r.authorization?.known, true, 'a token the fake GitHub issued');
-      assert.ok(r.userAgent);
-    }
-    assert.ok(fake.received(fake.issuedTokens().at(-1)), 'GitHub saw the user\'s GitHub token');
-    assert.ok(!fake.received(tokens.access_token), 'GitHub never saw our access token');
-  });
-
-  it('asks an API-key caller to sign in with GitHub, and sends nothing', T, async () => {
-    fake.clearRequests();
-    const result = await tool(bearer(robotKey), 'gh_invoke_operation', { name: 'users-get-authenticated' });
-    assert.equal(result.isError, true);
-    assert.match(result.content[0].text, /sign in with GitHub/);
-    assert.equal(fake.requestsTo((r) => r.server === 'api').length, 0, fake.describe());
   });
 });

@@ -420,6 +420,25 @@ fn object_properties<'a>(
 
 /// The schema of the first 2xx response with a JSON body: an object as it is, anything else wrapped as
 /// `{"result": ...}` (the bool says so). None when no 2xx response declares a JSON schema.
+/// Whether every value `schema` accepts is an object: `"type": "object"`, a choice (`anyOf`, `oneOf`) of
+/// objects, or all of (`allOf`) something including an object; `$defs` refs followed a few levels deep.
+fn always_object(schema: &Value, defs: &BTreeMap<String, Value>, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    if let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+        return defs.get(name).is_some_and(|target| always_object(target, defs, depth + 1));
+    }
+    if schema.get("type") == Some(&json!("object")) {
+        return true;
+    }
+    let branches = |key: &str| schema.get(key).and_then(Value::as_array).filter(|b| !b.is_empty());
+    if let Some(choice) = branches("anyOf").or_else(|| branches("oneOf")) {
+        return choice.iter().all(|b| always_object(b, defs, depth + 1));
+    }
+    branches("allOf").is_some_and(|all| all.iter().any(|b| always_object(b, defs, depth + 1)))
+}
+
 fn output(cx: &Context, op: &Value) -> Result<Option<(Box<RawValue>, bool)>, ImportError> {
     let doc = cx.doc;
     for (code, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
@@ -439,8 +458,11 @@ fn output(cx: &Context, op: &Value) -> Result<Option<(Box<RawValue>, bool)>, Imp
         builder.count(schema)?;
         let converted = builder.convert_inline(schema)?;
         let defs = builder.into_defs();
-        let is_object = converted.get("type") == Some(&json!("object"));
+        let is_object = always_object(&converted, &defs, 0);
         let mut out = if is_object {
+            let mut converted = converted;
+            // MCP wants `"type": "object"` at the top of an output schema, also over a choice of objects.
+            converted["type"] = json!("object");
             converted
         } else {
             json!({"type": "object", "properties": {"result": converted}, "required": ["result"]})

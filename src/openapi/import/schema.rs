@@ -226,6 +226,52 @@ impl<'a> SchemaBuilder<'a> {
                 // An output schema is for checking and reading results, not for choosing arguments: its prose
                 // is left out (a third of GitHub's output schemas).
                 "description" | "title" | "readOnly" if self.direction == Direction::Output => {}
+                // An output schema states the shape of answers (types, properties, items), not their values or
+                // completeness: real APIs leave out "required" fields, add enum values and bend formats, and
+                // clients reject a result whose structured content fails the declared schema. So it is lenient.
+                "required"
+                | "enum"
+                | "const"
+                | "format"
+                | "pattern"
+                | "minLength"
+                | "maxLength"
+                | "minimum"
+                | "maximum"
+                | "exclusiveMinimum"
+                | "exclusiveMaximum"
+                | "multipleOf"
+                | "minItems"
+                | "maxItems"
+                | "uniqueItems"
+                | "minProperties"
+                | "maxProperties"
+                | "dependentRequired"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames"
+                | "additionalProperties"
+                | "unevaluatedProperties"
+                | "additionalItems"
+                | "unevaluatedItems"
+                    if self.direction == Direction::Output => {}
+                // Lenient branches can overlap, and `oneOf` fails when two match: `anyOf` then.
+                "oneOf" if self.direction == Direction::Output => {
+                    let items: Result<Vec<_>, _> =
+                        value.as_array().into_iter().flatten().map(|s| self.convert(s)).collect();
+                    let choice = Value::Array(items?);
+                    if out.contains_key("anyOf") || map.contains_key("anyOf") {
+                        let all = out.entry("allOf").or_insert_with(|| json!([]));
+                        if let Value::Array(all) = all {
+                            all.push(json!({ "anyOf": choice }));
+                        }
+                    } else {
+                        out.insert("anyOf".into(), choice);
+                    }
+                }
                 "description" => {
                     if let Some(text) = value.as_str() {
                         out.insert(key.clone(), Value::String(bounded(text, SCHEMA_DESCRIPTION_LIMIT)));
@@ -524,6 +570,29 @@ mod tests {
         assert_eq!(out["required"], json!(["n"]));
         let (out, _) = build(&doc, &root, Dialect::V30, Direction::Output);
         assert!(out["properties"].get("w").is_none() && out["properties"].get("r").is_some());
+    }
+
+    #[test]
+    fn output_schemas_keep_shapes_and_drop_what_real_answers_break() {
+        let doc = json!({});
+        let root = json!({"type": "object", "required": ["id"], "additionalProperties": false, "properties": {
+            "id": {"type": "integer", "minimum": 1},
+            "state": {"type": "string", "enum": ["open"], "format": "x", "nullable": true},
+            "who": {"oneOf": [{"type": "object", "required": ["a"]}, {"type": "object", "required": ["b"]}]},
+        }});
+        let (out, _) = build(&doc, &root, Dialect::V30, Direction::Output);
+        assert_eq!(
+            out,
+            json!({"type": "object", "properties": {
+                "id": {"type": "integer"},
+                "state": {"type": ["string", "null"]},
+                "who": {"anyOf": [{"type": "object"}, {"type": "object"}]},
+            }})
+        );
+        // Inputs keep every rule: they check what the model sends.
+        let (input, _) = build(&doc, &root, Dialect::V30, Direction::Input);
+        assert_eq!(input["required"], json!(["id"]));
+        assert_eq!(input["properties"]["who"]["oneOf"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]

@@ -151,6 +151,24 @@ fn recursive_bodies_keep_defs_in_the_input_schema() {
 }
 
 #[test]
+fn a_choice_of_objects_is_an_object_output_not_wrapped() {
+    let mut doc = spec(
+        json!({"/user": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
+        {"oneOf": [{"$ref": "#/components/schemas/Private"}, {"$ref": "#/components/schemas/Public"}]}}}}}}}}),
+    );
+    doc["components"] = json!({"schemas": {
+        "Private": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string"}, "plan": {"type": "object"}}},
+        "Public": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string"}}},
+    }});
+    let op = import_one(doc);
+    assert!(!op.wraps_output);
+    let out: Value = serde_json::from_str(op.output_schema.as_ref().unwrap().get()).unwrap();
+    assert_eq!(out["type"], "object");
+    assert_eq!(out["anyOf"].as_array().map(Vec::len), Some(2), "{out}");
+    assert!(out.get("required").is_none() && out["anyOf"][0].get("required").is_none(), "lenient: {out}");
+}
+
+#[test]
 fn security_is_the_operations_else_the_specs() {
     let mut doc = spec(
         json!({"/a": {"get": {"responses": {}}, "post": {"security": [], "responses": {}}, "put": {"security": [{"key": []}, {}], "responses": {}}}}),
