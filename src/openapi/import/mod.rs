@@ -110,6 +110,11 @@ pub struct Imported {
 }
 
 /// Imports a spec from its text (JSON or YAML).
+/// The strings of a JSON array (`tags`, `required`); anything else in it, or no array, gives none.
+pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
+    value.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+}
+
 pub fn import(text: &[u8], options: &Options) -> Result<Imported, ImportError> {
     let (doc, path_order) = source::parse(text)?;
     import_document(doc, &path_order, options)
@@ -154,14 +159,7 @@ pub fn import_document(
         for method in METHODS {
             let Some(op) = item.get(method.as_str().to_ascii_lowercase()) else { continue };
             let operation_id = op.get("operationId").and_then(Value::as_str);
-            let tags: Vec<String> = op
-                .get("tags")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect();
+            let tags = strings(op.get("tags"));
             let candidate = Candidate {
                 method,
                 path,

@@ -12,7 +12,7 @@ use super::names::argument_names;
 use super::refs::{deref, ref_of, resolve};
 use super::schema::{bounded, Dialect, Direction, SchemaBuilder, SCHEMA_DESCRIPTION_LIMIT};
 use super::security::requirement;
-use super::ImportError;
+use super::{strings, ImportError};
 use crate::openapi::index::{
     Body, BodyEncoding, BodyProperty, BodyShape, Location, Method, Operation, Param, Style,
 };
@@ -158,14 +158,7 @@ pub fn build(
         path: path.to_string(),
         summary: summary.map(|s| bounded(s, DESCRIPTION_LIMIT)),
         description: bounded(&description, DESCRIPTION_LIMIT),
-        tags: op
-            .get("tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        tags: strings(op.get("tags")),
         deprecated: op.get("deprecated") == Some(&Value::Bool(true)),
         params: out_params,
         body: out_body,
@@ -388,14 +381,7 @@ fn object_properties<'a>(
         Some(_) => return Ok(None),
     }
     let mut props = Vec::new();
-    let mut required: Vec<String> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect();
+    let mut required = strings(schema.get("required"));
     for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         let Some((p, r)) = object_properties(doc, part, depth + 1)? else { return Ok(None) };
         for (name, s) in p {
