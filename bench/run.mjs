@@ -545,8 +545,12 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
     `|---|${shown.map(() => '---:').join('|')}|${has('ours') ? '---:|---:|---:|' : ''}`,
     ...SCENARIOS.map((s, i) => {
       const cells = shown.map((t) => {
-        const r = results[t.id]?.[s.id];
-        return r ? `${fmt(r.rate)} ${s.unit}<br>p50 ${fmt(r.p50, 1)} / p99 ${fmt(r.p99, 1)} ms` : '–';
+        // The production-layer row: ours with the layer on, and the rate with it off beside it.
+        const on = t.id === 'ours' ? results['ours-production']?.[s.id] : undefined;
+        const r = on ?? results[t.id]?.[s.id];
+        const off = on ? results.ours?.[s.id] : undefined;
+        const offText = off ? `<br>off: ${fmt(off.rate)} ${s.unit} (on ${pctText(on.rate / off.rate)})` : '';
+        return r ? `${fmt(r.rate)} ${s.unit}<br>p50 ${fmt(r.p50, 1)} / p99 ${fmt(r.p99, 1)} ms${offText}` : '–';
       });
       const rr = ratios[i];
       return `| ${s.title} | ${cells.join(' | ')} |${has('ours') ? ` ${pctText(rr.oursOfBaseline)} | ${pctText(rr.oursOfOneHop)} | ${timesText(rr.oursOfMcpAgent)} |` : ''}`;
