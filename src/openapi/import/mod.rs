@@ -112,7 +112,13 @@ pub struct Imported {
 /// Imports a spec from its text (JSON or YAML).
 /// The strings of a JSON array (`tags`, `required`); anything else in it, or no array, gives none.
 pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
-    value.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
 }
 
 pub fn import(text: &[u8], options: &Options) -> Result<Imported, ImportError> {
