@@ -109,7 +109,6 @@ pub struct Imported {
     pub skipped: Vec<Skipped>,
 }
 
-/// Imports a spec from its text (JSON or YAML).
 /// The strings of a JSON array (`tags`, `required`); anything else in it, or no array, gives none.
 pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
     value
@@ -121,6 +120,7 @@ pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
+/// Imports a spec from its text (JSON or YAML).
 pub fn import(text: &[u8], options: &Options) -> Result<Imported, ImportError> {
     let (doc, path_order) = source::parse(text)?;
     import_document(doc, &path_order, options)
