@@ -25,7 +25,7 @@ pub fn object_name(caller_id: &str) -> String {
 pub enum CallerCall {
     /// A session is being opened; refused when `limit` sessions of the caller are live.
     Open { session: String, expires_at_ms: u64, limit: u32 },
-    /// A live session was used: it expires later. Never refused (it is counted already).
+    /// A live session was used: it expires later. Never refused; a session no longer counted stays out.
     Keep { session: String, expires_at_ms: u64 },
     /// The session ended.
     Close { session: String },
@@ -69,6 +69,18 @@ impl Sessions {
     pub fn keep(&mut self, id: &str, expires_at_ms: u64) {
         let expiry = self.0.entry(id.to_string()).or_insert(expires_at_ms);
         *expiry = (*expiry).max(expires_at_ms);
+    }
+
+    /// Session `id`, if counted, lives until `expires_at_ms` at least. An id not counted (ended, or expired)
+    /// stays out: a renewal can arrive after the session's end, and must not count it again.
+    pub fn renew(&mut self, id: &str, expires_at_ms: u64) -> bool {
+        match self.0.get_mut(id) {
+            Some(expiry) => {
+                *expiry = (*expiry).max(expires_at_ms);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Session `id` ended; whether it was counted.
@@ -162,6 +174,17 @@ mod tests {
         s.prune(3_000);
         s.keep("a", 9_000);
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn a_renewal_after_the_end_does_not_count_the_session_again() {
+        let mut s = Sessions::default();
+        s.open("a", 2_000, 0, 3).unwrap();
+        assert!(s.renew("a", 5_000));
+        assert_eq!(s.expiry("a"), Some(5_000));
+        assert!(s.close("a"));
+        assert!(!s.renew("a", 9_000));
+        assert!(s.is_empty());
     }
 
     #[test]

@@ -156,10 +156,10 @@ pub fn attach(request: &mut OutgoingRequest, base: &BaseUrl, placements: &[Place
                 request.set_header(name, value.clone());
             }
             Placement::ApiKey { location: Location::Query, name, value } => {
-                request.add_query(&format!("{}={}", percent(name), percent(value)));
+                request.set_query(&percent(name), &format!("{}={}", percent(name), percent(value)));
             }
             Placement::ApiKey { location: Location::Cookie, name, value } => {
-                request.add_cookie(&format!("{}={}", percent(name), percent(value)));
+                request.set_cookie(&percent(name), &format!("{}={}", percent(name), percent(value)));
             }
             Placement::ApiKey { location: Location::Path, .. } => {
                 return Err("an API key cannot go in the path".into());
@@ -327,6 +327,23 @@ mod tests {
         // base64("al:pa:ss"): the password may hold colons.
         assert_eq!(placed("updateAnimalForm", creds).header("Authorization"), Some("Basic YWw6cGE6c3M="));
         assert_eq!(placed("listAnimals", creds).headers, vec![]);
+    }
+
+    #[test]
+    fn a_query_or_cookie_key_replaces_an_argument_of_its_name() {
+        let (index, api) = (index(), api(r#"{"apiKeyQuery":"secret","apiKeyCookie":"ck"}"#));
+        let placements: Vec<Placement> = ["apiKeyQuery", "apiKeyCookie"]
+            .iter()
+            .map(|s| match need(s, &index.security_schemes[*s], &api.credentials[*s], &api.base) {
+                Some(Needed::Ready(p)) => p,
+                _ => panic!("{s}"),
+            })
+            .collect();
+        let mut r = request("https://zoo.example/api/x?api_key=mine&a=1");
+        r.set_header("Cookie", "zoo_key=mine; other=2".into());
+        attach(&mut r, &api.base, &placements).unwrap();
+        assert_eq!(r.url, "https://zoo.example/api/x?a=1&api_key=secret");
+        assert_eq!(r.header("Cookie"), Some("other=2; zoo_key=ck"));
     }
 
     #[test]

@@ -45,6 +45,29 @@ impl OutgoingRequest {
         self.set_header("Cookie", cookie);
     }
 
+    /// Sets query parameter `name` (encoded) to `pair` (`name=value`, encoded), dropping the values it had: a
+    /// credential must not sit beside an argument of the same name, which the API might read instead.
+    pub fn set_query(&mut self, name: &str, pair: &str) {
+        if let Some((path, query)) = self.url.split_once('?') {
+            let kept: Vec<&str> = query.split('&').filter(|p| p.split('=').next() != Some(name)).collect();
+            self.url = if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) };
+        }
+        self.add_query(pair);
+    }
+
+    /// Sets cookie `name` (encoded) to `pair`, dropping the values it had (see [`Self::set_query`]).
+    pub fn set_cookie(&mut self, name: &str, pair: &str) {
+        if let Some(existing) = self.header("Cookie").map(str::to_string) {
+            let kept: Vec<&str> =
+                existing.split("; ").filter(|p| p.split('=').next() != Some(name)).collect();
+            self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("Cookie"));
+            if !kept.is_empty() {
+                self.headers.push(("Cookie".to_string(), kept.join("; ")));
+            }
+        }
+        self.add_cookie(pair);
+    }
+
     /// Whether this request goes to `base`'s origin: checked again before any credential is attached.
     pub fn goes_to(&self, base: &BaseUrl) -> bool {
         origin_of(&self.url).is_some_and(|origin| origin == base.origin)
@@ -135,9 +158,12 @@ pub fn build_request(
         return Err(format!("the path {} is missing a parameter", op.path));
     }
     // Encoding already keeps each value in its segment; this refuses a template that climbs by itself.
-    if path.split('/').any(|segment| segment == ".." || segment == ".")
-        || fixed_query.contains(['{', '}', '#'])
-    {
+    // URL parsers also read `%2e` as a dot and `\` as a slash.
+    let dot = |segment: &str| {
+        let plain = segment.to_ascii_lowercase().replace("%2e", ".");
+        plain == ".." || plain == "."
+    };
+    if path.contains('\\') || path.split('/').any(dot) || fixed_query.contains(['{', '}', '#']) {
         return Err(format!("the path {} is not a plain path", op.path));
     }
     if !fixed_query.is_empty() {
@@ -374,8 +400,12 @@ mod tests {
         op.path = "/animals?kind=cat#x".into();
         let r = build_request(op, args.as_object().unwrap(), &base, "b").unwrap();
         assert_eq!(r.url, "https://api.example/animals?kind=cat&limit=2");
-        op.path = "/animals/../admin".into();
-        assert!(build_request(op, args.as_object().unwrap(), &base, "b").is_err());
+        for climbing in
+            ["/animals/../admin", "/animals/%2e%2E/admin", "/animals/.%2e/admin", "/animals\\..\\admin"]
+        {
+            op.path = climbing.into();
+            assert!(build_request(op, args.as_object().unwrap(), &base, "b").is_err(), "{climbing}");
+        }
     }
 
     #[test]

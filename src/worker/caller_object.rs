@@ -134,9 +134,13 @@ impl CallerLedger {
                     }
                 }
                 CallerCall::Keep { session, expires_at_ms } => {
-                    ledger.sessions.keep(&session, expires_at_ms);
-                    let expires = ledger.sessions.expiry(&session).unwrap_or(expires_at_ms);
-                    (CallerReply::Done, Write::Session { expired: Vec::new(), put: Some((session, expires)) })
+                    // Only a session still counted is renewed: this message may arrive after its `Close`.
+                    let put = if ledger.sessions.renew(&session, expires_at_ms) {
+                        ledger.sessions.expiry(&session).map(|expires| (session, expires))
+                    } else {
+                        None
+                    };
+                    (CallerReply::Done, Write::Session { expired: Vec::new(), put })
                 }
                 CallerCall::Close { session } => match ledger.sessions.close(&session) {
                     true => (CallerReply::Done, Write::Session { expired: vec![session], put: None }),

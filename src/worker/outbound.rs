@@ -123,11 +123,15 @@ pub async fn send_capped(
         truncated: false,
     };
     let declared: Option<usize> = header("content-length").and_then(|v| v.trim().parse().ok());
-    if declared.is_some_and(|n| n <= max_bytes) {
+    // A compressed answer's Content-Length is its compressed size, and fetch hands on the decompressed body:
+    // only an uncompressed one is known to fit.
+    let compressed = header("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"));
+    if declared.is_some_and(|n| n <= max_bytes) && !compressed {
         // Known to fit: read in one call rather than chunk by chunk.
         let buffer = answer.array_buffer().map_err(|_| failed("the answer could not be read"))?;
         let buffer = JsFuture::from(buffer).await.map_err(|_| failed("the answer could not be read"))?;
         received.body = js_sys::Uint8Array::new(&buffer).to_vec();
+        received.truncated = received.body.len() > max_bytes;
         received.body.truncate(max_bytes);
     } else if let Some(stream) = answer.body() {
         let mut stream = ByteStream::from(stream);

@@ -451,18 +451,18 @@ impl McpSession {
         let session = self.session.borrow_mut().take();
         if let Some(session) = &session {
             session.end();
-            // The session was live (loaded: every path that ends a session loads it first).
-            metrics_recorder::session(-1);
         }
         let id = session.as_ref().map(|s| s.state().id.clone());
         self.outbox.close_all();
-        if let (Some(session), Ok(settings)) = (&session, isolate::settings(&self.env)) {
-            let (owner, id) = (session.state().owner.clone(), session.state().id.clone());
-            super::caller_object::close_session(&self.env, &settings, &owner, &id).await;
-        }
+        // Only storage calls hold the input gate: storage goes first, so no request arriving meanwhile can load
+        // the session again; the caller's ledger is told after (a call to another object lets requests in).
         let storage = self.state.storage();
         storage.delete_alarm().await?;
         storage.delete_all().await?;
+        if session.is_some() {
+            // The session was live (loaded: every path that ends a session loads it first).
+            metrics_recorder::session(-1);
+        }
         let now = super::now_ms();
         if let Some(Kind::Deferred { opening, .. }) = id.as_deref().and_then(session::id::kind_of_verified) {
             if !opening.is_stale(now, ttl_ms) {
@@ -475,6 +475,11 @@ impl McpSession {
                 marked?;
                 scheduled?;
             }
+        }
+        // Last: once storage (and a deferred session's marker) says the session is gone.
+        if let (Some(session), Ok(settings)) = (&session, isolate::settings(&self.env)) {
+            let (owner, id) = (session.state().owner.clone(), session.state().id.clone());
+            super::caller_object::close_session(&self.env, &settings, &owner, &id).await;
         }
         Ok(())
     }
