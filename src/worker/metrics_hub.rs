@@ -82,7 +82,13 @@ impl MetricsHub {
             totals.merge(batch);
             serde_json::to_string(&*totals).unwrap_or_default()
         };
-        self.state.storage().put(TOTALS_KEY, text).await.map_err(|e| http::internal("storing metrics", e))
+        let stored = self.state.storage().put(TOTALS_KEY, text).await;
+        if stored.is_err() {
+            // The sender keeps a batch that was not acknowledged and sends it again: forget the totals it was
+            // merged into, and read the stored ones next time, so it is counted once.
+            *self.totals.borrow_mut() = None;
+        }
+        stored.map_err(|e| http::internal("storing metrics", e))
     }
 }
 
