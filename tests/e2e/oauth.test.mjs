@@ -7,19 +7,19 @@
 // support/oauth_world.mjs).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { startWorker, freePort, recordSecrets } from './support/worker.mjs';
 import { startFakeGitHub } from './support/fake_github.mjs';
 import {
-  openSession, call, post, send, readAnswer, request, initializeRequest, closeSession, sleep, LATEST_VERSION,
+  call, post, send, readAnswer, request, initializeRequest, closeSession, sleep, LATEST_VERSION,
 } from './support/mcp.mjs';
 import {
   http, challenge, discover, register, registerRaw, authorizeUrl, getConsent, submitConsent, followRedirect,
-  authorize, exchangeCode, refresh, revoke, tokenRequest, signIn, pkcePair, randomState, redirectParams,
-  parseChallenge, csrfFieldOf, requestFieldOf, bearer, findSecrets, decodeEntities, startDocServer,
+  authorize, exchangeCode, refresh, revoke, signIn, pkcePair, randomState, redirectParams, parseChallenge,
+  csrfFieldOf, requestFieldOf, bearer, findSecrets, decodeEntities, startDocServer,
 } from './support/oauth_flow.mjs';
 import {
-  T, SECRET, API_KEY, REDIRECT, SHORT_TTL_S, secrets, track, trackFlow, trackTokens, toolOutput, whoami, NAMES, assertUser, assertChallenge, assertErrorPage, assertTokenError, assertErrorRedirect, oauthSign, accessPayload, sealedPayload, seal, forgeAccess, forgeState, startSignInWorld,
+  T, SECRET, API_KEY, REDIRECT, SHORT_TTL_S, secrets, track, trackFlow, trackTokens, whoami, assertUser,
+  assertChallenge, assertErrorPage, assertTokenError, oauthSign, accessPayload, forgeAccess, startSignInWorld,
 } from './support/oauth_world.mjs';
 
 describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake GitHub)', { timeout: 900_000 }, () => {
@@ -452,7 +452,6 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
     });
   });
 });
-
 
 describe('GitHub sign-in on a deployment (development mode off)', { timeout: 600_000 }, () => {
   const GITHUB_SECRET_VALUE = 'gh-client-secret-never-shown-0123456789';

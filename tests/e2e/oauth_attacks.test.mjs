@@ -4,19 +4,16 @@
 // the flow wherever an attack does; then a scan of every log line for the secrets the attacks handled.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { startWorker, freePort, recordSecrets } from './support/worker.mjs';
-import { startFakeGitHub } from './support/fake_github.mjs';
+import { recordSecrets } from './support/worker.mjs';
+import { openSession, post, send, readAnswer, request, closeSession } from './support/mcp.mjs';
 import {
-  openSession, call, post, send, readAnswer, request, initializeRequest, closeSession, sleep, LATEST_VERSION,
-} from './support/mcp.mjs';
-import {
-  http, challenge, discover, register, registerRaw, authorizeUrl, getConsent, submitConsent, followRedirect,
-  authorize, exchangeCode, refresh, revoke, tokenRequest, signIn, pkcePair, randomState, redirectParams,
-  parseChallenge, csrfFieldOf, requestFieldOf, bearer, findSecrets, decodeEntities, startDocServer,
+  http, challenge, register, registerRaw, authorizeUrl, getConsent, submitConsent, followRedirect, authorize,
+  exchangeCode, refresh, revoke, tokenRequest, pkcePair, randomState, redirectParams, csrfFieldOf,
+  requestFieldOf, bearer, findSecrets,
 } from './support/oauth_flow.mjs';
 import {
-  T, SECRET, API_KEY, REDIRECT, SHORT_TTL_S, secrets, track, trackFlow, trackTokens, toolOutput, whoami, NAMES, assertUser, assertChallenge, assertErrorPage, assertTokenError, assertErrorRedirect, oauthSign, accessPayload, sealedPayload, seal, forgeAccess, forgeState, startSignInWorld,
+  T, API_KEY, REDIRECT, secrets, track, trackTokens, whoami, assertUser, assertChallenge, assertErrorPage,
+  assertTokenError, assertErrorRedirect, accessPayload, sealedPayload, seal, forgeState, startSignInWorld,
 } from './support/oauth_world.mjs';
 
 describe('GitHub sign-in: attacks (fake GitHub)', { timeout: 900_000 }, () => {
@@ -497,7 +494,6 @@ describe('GitHub sign-in: attacks (fake GitHub)', { timeout: 900_000 }, () => {
       assert.ok([400, 405].includes(get.status), `GET /token: ${get.status}`);
     });
   });
-
 
   // ---------------------------------------------------------------------------------------------------------
   describe('logs', () => {
