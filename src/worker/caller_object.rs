@@ -11,9 +11,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::web_sys;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::http;
@@ -215,33 +212,10 @@ async fn delete_sessions(storage: &worker::Storage, ids: Vec<String>) -> worker:
 
 /// Asks `caller_id`'s object. `Err` holds the detail, for the log.
 pub async fn call(env: &Env, caller_id: &str, call: &CallerCall) -> Result<CallerReply, String> {
-    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&serde_json::to_string(call).unwrap_or_default()));
-    let req = web_sys::Request::new_with_str_and_init("https://caller/", &init)
-        .map_err(failed("building the caller request"))?;
-    let binding = js_sys::Reflect::get(env, &CALLER_BINDING.into())
-        .map_err(failed("Durable Object binding MCP_CALLERS"))?;
-    if binding.is_undefined() {
-        return Err("the Durable Object binding MCP_CALLERS is missing (see wrangler.toml)".into());
-    }
-    let namespace: worker::worker_sys::DurableObjectNamespace = binding.unchecked_into();
-    let object = namespace
-        .id_from_name(&object_name(caller_id))
-        .map_err(failed("Durable Object binding MCP_CALLERS"))?;
-    let stub = namespace.get(&object).map_err(failed("Durable Object binding MCP_CALLERS"))?;
-    let promise = stub.fetch_with_request(&req).map_err(failed("caller object"))?;
-    let response: web_sys::Response =
-        JsFuture::from(promise).await.map_err(failed("caller object"))?.unchecked_into();
-    if response.status() != 200 {
-        return Err(format!("the caller object answered {}", response.status()));
-    }
-    let text = JsFuture::from(response.text().map_err(failed("caller object"))?)
-        .await
-        .map_err(failed("caller object"))?;
-    serde_json::from_str(&text.as_string().unwrap_or_default())
-        .map_err(|_| "the caller object's answer is malformed".into())
+    let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+    let text =
+        super::ask_object(env, CALLER_BINDING, &object_name(caller_id), "https://caller/", body).await?;
+    serde_json::from_str(&text).map_err(|_| "the caller object's answer is malformed".into())
 }
 
 fn log_failure(what: &str, detail: &str) {

@@ -6,9 +6,6 @@
 
 use std::time::Duration;
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::web_sys;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{http, isolate};
@@ -263,30 +260,7 @@ pub async fn upstream_token(env: &Env, access_token: &str) -> Result<String, Str
 
 /// Asks grant `grant_id`'s object. `Err` is a failure on our side (logged by the caller, never shown).
 pub async fn call(env: &Env, grant_id: &str, call: &GrantCall) -> Result<GrantReply, String> {
-    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
-    let body = to_text(call);
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&body));
-    let req = web_sys::Request::new_with_str_and_init("https://grant/", &init)
-        .map_err(failed("building the grant request"))?;
-    let namespace: worker::worker_sys::DurableObjectNamespace =
-        js_sys::Reflect::get(env, &GRANT_BINDING.into())
-            .map_err(failed("Durable Object binding OAUTH_GRANTS"))?
-            .unchecked_into();
-    let object = namespace
-        .id_from_name(&object_name(grant_id))
-        .map_err(failed("Durable Object binding OAUTH_GRANTS"))?;
-    let stub = namespace.get(&object).map_err(failed("Durable Object binding OAUTH_GRANTS"))?;
-    let promise = stub.fetch_with_request(&req).map_err(failed("grant object"))?;
-    let response: web_sys::Response =
-        JsFuture::from(promise).await.map_err(failed("grant object"))?.unchecked_into();
-    if response.status() != 200 {
-        return Err(format!("the grant object answered {}", response.status()));
-    }
-    let text = JsFuture::from(response.text().map_err(failed("grant object"))?)
-        .await
-        .map_err(failed("grant object"))?;
-    serde_json::from_str(&text.as_string().unwrap_or_default())
-        .map_err(|_| "the grant object's answer is malformed".into())
+    let text = super::ask_object(env, GRANT_BINDING, &object_name(grant_id), "https://grant/", to_text(call))
+        .await?;
+    serde_json::from_str(&text).map_err(|_| "the grant object's answer is malformed".into())
 }

@@ -133,12 +133,8 @@ pub async fn read(env: &Env) -> Result<Metrics, String> {
             Body::None,
         )
         .await?;
-        if reply.status() != 200 {
-            return Err(format!("the metrics hub answered {}", reply.status()));
-        }
-        let text = reply.text().map_err(|e| format!("{e:?}"))?;
-        let text = wasm_bindgen_futures::JsFuture::from(text).await.map_err(|e| format!("{e:?}"))?;
-        serde_json::from_str::<Metrics>(&text.as_string().unwrap_or_default()).map_err(|e| e.to_string())
+        let text = super::answer_text(reply, METRICS_BINDING).await?;
+        serde_json::from_str::<Metrics>(&text).map_err(|e| e.to_string())
     });
     let mut totals = Metrics::default();
     for shard in join_all(reads).await {

@@ -403,14 +403,42 @@ async fn call_object(
         Body::Stream(stream) => init.set_body(&stream),
     }
     let req = web_sys::Request::new_with_str_and_init(url, &init).map_err(failed("building the request"))?;
-    let namespace: worker::worker_sys::DurableObjectNamespace =
-        js_sys::Reflect::get(env, &binding.into()).map_err(unbound)?.unchecked_into();
+    let namespace = js_sys::Reflect::get(env, &binding.into()).map_err(unbound)?;
+    if namespace.is_undefined() {
+        return Err(format!("the Durable Object binding {binding} is missing (see wrangler.toml)"));
+    }
+    let namespace: worker::worker_sys::DurableObjectNamespace = namespace.unchecked_into();
     // `idFromName` + `get` rather than `getByName`: measurably cheaper per request under workerd.
     let object = namespace.id_from_name(name).map_err(unbound)?;
     let stub = namespace.get(&object).map_err(unbound)?;
     let promise = stub.fetch_with_request(&req).map_err(failed("the object"))?;
     let response = JsFuture::from(promise).await.map_err(failed("the object"))?;
     Ok(response.unchecked_into())
+}
+
+/// Asks the object `name` of `binding` with a JSON `body` (an operation the Worker built), and returns the text
+/// of its 200 answer. `Err` holds the detail, for the log.
+async fn ask_object(env: &Env, binding: &str, name: &str, url: &str, body: String) -> Result<String, String> {
+    let reply = call_object(
+        env,
+        binding,
+        name,
+        url,
+        ("Content-Type", "application/json"),
+        Body::Bytes(body.into_bytes()),
+    )
+    .await?;
+    answer_text(reply, binding).await
+}
+
+/// The text of an object's 200 answer; any other status is an error naming `binding`.
+async fn answer_text(reply: Reply, binding: &str) -> Result<String, String> {
+    if reply.status() != 200 {
+        return Err(format!("the object of {binding} answered {}", reply.status()));
+    }
+    let text = reply.text().map_err(|e| format!("{binding}: {e:?}"))?;
+    let text = JsFuture::from(text).await.map_err(|e| format!("{binding}: {e:?}"))?;
+    Ok(text.as_string().unwrap_or_default())
 }
 
 /// Milliseconds since the epoch. `js_sys::Date::now` reads the clock without building a `Date` object, which
