@@ -155,20 +155,22 @@ function statelessHeaders(method, name) {
  * server measured: `target.tools` are the tool names its `tools/list` must include. `targets`, when present, names
  * the only targets that speak the scenario's protocol (the stateless revision: ours and the baseline).
  */
+/** One `tools/call` of `echo` in the scenario's session, checking the echoed message (ids 0 and 1 opened it). */
+async function echoInSession(client, url, headers, seq) {
+  const message = `bench-${seq}-${Math.random().toString(36).slice(2, 10)}`;
+  await call(client, url, headers, { jsonrpc: '2.0', id: seq + 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } }, (result) => {
+    const text = result?.content?.[0]?.text;
+    return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
+  });
+}
+
 export const SCENARIOS = [
   {
     id: 'tools_call',
     title: 'tools/call (echo), one session',
     unit: 'req/s',
     setup: (client, url) => openSession(client, url),
-    async iteration(client, url, headers, seq) {
-      const message = `bench-${seq}-${Math.random().toString(36).slice(2, 10)}`;
-      const id = seq + 2;
-      await call(client, url, headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message } } }, (result) => {
-        const text = result?.content?.[0]?.text;
-        return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
-      });
-    },
+    iteration: echoInSession,
   },
   {
     // The same, on ours with its production layer off (ours) and on (ours-production: rate limiting per caller
@@ -179,13 +181,7 @@ export const SCENARIOS = [
     unit: 'req/s',
     targets: ['ours', 'ours-production'],
     setup: (client, url) => openSession(client, url),
-    async iteration(client, url, headers, seq) {
-      const message = `bench-${seq}-${Math.random().toString(36).slice(2, 10)}`;
-      await call(client, url, headers, { jsonrpc: '2.0', id: seq + 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } }, (result) => {
-        const text = result?.content?.[0]?.text;
-        return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
-      });
-    },
+    iteration: echoInSession,
   },
   {
     // The same, authenticated with an access token from GitHub sign-in (the worker's own OAuth) instead of an API
@@ -196,13 +192,7 @@ export const SCENARIOS = [
     targets: ['ours'],
     auth: 'signed-in',
     setup: (client, url) => openSession(client, url),
-    async iteration(client, url, headers, seq) {
-      const message = `bench-${seq}-${Math.random().toString(36).slice(2, 10)}`;
-      await call(client, url, headers, { jsonrpc: '2.0', id: seq + 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } }, (result) => {
-        const text = result?.content?.[0]?.text;
-        return text === message ? null : `content[0].text ${JSON.stringify(text)}, expected ${JSON.stringify(message)}`;
-      });
-    },
+    iteration: echoInSession,
   },
   {
     id: 'tools_list',
