@@ -20,7 +20,8 @@ if (!scenario) throw new Error(`BENCH_SCENARIO must be one of ${SCENARIOS.map((s
 execFileSync('bash', [join(ROOT, 'scripts', 'build.sh')], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, MCP_KEEP_NAMES: '1' } });
 process.env.MCP_SKIP_BUILD = '1';
 const inspectorPort = await freePort();
-const worker = await startWorker({ inspectorPort });
+// Like the benchmark, without the audit log unless BENCH_LOG_LEVEL says otherwise.
+const worker = await startWorker({ inspectorPort, vars: { MCP_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'off' } });
 try {
   const [target] = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   // wrangler's inspector proxy wants an Origin on the upgrade.
