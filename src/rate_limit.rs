@@ -130,8 +130,10 @@ impl ToolLimits {
         self.0.iter().find(|l| l.tool == tool)
     }
 
-    /// The limits of the `tools/call` requests in `payload`, one per call, in order.
-    pub fn calls_in(&self, payload: &Payload) -> Vec<&ToolLimit> {
+    /// The limits the requests of `payload` count against, in order: for each `tools/call`, those of every tool
+    /// it reaches (`reached`: the called tool, and the one it calls through, such as the operation a large REST
+    /// API's `invoke_operation` calls).
+    pub fn calls_in(&self, payload: &Payload, reached: impl Fn(&Request) -> Vec<String>) -> Vec<&ToolLimit> {
         if self.0.is_empty() {
             return Vec::new();
         }
@@ -139,19 +141,19 @@ impl ToolLimits {
             .items()
             .iter()
             .filter_map(|item| match item {
-                Ok(Message::Request(r)) => self.call_of(r).into_iter().next(),
+                Ok(Message::Request(r)) => Some(self.call_of(r, &reached)),
                 _ => None,
             })
+            .flatten()
             .collect()
     }
 
-    /// The limit of `request` if it calls a limited tool.
-    pub fn call_of(&self, request: &Request) -> Vec<&ToolLimit> {
-        if request.method != "tools/call" {
+    /// The limits `request` counts against, if it calls limited tools (see [`Self::calls_in`]).
+    pub fn call_of(&self, request: &Request, reached: impl Fn(&Request) -> Vec<String>) -> Vec<&ToolLimit> {
+        if self.0.is_empty() {
             return Vec::new();
         }
-        let name = request.params.as_ref().and_then(|p| p.get("name")).and_then(|n| n.as_str());
-        name.and_then(|name| self.get(name)).into_iter().collect()
+        reached(request).iter().filter_map(|tool| self.get(tool)).collect()
     }
 }
 
@@ -249,16 +251,24 @@ mod tests {
     }
 
     #[test]
-    fn tool_calls_of_a_payload_are_found_by_name() {
-        let limits = ToolLimits::parse("search=1/10").unwrap();
+    fn tool_calls_of_a_payload_count_against_every_tool_they_reach() {
+        let limits = ToolLimits::parse("search=1/10,deleteRepo=1/60").unwrap();
         let body = br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}},
             {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo"}},
             {"jsonrpc":"2.0","id":3,"method":"tools/list"},
-            {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search"}}]"#;
+            {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"invoke","arguments":{"name":"deleteRepo"}}},
+            {"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search"}}]"#;
         let payload = Payload::parse(body).unwrap();
-        let found: Vec<&str> = limits.calls_in(&payload).iter().map(|l| l.tool.as_str()).collect();
-        assert_eq!(found, ["search", "search"]);
-        assert!(ToolLimits::default().calls_in(&payload).is_empty());
+        // As the server answers: the called tool, and for `invoke` the operation it calls through.
+        let reached = |r: &Request| -> Vec<String> {
+            let params = r.params.clone().unwrap_or_default();
+            let name = params["name"].as_str().map(str::to_string);
+            let through = params["arguments"]["name"].as_str().map(str::to_string);
+            name.into_iter().chain(through).collect()
+        };
+        let found: Vec<&str> = limits.calls_in(&payload, reached).iter().map(|l| l.tool.as_str()).collect();
+        assert_eq!(found, ["search", "deleteRepo", "search"]);
+        assert!(ToolLimits::default().calls_in(&payload, reached).is_empty());
     }
 
     #[test]

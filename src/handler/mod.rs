@@ -175,6 +175,18 @@ impl Server {
         (&self.tools, &self.prompts)
     }
 
+    /// The tools a `tools/call` request reaches (its own, and the one it calls through); none for other methods.
+    pub fn tools_reached(&self, request: &Request) -> Vec<String> {
+        if request.method != "tools/call" {
+            return Vec::new();
+        }
+        let params = request.params.as_ref();
+        let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        self.tools.reached(name, params.and_then(|p| p.get("arguments")))
+    }
+
     pub fn resources(mut self, resources: ResourceRegistry) -> Self {
         self.discover_json = Default::default();
         self.resources = resources;

@@ -88,7 +88,11 @@ type Handler = Rc<dyn Fn(Value, RequestContext) -> LocalFuture<'static, Result<C
 pub struct ToolDef {
     tool: Tool,
     handler: Handler,
+    reaches: Option<Reaches>,
 }
+
+/// Given a call's arguments, the tool a call reaches through this one (see [`ToolDef::reaching`]).
+type Reaches = Rc<dyn Fn(&Value) -> Option<String>>;
 
 impl ToolDef {
     /// A tool whose arguments deserialize into `A`; `A`'s JSON Schema becomes the `inputSchema`.
@@ -116,6 +120,7 @@ impl ToolDef {
                     handler(args, cx).await
                 })
             }),
+            reaches: None,
         }
     }
 
@@ -127,7 +132,15 @@ impl ToolDef {
         Fut: Future<Output = Result<CallToolResult, ToolError>> + 'static,
     {
         let handler = Rc::new(handler);
-        Self { tool, handler: Rc::new(move |args, cx| Box::pin(handler(args, cx))) }
+        Self { tool, handler: Rc::new(move |args, cx| Box::pin(handler(args, cx))), reaches: None }
+    }
+
+    /// Marks a tool that calls another on the caller's behalf (a large REST API's `invoke_operation` calls one
+    /// operation by name): `reaches` names, from the arguments, the tool whose rate limits the call also counts
+    /// against, so that a limit cannot be sidestepped by calling through it.
+    pub fn reaching(mut self, reaches: impl Fn(&Value) -> Option<String> + 'static) -> Self {
+        self.reaches = Some(Rc::new(reaches));
+        self
     }
 
     pub fn title(mut self, title: &str) -> Self {
@@ -218,6 +231,14 @@ impl ToolRegistry {
 
     pub fn contains(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
+    }
+
+    /// The tools a call of `name` with `arguments` reaches: `name` itself, and the tool it calls through (see
+    /// [`ToolDef::reaching`]).
+    pub fn reached(&self, name: &str, arguments: Option<&Value>) -> Vec<String> {
+        let through = self.by_name.get(name).and_then(|&i| self.tools[i].reaches.as_ref());
+        let through = through.and_then(|reaches| reaches(arguments.unwrap_or(&Value::Null)));
+        std::iter::once(name.to_string()).chain(through).collect()
     }
 
     /// The names of the registered tools (exposed or not).

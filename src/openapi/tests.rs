@@ -336,6 +336,26 @@ fn the_deployments_filter_reaches_operations_behind_the_large_api_tools() {
 }
 
 #[test]
+fn a_call_through_invoke_reaches_the_operations_tool_for_rate_limits() {
+    let api = api(
+        &[("OPENAPI_ZOO_MAX_TOOLS", "0"), ("OPENAPI_ZOO_TOOL_PREFIX", "zoo_")],
+        Rc::new(FakeBackend::default()),
+    );
+    let registry = tools::tools(&api, &ToolFilter::all()).unwrap();
+    let through = json!({"name": "deleteAnimal", "arguments": {"id": "1"}});
+    assert_eq!(
+        registry.reached("zoo_zoo_invoke_operation", Some(&through)),
+        ["zoo_zoo_invoke_operation", "zoo_deleteAnimal"]
+    );
+    assert_eq!(
+        registry.reached("zoo_zoo_invoke_operation", Some(&json!({"name": "nope"}))),
+        ["zoo_zoo_invoke_operation"]
+    );
+    assert_eq!(registry.reached("zoo_zoo_invoke_operation", None), ["zoo_zoo_invoke_operation"]);
+    assert_eq!(registry.reached("zoo_zoo_search_operations", Some(&through)), ["zoo_zoo_search_operations"]);
+}
+
+#[test]
 fn prompts_explain_each_operation() {
     let api = api(&[("OPENAPI_ZOO_PROMPTS", "true")], Rc::new(FakeBackend::default()));
     let prompts = tools::prompts(&api);

@@ -263,6 +263,7 @@ fn invoke_tool(api: Rc<Api>, exposure: ToolFilter) -> ToolDef {
         output_schema: None,
         annotations: Some(ToolAnnotations { open_world_hint: Some(true), ..Default::default() }),
     };
+    let reaching = api.clone();
     ToolDef::from_data(tool, move |args: Value, cx| {
         let (api, exposure) = (api.clone(), exposure.clone());
         async move {
@@ -280,6 +281,11 @@ fn invoke_tool(api: Rc<Api>, exposure: ToolFilter) -> ToolDef {
             };
             Ok(api.call(op, &arguments, output.as_ref(), &cx).await)
         }
+    })
+    // A per-tool rate limit on an operation holds when it is called through this tool too.
+    .reaching(move |args| {
+        let name = args.get("name").and_then(Value::as_str)?;
+        reaching.index.operations.iter().find(|op| op.name == name).map(|op| reaching.tool_name(op))
     })
 }
 

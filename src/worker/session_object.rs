@@ -137,7 +137,7 @@ impl McpSession {
                 check_revision(&session, call.revision).map_err(answering)?;
                 // Refused before the answer can become a stream (`MCP_RESPONSE_MODE=sse`), so it stays a 400.
                 shttp::check_batch(&payload, session.protocol_version()).map_err(answering)?;
-                let limited = settings.tool_rate_limits.calls_in(&payload);
+                let limited = settings.tool_rate_limits.calls_in(&payload, |r| server.tools_reached(r));
                 if !limited.is_empty() {
                     // A POST refused for its streams must not use up the caller's tool calls.
                     self.outbox.room_for_requests().map_err(answering)?;
@@ -322,7 +322,7 @@ impl McpSession {
             return Err(HttpError::SessionNotFound);
         };
         let payload = Payload::parse(body).map_err(|m| HttpError::Parse(m.error))?;
-        let limited = settings.tool_rate_limits.calls_in(&payload);
+        let limited = settings.tool_rate_limits.calls_in(&payload, |r| server.tools_reached(r));
         super::caller_object::take_tool_calls(&self.env, &caller, &limited).await?;
         let peer = self.outbox.peer(&stream, settings.client_request_timeout_ms);
         let outbox = self.outbox.clone();

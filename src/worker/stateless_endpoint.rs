@@ -30,7 +30,7 @@ pub async fn post(
         Ok(checked) => checked,
         Err(refused) => return Ok(json(refused)),
     };
-    let limited = at.settings.tool_rate_limits.call_of(&request);
+    let limited = at.settings.tool_rate_limits.call_of(&request, |r| server.tools_reached(r));
     super::caller_object::take_tool_calls(at.env, &at.caller, limited.as_slice())
         .await
         .map_err(|error| Failure { error, id: Some(request.id.clone()) })?;

@@ -74,6 +74,8 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone,clash)', { timeout: 600_
         OPENAPI_GONE_BASE_URL: `${fake.url}/gone`,
         // The same operations again, without a prefix: their names are zoo's.
         OPENAPI_CLASH_BASE_URL: `${fake.url}/clash`,
+        // One call per caller in 10 minutes: the test of calls through big_invoke_operation.
+        MCP_TOOL_RATE_LIMITS: 'headAnimal=1/600',
       },
     });
     sdk = await connectSdk(worker.url, { requestInit: { headers: { authorization: `Bearer ${KEY}` } } });
@@ -246,6 +248,22 @@ describe('REST APIs as tools (OPENAPI_APIS=zoo,big,gone,clash)', { timeout: 600_
     ({ result, seen } = await callTool('big_invoke_operation', { name: 'getAnimal', arguments: { kind: 7 } }));
     assert.equal(result.isError, true);
     assert.equal(seen.length, 0);
+  });
+
+  it('counts a call through the large-API invoke tool against the operation\'s own rate limit', T, async () => {
+    const auth = { authorization: `Bearer ${KEY}` };
+    const init = await post(worker.url, initializeRequest(), { headers: auth });
+    const opts = { session: init.headers.get('mcp-session-id'), protocolVersion: LATEST_VERSION, headers: auth };
+    assert.equal((await post(worker.url, notification('notifications/initialized'), opts)).status, 202);
+    const invoke = () => post(worker.url, request('tools/call', { name: 'big_invoke_operation', arguments: { name: 'headAnimal', arguments: { id: '1' } } }), opts);
+    const first = await invoke();
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.messages[0].error, undefined, first.text);
+    for (const again of [await invoke(), await post(worker.url, request('tools/call', { name: 'headAnimal', arguments: { id: '1' } }), opts)]) {
+      assert.equal(again.status, 429, again.text);
+      assert.match(again.messages[0].error.message, /tool headAnimal per 600 s \(MCP_TOOL_RATE_LIMITS\)/);
+      assert.ok(Number(again.headers.get('retry-after')) >= 1);
+    }
   });
 
   it('offers one prompt per operation of zoo', T, async () => {
