@@ -19,10 +19,16 @@ struct Entry {
     outcome: Result<Rc<Api>, String>,
 }
 
+/// How long one request's reading of the texts may take before another request of the isolate reads them
+/// instead (the first one's request may have been cancelled, never to call [`Loader::update`]).
+pub const READ_GIVEN_UP_MS: u64 = 10_000;
+
 /// The APIs as last loaded.
 #[derive(Default)]
 pub struct Loader {
-    pub loaded_at_ms: Option<u64>,
+    loaded_at_ms: Option<u64>,
+    /// When a request of this isolate began reading the texts again, until its [`Loader::update`].
+    reading_since_ms: Option<u64>,
     generation: u64,
     entries: Vec<Entry>,
 }
@@ -31,6 +37,22 @@ impl Loader {
     /// Whether what was loaded is younger than `max_age_ms` at `now_ms`.
     pub fn is_fresh(&self, now_ms: u64, max_age_ms: u64) -> bool {
         self.loaded_at_ms.is_some_and(|at| now_ms.saturating_sub(at) < max_age_ms)
+    }
+
+    /// Whether the request asking at `now_ms` should read the texts (and then [`Self::update`]): always while
+    /// nothing is loaded, since there is nothing to serve meanwhile; once something is, only when it is older
+    /// than `max_age_ms` and no other request is reading them already, so that the requests arriving while
+    /// one reads are served what was loaded instead of all reading KV at once.
+    pub fn claim_read(&mut self, now_ms: u64, max_age_ms: u64) -> bool {
+        if self.loaded_at_ms.is_none() {
+            return true;
+        }
+        let reading = self.reading_since_ms.is_some_and(|at| now_ms.saturating_sub(at) < READ_GIVEN_UP_MS);
+        if self.is_fresh(now_ms, max_age_ms) || reading {
+            return false;
+        }
+        self.reading_since_ms = Some(now_ms);
+        true
     }
 
     /// Takes in the texts just read for `apis` (in their order; an error when a text could not be read, or is
@@ -72,6 +94,7 @@ impl Loader {
         }
         self.entries = entries;
         self.loaded_at_ms = Some(now_ms);
+        self.reading_since_ms = None;
         self.generation += u64::from(changed);
         kept
     }
@@ -170,5 +193,26 @@ mod tests {
         assert!(loaded[0].1.as_ref().err().unwrap().contains("not valid"));
         assert!(loaded[1].1.is_ok());
         assert_eq!(builds.get(), 3);
+    }
+
+    #[test]
+    fn one_request_at_a_time_reads_again_while_the_others_are_served_what_was_loaded() {
+        let apis = apis();
+        let build = |_: &ApiSettings, _: &str| Err("not built".to_string());
+        let mut loader = Loader::default();
+        // Nothing loaded: every request reads, there is nothing to serve meanwhile.
+        assert!(loader.claim_read(0, 60_000) && loader.claim_read(1, 60_000));
+        loader.update(&apis, vec![Err("a".into()), Err("b".into())], 1_000, build);
+        assert!(!loader.claim_read(60_999, 60_000), "fresh");
+        // Stale: the first request reads, the others meanwhile do not.
+        assert!(loader.claim_read(61_000, 60_000));
+        assert!(
+            !loader.claim_read(61_001, 60_000) && !loader.claim_read(61_000 + READ_GIVEN_UP_MS - 1, 60_000)
+        );
+        // A read that never ended (its request was cancelled) is given up.
+        assert!(loader.claim_read(61_000 + READ_GIVEN_UP_MS, 60_000));
+        loader.update(&apis, vec![Err("a".into()), Err("b".into())], 72_000, build);
+        assert!(!loader.claim_read(72_001, 60_000), "fresh again, nobody reads");
+        assert!(loader.claim_read(132_000, 60_000));
     }
 }

@@ -30,11 +30,12 @@ thread_local! {
 }
 
 /// The generation of the APIs as of now (it changes whenever one of them does), and the APIs by name (each, or
-/// why it is not served) unless `known` is that generation already: a warm request copies nothing.
+/// why it is not served) unless `known` is that generation already: a warm request copies nothing. Reads KV
+/// when [`Loader::claim_read`] says this request should.
 pub async fn current(env: &Env, settings: &Settings, known: Option<u64>) -> (u64, Option<LoadedApis>) {
     let now = super::now_ms();
-    let fresh = LOADER.with(|l| l.borrow().is_fresh(now, REFRESH_MS));
-    if !fresh {
+    // One request of the isolate reads KV when the indexes are due; the others meanwhile serve what was loaded.
+    if LOADER.with(|l| l.borrow_mut().claim_read(now, REFRESH_MS)) {
         let mut texts = Vec::with_capacity(settings.openapi.len());
         for api in &settings.openapi {
             texts.push(read(env, &api.kv_key()).await);
