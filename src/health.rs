@@ -1,6 +1,7 @@
 //! `/health`: what a load balancer or an operator polls. One report of every component (configuration,
 //! credentials, the server secret, KV, Durable Objects, rate limiting) and an overall status: 200 when the
-//! deployment can serve, 503 when it cannot, with the reason named (never a secret's value).
+//! deployment can serve (`ok`, or `degraded` when a part of what it offers is missing), 503 when it cannot, with
+//! the reason named (never a secret's value).
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -16,6 +17,9 @@ pub enum Component {
     },
     /// Switched off by configuration (not a failure).
     Off,
+    /// Partly broken: what it serves is served, the rest is not (a configured REST API whose index is missing),
+    /// so the deployment still serves: `/health` stays 200 and a monitor can still tell.
+    Degraded { error: String },
     /// Broken: requests that need it fail.
     Failing { error: String },
 }
@@ -31,6 +35,10 @@ impl Component {
 
     pub fn failing(error: impl Into<String>) -> Self {
         Self::Failing { error: error.into() }
+    }
+
+    pub fn degraded(error: impl Into<String>) -> Self {
+        Self::Degraded { error: error.into() }
     }
 
     fn is_failing(&self) -> bool {
@@ -50,7 +58,7 @@ impl Report {
         self
     }
 
-    /// 200 when nothing fails, else 503.
+    /// 200 when nothing fails (degraded parts included), else 503.
     pub fn status_code(&self) -> u16 {
         if self.components.iter().any(|(_, c)| c.is_failing()) {
             503
@@ -65,8 +73,14 @@ impl Report {
             .iter()
             .map(|(name, c)| (name.to_string(), serde_json::to_value(c).expect("components serialize")))
             .collect();
+        let degraded = self.components.iter().any(|(_, c)| matches!(c, Component::Degraded { .. }));
+        let status = match self.status_code() {
+            200 if degraded => "degraded",
+            200 => "ok",
+            _ => "failing",
+        };
         json!({
-            "status": if self.status_code() == 200 { "ok" } else { "failing" },
+            "status": status,
             "version": version,
             "components": components,
         })
@@ -89,5 +103,18 @@ mod tests {
         assert_eq!(body["status"], "failing");
         assert_eq!(body["components"]["configuration"]["error"], "MCP_PAGE_SIZE must be a number");
         assert_eq!(body["components"]["kv"], json!({"status": "ok"}));
+    }
+
+    #[test]
+    fn a_degraded_component_keeps_the_whole_serving_and_says_so() {
+        let partly = Report::default()
+            .with("kv", Component::ok())
+            .with("openapi", Component::degraded("gone: no index"));
+        assert_eq!(partly.status_code(), 200);
+        let body = partly.to_json("1");
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(body["components"]["openapi"], json!({"status": "degraded", "error": "gone: no index"}));
+        let broken = partly.with("access", Component::failing("no credentials"));
+        assert_eq!((broken.status_code(), broken.to_json("1")["status"].as_str()), (503, Some("failing")));
     }
 }

@@ -79,7 +79,8 @@ fn metrics(env: &Env) -> Component {
     }
 }
 
-/// How each configured REST API is served, or why it is not (its index missing or invalid, a name taken).
+/// How each configured REST API is served, or why it is not (its index missing or invalid, a name taken):
+/// degraded then, since everything else is still served.
 async fn rest_apis(env: &Env, settings: &Settings) -> Component {
     if settings.openapi.is_empty() {
         return Component::Off;
@@ -91,7 +92,7 @@ async fn rest_apis(env: &Env, settings: &Settings) -> Component {
     };
     let text: Vec<String> = statuses.iter().map(line).collect();
     if statuses.iter().any(|s| s.served.is_err()) {
-        Component::failing(text.join("; "))
+        Component::degraded(text.join("; "))
     } else {
         Component::ok_with(text.join("; "))
     }
