@@ -29,8 +29,17 @@ pub enum CallerCall {
     Keep { session: String, expires_at_ms: u64 },
     /// The session ended.
     Close { session: String },
-    /// One call of `tool`, at most `limit` per window of `window_ms`.
-    Take { tool: String, limit: u32, window_ms: u64 },
+    /// The calls of limited tools one POST makes (a batch may hold several), counted all or none, so that a
+    /// POST refused for one of its calls uses up none of the others.
+    Take { calls: Vec<LimitedCall> },
+}
+
+/// One call of `tool`, at most `limit` per window of `window_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitedCall {
+    pub tool: String,
+    pub limit: u32,
+    pub window_ms: u64,
 }
 
 /// A caller's object's answer.
@@ -44,7 +53,13 @@ pub enum CallerReply {
         retry_after_ms: u64,
     },
     Done,
-    Took(Take),
+    /// Every call was counted.
+    Took,
+    /// The call at `index` did not fit its window (`take` says when it ends), and none was counted.
+    Refused {
+        index: usize,
+        take: Take,
+    },
 }
 
 /// A caller's live sessions, by id, with when each expires unless used.
@@ -135,6 +150,24 @@ impl ToolWindow {
     }
 }
 
+/// Counts `calls` in the caller's tool windows at `now_ms`, all or none (calls of one tool count together):
+/// `Err` names the first that does not fit, and then `windows` is left as it was.
+pub fn take_all(
+    windows: &mut BTreeMap<String, ToolWindow>,
+    calls: &[LimitedCall],
+    now_ms: u64,
+) -> Result<(), (usize, Take)> {
+    let mut counted = windows.clone();
+    for (index, call) in calls.iter().enumerate() {
+        let take = counted.entry(call.tool.clone()).or_default().take(now_ms, call.limit, call.window_ms);
+        if !take.allowed {
+            return Err((index, take));
+        }
+    }
+    *windows = counted;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,10 +226,36 @@ mod tests {
         let text = serde_json::to_string(&call).unwrap();
         assert_eq!(text, r#"{"op":"open","session":"s","expires_at_ms":5,"limit":3}"#);
         assert_eq!(serde_json::from_str::<CallerCall>(&text).unwrap(), call);
-        let reply = CallerReply::Took(Take { allowed: false, remaining: 0, reset_ms: 7 });
+        let reply =
+            CallerReply::Refused { index: 1, take: Take { allowed: false, remaining: 0, reset_ms: 7 } };
         let text = serde_json::to_string(&reply).unwrap();
         assert_eq!(serde_json::from_str::<CallerReply>(&text).unwrap(), reply);
+        let call =
+            CallerCall::Take { calls: vec![LimitedCall { tool: "echo".into(), limit: 2, window_ms: 10 }] };
+        let text = serde_json::to_string(&call).unwrap();
+        assert_eq!(serde_json::from_str::<CallerCall>(&text).unwrap(), call);
         assert_eq!(object_name("key:ops"), "caller:key:ops");
+    }
+
+    #[test]
+    fn the_calls_of_a_post_are_counted_all_or_none() {
+        let call = |tool: &str, limit| LimitedCall { tool: tool.into(), limit, window_ms: 10_000 };
+        let mut windows = BTreeMap::new();
+        // Two calls of echo (limit 2) and one of search: all fit.
+        assert_eq!(
+            take_all(&mut windows, &[call("echo", 2), call("search", 5), call("echo", 2)], 1_000),
+            Ok(())
+        );
+        assert_eq!(windows["echo"].window.count, 2);
+        // search would fit, echo does not: nothing counted, the refusal names echo's place.
+        let refused = take_all(&mut windows, &[call("search", 5), call("echo", 2)], 2_000).unwrap_err();
+        assert_eq!(refused, (1, Take { allowed: false, remaining: 0, reset_ms: 8_000 }));
+        assert_eq!(windows["search"].window.count, 1, "search's call of the refused POST was not counted");
+        // Calls of one tool count together: three of a tool allowing two are refused as a whole.
+        let mut fresh = BTreeMap::new();
+        assert_eq!(take_all(&mut fresh, &[call("a", 2), call("a", 2), call("a", 2)], 0).unwrap_err().0, 2);
+        assert!(fresh.is_empty());
+        assert_eq!(take_all(&mut windows, &[], 3_000), Ok(()));
     }
 
     #[test]

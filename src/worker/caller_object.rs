@@ -16,7 +16,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 use super::http;
 use crate::error::HttpError;
 use crate::identity::Identity;
-use crate::per_caller::{object_name, CallerCall, CallerReply, Sessions, ToolWindow};
+use crate::per_caller::{self, object_name, CallerCall, CallerReply, LimitedCall, Sessions, ToolWindow};
 use crate::rate_limit::{ToolDenial, ToolLimit};
 
 /// The Durable Object namespace of callers.
@@ -143,10 +143,10 @@ impl CallerLedger {
                     true => (CallerReply::Done, Write::Session { expired: vec![session], put: None }),
                     false => (CallerReply::Done, Write::Nothing),
                 },
-                CallerCall::Take { tool, limit, window_ms } => {
-                    let take = ledger.tools.entry(tool).or_default().take(now, limit, window_ms);
-                    (CallerReply::Took(take), Write::Tools(ledger.tools.clone()))
-                }
+                CallerCall::Take { calls } => match per_caller::take_all(&mut ledger.tools, &calls, now) {
+                    Ok(()) => (CallerReply::Took, Write::Tools(ledger.tools.clone())),
+                    Err((index, take)) => (CallerReply::Refused { index, take }, Write::Nothing),
+                },
             }
         };
         match write {
@@ -287,20 +287,30 @@ pub async fn close_session(env: &Env, settings: &crate::config::Settings, owner:
     }
 }
 
-/// Counts the calls of limited tools in `limits` (one each, in order) for `caller`: the first refused is a 429
-/// saying when its window ends. A failure of the ledger lets the call through.
+/// Counts the calls of limited tools in `limits` (one each, in order; all or none) for `caller`: when one does not
+/// fit, none is counted and the 429 says when its window ends. A failure of the ledger lets the calls through.
 pub async fn take_tool_calls(env: &Env, caller: &Identity, limits: &[&ToolLimit]) -> Result<(), HttpError> {
-    for limit in limits {
-        let window_ms = u64::from(limit.window_seconds) * 1000;
-        let request = CallerCall::Take { tool: limit.tool.clone(), limit: limit.limit, window_ms };
-        match call(env, caller.id(), &request).await {
-            Ok(CallerReply::Took(take)) if !take.allowed => {
-                super::metrics_recorder::rate_limited("tool");
-                return Err(HttpError::ToolRateLimited(ToolDenial::new(limit, &take)));
-            }
-            Ok(_) => {}
-            Err(detail) => log_failure("take", &detail),
+    if limits.is_empty() {
+        return Ok(());
+    }
+    let calls = limits
+        .iter()
+        .map(|l| LimitedCall {
+            tool: l.tool.clone(),
+            limit: l.limit,
+            window_ms: u64::from(l.window_seconds) * 1000,
+        })
+        .collect();
+    match call(env, caller.id(), &CallerCall::Take { calls }).await {
+        Ok(CallerReply::Refused { index, take }) => {
+            super::metrics_recorder::rate_limited("tool");
+            let limit = limits.get(index).copied().unwrap_or(limits[0]);
+            Err(HttpError::ToolRateLimited(ToolDenial::new(limit, &take)))
+        }
+        Ok(_) => Ok(()),
+        Err(detail) => {
+            log_failure("take", &detail);
+            Ok(())
         }
     }
-    Ok(())
 }

@@ -4,7 +4,8 @@
 //   out by their expiry (MCP_SESSION_TTL_SECONDS=15), so nothing leaks;
 // - per-tool rate limits (MCP_TOOL_RATE_LIMITS=echo=2/10): the third echo of a caller within the window is 429 with
 //   Retry-After and RateLimit headers and a JSON-RPC body, in the session lane and the stateless lane alike (one
-//   count per caller), other tools and other callers are not affected, and echo works again after the window.
+//   count per caller), other tools and other callers are not affected, and echo works again after the window; a
+//   batch whose calls do not all fit is refused whole and uses up none of them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './support/worker.mjs';
@@ -12,7 +13,7 @@ import { initializeRequest, openSession, post, request, send } from './support/m
 
 const T = { timeout: 60_000 };
 const TTL_S = 15;
-const KEYS = { alice: 'k-alice-callers-01', bob: 'k-bob-callers-02', carol: 'k-carol-callers-03', dave: 'k-dave-callers-04' };
+const KEYS = { alice: 'k-alice-callers-01', bob: 'k-bob-callers-02', carol: 'k-carol-callers-03', dave: 'k-dave-callers-04', frank: 'k-frank-callers-05' };
 const as = (who) => ({ authorization: `Bearer ${KEYS[who]}` });
 const STATELESS = '2026-07-28';
 const META = {
@@ -197,6 +198,22 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
     while ((await denials('tool')) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.equal(await denials('tool'), 3);
     assert.ok((await denials('sessions')) >= 4, `sessions: ${await denials('sessions')}`);
+  });
+
+  it('a batch whose calls do not all fit is refused whole, and counts none of them', T, async () => {
+    // After the denials test: this one adds a denial of its own.
+    const s = await openSession(worker.url, { headers: as('frank'), protocolVersion: '2025-03-26' });
+    if (Date.now() % 10_000 > 4_000) await new Promise((r) => setTimeout(r, 10_000 - (Date.now() % 10_000) + 100));
+    const opts = { session: s.session, protocolVersion: s.version, headers: as('frank') };
+    const batch = ['b1', 'b2', 'b3'].map((message) => request('tools/call', { name: 'echo', arguments: { message } }));
+    const refused = await post(worker.url, batch, opts);
+    assertRefused(refused, 'MCP_TOOL_RATE_LIMITS');
+    // None of the three was counted: two calls still fit this window, the third does not.
+    for (const message of ['after1', 'after2']) {
+      const answer = await echo('frank', s, message);
+      assert.equal(answer.messages[0]?.result?.content?.[0]?.text, message, answer.text);
+    }
+    assert.equal((await echo('frank', s)).status, 429);
   });
 });
 
