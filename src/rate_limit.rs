@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::identity::Identity;
+use crate::identity::{CallerKind, Identity};
 use crate::model::{Message, Payload, Request};
 
 /// A limit's policy as clients are told it: `limit` requests per `window_seconds`.
@@ -31,9 +31,13 @@ impl Policy {
     }
 }
 
-/// What a caller's requests to the MCP endpoints are counted under: its identity (a key's name, a user).
-pub fn caller_key(caller: &Identity) -> String {
-    format!("caller:{}", caller.id())
+/// What a caller's requests to the MCP endpoints are counted under: its identity (a key's name, a user); a
+/// caller without credentials (an open deployment) by its IP, so that one stranger cannot use up everyone's.
+pub fn caller_key(caller: &Identity, connecting_ip: Option<&str>) -> String {
+    match caller.kind() {
+        CallerKind::Anonymous => format!("caller:anonymous:{}", ip_key(connecting_ip)),
+        _ => format!("caller:{}", caller.id()),
+    }
 }
 
 /// What requests to the OAuth endpoints are counted under: the client's IP (`CF-Connecting-IP`), or one
@@ -310,7 +314,13 @@ mod tests {
 
     #[test]
     fn keys_count_callers_by_identity_and_strangers_by_ip() {
-        assert_eq!(caller_key(&Identity::api_key("ops")), "caller:key:ops");
+        assert_eq!(caller_key(&Identity::api_key("ops"), Some("203.0.113.9")), "caller:key:ops");
+        assert_eq!(caller_key(&Identity::user(7, "octo", None), None), "caller:github:7");
+        assert_eq!(
+            caller_key(&Identity::anonymous(), Some("203.0.113.9")),
+            "caller:anonymous:ip:203.0.113.9"
+        );
+        assert_eq!(caller_key(&Identity::anonymous(), None), "caller:anonymous:ip:unknown");
         assert_eq!(ip_key(Some(" 203.0.113.9 ")), "ip:203.0.113.9");
         assert_eq!(ip_key(None), "ip:unknown");
         assert_eq!(

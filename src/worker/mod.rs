@@ -263,7 +263,8 @@ async fn route(
     let caller = caller.identity;
     seen.caller = Some(caller.clone());
     if let Some(policy) = settings.caller_rate_limit {
-        if !rate_limiter::allows(env, rate_limiter::CALLERS, &crate::rate_limit::caller_key(&caller)).await {
+        let key = crate::rate_limit::caller_key(&caller, req.header("CF-Connecting-IP").as_deref());
+        if !rate_limiter::allows(env, rate_limiter::CALLERS, &key).await {
             seen.rate_limited = Some("mcp");
             return Err(HttpError::RateLimited(policy).into());
         }

@@ -2,6 +2,7 @@
 // the OAuth endpoints (OAUTH_RATE_LIMIT, binding OAUTH_RATE_LIMITER). A config copy with small limits (3 and 2
 // per 10 s); a burst past each gets 429 with Retry-After and RateLimit headers, a JSON-RPC body on /mcp and an
 // OAuth error body on /register, other callers are not affected, and the caller gets through after the window.
+// On an open deployment (no credentials) callers are counted per client IP.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,5 +94,28 @@ describe('rate limits (3 per 10 s per caller on /mcp, 2 per 10 s per IP on OAuth
     const health = await (await fetch(`${worker.url}/health`)).json();
     assert.equal(health.components.rate_limiting.status, 'ok');
     assert.match(health.components.rate_limiting.detail, /3\/10 s per caller/);
+  });
+});
+
+describe('rate limits on an open deployment (no credentials: callers counted per client IP)', { timeout: 300_000 }, () => {
+  let worker;
+  let dir;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mcp-rate-open-'));
+    worker = await startWorker({ config: smallLimits(dir), vars: { MCP_RATE_LIMIT: `3/${WINDOW_S}` } });
+  }, { timeout: 150_000 });
+  after(async () => {
+    await worker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  it('one client past the limit is refused; a client at another IP is not', T, async () => {
+    const list = (ip) => post(worker.url, request('tools/list', {}), { headers: { 'cf-connecting-ip': ip } });
+    // The binding's windows are aligned to the clock: start early in one, so that all five fall in it.
+    if (Date.now() % 10_000 > 6_000) await new Promise((r) => setTimeout(r, 10_000 - (Date.now() % 10_000) + 100));
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await list('203.0.113.21')).status);
+    assert.ok(statuses.includes(429), `no 429 in ${statuses}`);
+    assert.notEqual((await list('198.51.100.22')).status, 429, 'another IP is counted on its own');
   });
 });
