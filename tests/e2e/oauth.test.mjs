@@ -20,6 +20,7 @@ import {
 import {
   T, SECRET, API_KEY, REDIRECT, SHORT_TTL_S, secrets, track, trackFlow, trackTokens, whoami, assertUser,
   assertChallenge, assertErrorPage, assertTokenError, oauthSign, accessPayload, forgeAccess, startSignInWorld,
+  METRICS_TOKEN, authFailures, expectAuthFailures,
 } from './support/oauth_world.mjs';
 
 describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake GitHub)', { timeout: 900_000 }, () => {
@@ -54,7 +55,7 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       w2 = await startWorker({
         port: port2,
         vars: {
-          ...fake2.vars, MCP_SERVER_SECRET: SECRET,
+          ...fake2.vars, MCP_SERVER_SECRET: SECRET, MCP_METRICS_TOKEN: METRICS_TOKEN,
           OAUTH_ACCESS_TTL_SECONDS: String(SHORT_TTL_S), OAUTH_CODE_TTL_SECONDS: String(SHORT_TTL_S),
         },
       });
@@ -292,7 +293,10 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       // Revoke (RFC 7009): 200, and the token then gets 401; the grant is gone, so the refresh token too.
       const rev = await revoke(disc.as, { token: ref.json.access_token, hint: 'access_token', clientId: client.client_id });
       assert.equal(rev.status, 200, rev.text);
+      const revokedBefore = await authFailures(url, 'revoked');
       assertChallenge(await challenge(mcpUrl, { headers: bearer(ref.json.access_token) }), origin, { error: 'invalid_token', what: 'revoked token' });
+      // Counted in /metrics under its reason.
+      await expectAuthFailures(url, 'revoked', revokedBefore + 1);
       assertTokenError(await refresh(disc.as, { refreshToken: ref.json.refresh_token, clientId: client.client_id }), 400, 'invalid_grant', 'refresh after revoke');
     });
 
@@ -422,7 +426,9 @@ describe('GitHub sign-in: the worker as OAuth 2.1 authorization server (fake Git
       assert.equal(early.tokens.expires_in, SHORT_TTL_S, 'OAUTH_ACCESS_TTL_SECONDS sets expires_in');
       const payload = accessPayload(early.tokens.access_token);
       await sleep(Math.max(0, payload.x - Date.now() + 1500));
+      const expiredBefore = await authFailures(w2.url, 'expired');
       assertChallenge(await challenge(`${w2.url}/mcp`, { headers: bearer(early.tokens.access_token) }), w2.url, { error: 'invalid_token', what: 'expired token' });
+      await expectAuthFailures(w2.url, 'expired', expiredBefore + 1);
       const r = trackTokens(await refresh(d2.as, { refreshToken: early.tokens.refresh_token, clientId: early.client.client_id }));
       assert.equal(r.status, 200, r.text);
       assertUser((await whoami(w2.url, bearer(r.json.access_token))).output, 'octocat', 1);

@@ -20,7 +20,9 @@ export const REDIRECT = 'http://127.0.0.1:45871/callback';
 export const SHORT_TTL_S = 60;
 
 /** Every secret the run handled, for the log scan at the end. */
-export const secrets = new Set([SECRET, API_KEY]);
+/** `/metrics` is on in these workers, to count auth failures by reason. */
+export const METRICS_TOKEN = 'metrics-token-oauth-e2e-0001';
+export const secrets = new Set([SECRET, API_KEY, METRICS_TOKEN]);
 export const track = (...values) => { for (const v of values) if (typeof v === 'string' && v) secrets.add(v); };
 export function trackFlow(flow) {
   track(flow.tokens?.access_token, flow.tokens?.refresh_token, flow.authorization?.code, flow.pkce?.verifier, flow.client?.client_secret);
@@ -61,6 +63,26 @@ export function assertUser(output, login, id, other) {
 }
 
 /** Asserts a 401 on an MCP endpoint with the OAuth challenge of this server. */
+/** The count of `mcp_auth_failures_total{reason}` on the worker at `url` (0 before the first). */
+export async function authFailures(url, reason) {
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const line = text.split('\n').find((l) => l.startsWith(`mcp_auth_failures_total{reason="${reason}"} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** Waits until `authFailures(url, reason)` reaches `count` (metrics arrive in batches), and asserts it. */
+export async function expectAuthFailures(url, reason, count) {
+  const deadline = Date.now() + 10_000;
+  let seen = await authFailures(url, reason);
+  while (seen < count && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    seen = await authFailures(url, reason);
+  }
+  assert.equal(seen, count, `mcp_auth_failures_total{reason="${reason}"}`);
+}
+
 export function assertChallenge(answer, origin, { error, what = '' } = {}) {
   assert.equal(answer.status, 401, `${what}: ${answer.status} ${answer.text}`);
   const raw = answer.headers.get('www-authenticate');
@@ -154,7 +176,7 @@ export async function startSignInWorld() {
   fake.callbackUrl = `http://127.0.0.1:${port}/callback`;
   const worker = await startWorker({
     port,
-    vars: { ...fake.vars, MCP_SERVER_SECRET: SECRET, MCP_API_KEYS: `ci-robot:${API_KEY}` },
+    vars: { ...fake.vars, MCP_SERVER_SECRET: SECRET, MCP_API_KEYS: `ci-robot:${API_KEY}`, MCP_METRICS_TOKEN: METRICS_TOKEN },
   });
   const url = worker.url;
   const mcpUrl = `${url}/mcp`;
