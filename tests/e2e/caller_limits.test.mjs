@@ -10,6 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './support/worker.mjs';
 import { initializeRequest, openSession, post, request, send } from './support/mcp.mjs';
+import { readSeries, awaitSeries } from './support/metrics.mjs';
 
 const T = { timeout: 60_000 };
 const TTL_S = 15;
@@ -70,12 +71,8 @@ let worker;
 const METRICS_TOKEN = 'metrics-token-callers-0001';
 
 /** `mcp_rate_limited_total{policy}` as /metrics reads now. */
-async function denials(policy) {
-  const res = await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  const line = text.split('\n').find((l) => l.startsWith(`mcp_rate_limited_total{policy="${policy}"} `));
-  return line ? Number(line.split(' ')[1]) : 0;
+function denials(policy) {
+  return readSeries(worker.url, METRICS_TOKEN, `mcp_rate_limited_total{policy="${policy}"}`);
 }
 
 describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS=echo=2/10)', { timeout: 300_000 }, () => {
@@ -194,8 +191,7 @@ describe('limits per caller (MCP_MAX_SESSIONS_PER_CALLER=3, MCP_TOOL_RATE_LIMITS
   it('the denials are counted in /metrics by policy', T, async () => {
     // Tools: one denial each in the session lane, the stateless lane and the legacy transport. Sessions: at least
     // alice's three and dave's first (his later polls add more). Metrics arrive in batches: polled.
-    const deadline = Date.now() + 10_000;
-    while ((await denials('tool')) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await awaitSeries(worker.url, METRICS_TOKEN, 'mcp_rate_limited_total{policy="tool"}', 3);
     assert.equal(await denials('tool'), 3);
     assert.ok((await denials('sessions')) >= 4, `sessions: ${await denials('sessions')}`);
   });

@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import { startWorker, freePort } from './worker.mjs';
 import { startFakeGitHub } from './fake_github.mjs';
 import { openSession, call } from './mcp.mjs';
+import { readSeries, awaitSeries } from './metrics.mjs';
 import {
   discover, register, authorizeUrl, authorize, signIn, pkcePair, randomState, redirectParams, parseChallenge, startDocServer,
 } from './oauth_flow.mjs';
@@ -63,24 +64,16 @@ export function assertUser(output, login, id, other) {
 }
 
 /** Asserts a 401 on an MCP endpoint with the OAuth challenge of this server. */
+const authSeries = (reason) => `mcp_auth_failures_total{reason="${reason}"}`;
+
 /** The count of `mcp_auth_failures_total{reason}` on the worker at `url` (0 before the first). */
-export async function authFailures(url, reason) {
-  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  const line = text.split('\n').find((l) => l.startsWith(`mcp_auth_failures_total{reason="${reason}"} `));
-  return line ? Number(line.split(' ')[1]) : 0;
+export function authFailures(url, reason) {
+  return readSeries(url, METRICS_TOKEN, authSeries(reason));
 }
 
 /** Waits until `authFailures(url, reason)` reaches `count` (metrics arrive in batches), and asserts it. */
 export async function expectAuthFailures(url, reason, count) {
-  const deadline = Date.now() + 10_000;
-  let seen = await authFailures(url, reason);
-  while (seen < count && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    seen = await authFailures(url, reason);
-  }
-  assert.equal(seen, count, `mcp_auth_failures_total{reason="${reason}"}`);
+  assert.equal(await awaitSeries(url, METRICS_TOKEN, authSeries(reason), count), count, authSeries(reason));
 }
 
 export function assertChallenge(answer, origin, { error, what = '' } = {}) {
