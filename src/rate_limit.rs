@@ -32,10 +32,11 @@ impl Policy {
 }
 
 /// What a caller's requests to the MCP endpoints are counted under: its identity (a key's name, a user); a
-/// caller without credentials (an open deployment) by its IP, so that one stranger cannot use up everyone's.
-pub fn caller_key(caller: &Identity, connecting_ip: Option<&str>) -> String {
+/// caller without credentials (an open deployment) by its IP (`connecting_ip` reads it, only then), so that one
+/// stranger cannot use up everyone's.
+pub fn caller_key(caller: &Identity, connecting_ip: impl FnOnce() -> Option<String>) -> String {
     match caller.kind() {
-        CallerKind::Anonymous => format!("caller:anonymous:{}", ip_key(connecting_ip)),
+        CallerKind::Anonymous => format!("caller:anonymous:{}", ip_key(connecting_ip().as_deref())),
         _ => format!("caller:{}", caller.id()),
     }
 }
@@ -314,13 +315,12 @@ mod tests {
 
     #[test]
     fn keys_count_callers_by_identity_and_strangers_by_ip() {
-        assert_eq!(caller_key(&Identity::api_key("ops"), Some("203.0.113.9")), "caller:key:ops");
-        assert_eq!(caller_key(&Identity::user(7, "octo", None), None), "caller:github:7");
-        assert_eq!(
-            caller_key(&Identity::anonymous(), Some("203.0.113.9")),
-            "caller:anonymous:ip:203.0.113.9"
-        );
-        assert_eq!(caller_key(&Identity::anonymous(), None), "caller:anonymous:ip:unknown");
+        let unread = || -> Option<String> { panic!("a caller with credentials is counted without its IP") };
+        assert_eq!(caller_key(&Identity::api_key("ops"), unread), "caller:key:ops");
+        assert_eq!(caller_key(&Identity::user(7, "octo", None), unread), "caller:github:7");
+        let ip = || Some("203.0.113.9".to_string());
+        assert_eq!(caller_key(&Identity::anonymous(), ip), "caller:anonymous:ip:203.0.113.9");
+        assert_eq!(caller_key(&Identity::anonymous(), || None), "caller:anonymous:ip:unknown");
         assert_eq!(ip_key(Some(" 203.0.113.9 ")), "ip:203.0.113.9");
         assert_eq!(ip_key(None), "ip:unknown");
         assert_eq!(

@@ -263,7 +263,7 @@ async fn route(
     let caller = caller.identity;
     seen.caller = Some(caller.clone());
     if let Some(policy) = settings.caller_rate_limit {
-        let key = crate::rate_limit::caller_key(&caller, req.header("CF-Connecting-IP").as_deref());
+        let key = crate::rate_limit::caller_key(&caller, || req.header("CF-Connecting-IP"));
         if !rate_limiter::allows(env, rate_limiter::CALLERS, &key).await {
             seen.rate_limited = Some("mcp");
             return Err(HttpError::RateLimited(policy).into());
