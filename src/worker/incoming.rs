@@ -10,7 +10,7 @@ use worker::{ByteStream, Context};
 
 use crate::error::HttpError;
 use crate::transport::request_url;
-use crate::transport::streamable_http::check_content_length;
+use crate::transport::streamable_http::{check_content_length, SESSION_HEADER};
 
 /// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
 pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
@@ -31,6 +31,8 @@ thread_local! {
 
 pub struct Incoming {
     raw: web_sys::Request,
+    /// The body, when it was read before the request was routed ([`Incoming::early_read`]), or why it could not be.
+    read: std::cell::RefCell<Option<Result<Vec<u8>, String>>>,
     headers: web_sys::Headers,
     pub url: String,
     pub method: String,
@@ -45,7 +47,25 @@ pub enum Body {
 
 impl Incoming {
     pub fn new(raw: web_sys::Request) -> Self {
-        Self { headers: raw.headers(), url: raw.url(), method: raw.method(), raw }
+        Self { headers: raw.headers(), url: raw.url(), method: raw.method(), raw, read: Default::default() }
+    }
+
+    /// The read of the body before routing, for a POST to `/mcp` without a session whose declared length is at
+    /// most [`EARLY_READ_MAX`]: such a POST is stateless or `initialize`, answered from its body in the Worker.
+    /// Reading before authentication costs at most that much per refused request.
+    pub fn early_read(&self) -> Option<js_sys::Promise> {
+        if self.method != "POST" || self.path() != super::MCP_PATH || self.header(SESSION_HEADER).is_some() {
+            return None;
+        }
+        let length: usize = self.header("Content-Length")?.trim().parse().ok()?;
+        (length <= EARLY_READ_MAX).then(|| self.raw.array_buffer().ok()).flatten()
+    }
+
+    /// This request with the outcome of its [`Self::early_read`].
+    pub fn with_body(self, read: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>) -> Self {
+        let body = read.map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).map_err(|e| format!("{e:?}"));
+        *self.read.borrow_mut() = Some(body);
+        self
     }
 
     /// A header's value (a repeated header's values joined with `, `, as `Headers.get` gives them).
@@ -88,6 +108,9 @@ impl Incoming {
     pub async fn read_body(&self, limit: usize, ctx: &Context) -> Result<Vec<u8>, HttpError> {
         let declared = self.header("Content-Length");
         check_content_length(declared.as_deref(), limit)?;
+        if let Some(read) = self.read.borrow_mut().take() {
+            return read.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")));
+        }
         let unreadable = |e: wasm_bindgen::JsValue| HttpError::BadRequest(format!("unreadable body: {e:?}"));
         if declared.is_some() {
             let promise = self.raw.array_buffer().map_err(unreadable)?;
@@ -116,3 +139,7 @@ impl Incoming {
         Ok(read)
     }
 }
+
+/// Bodies at most this long are read before routing ([`Incoming::early_read`]); any MCP request but a large tool
+/// argument fits.
+const EARLY_READ_MAX: usize = 64 * 1024;

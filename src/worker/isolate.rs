@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-use worker::{Delay, Env};
+use worker::Env;
 
 use super::analytics::Analytics;
 use super::audit_log::AuditLog;
@@ -14,6 +14,7 @@ use super::documents_kv::KvDocuments;
 use super::listen_hub;
 use super::metrics_recorder::{self, MetricsObserver};
 use super::openapi_apis;
+use super::timer;
 use crate::config::{FixtureSet, Settings};
 use crate::handler::{Observer, Observers, Server, ToolTimeout};
 use crate::identity::Identity;
@@ -160,7 +161,7 @@ fn base_server(env: &Env, settings: &Settings) -> Rc<Server> {
                 FixtureSet::Conformance => {
                     let env = env.clone();
                     Fixtures::Conformance {
-                        sleep: Rc::new(|d| Box::pin(Delay::from(d))),
+                        sleep: Rc::new(|d| Box::pin(timer::sleep(d))),
                         announce: Rc::new(move |kind| {
                             let env = env.clone();
                             Box::pin(async move { listen_hub::announce(&env, kind).await })
@@ -170,7 +171,7 @@ fn base_server(env: &Env, settings: &Settings) -> Rc<Server> {
             };
             let timeout = ToolTimeout {
                 after: Duration::from_millis(settings.tool_timeout_ms),
-                sleep: Rc::new(|d| Box::pin(Delay::from(d))),
+                sleep: Rc::new(|d| Box::pin(timer::sleep(d))),
             };
             let server =
                 toolset::server_with(documents, settings.page_size, fixtures, settings.sign_in.is_some())

@@ -1,7 +1,7 @@
 //! The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a session and its stream, `POST /messages?sessionId=`
 //! feeds it (paths set by `MCP_SSE_PATH` and `MCP_MESSAGES_PATH`). Both end in the session's Durable Object.
 
-use super::Reply;
+use super::Routed;
 
 use super::incoming::{Body, Incoming};
 use super::{call_session, Admitted, Failure};
@@ -12,7 +12,7 @@ use crate::transport::session_call::{Operation, SessionCall};
 use crate::transport::streamable_http as shttp;
 
 /// `GET /sse`: a new session, owned by the caller, whose stream is the response.
-pub async fn open(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
+pub async fn open(req: &Incoming, at: &Admitted<'_>) -> Result<Routed, Failure> {
     if req.method != "GET" {
         return Err(HttpError::MethodNotAllowed { allow: "GET, OPTIONS" }.into());
     }
@@ -20,11 +20,11 @@ pub async fn open(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
     super::caller_object::open_session(at.env, at.settings, &at.caller, &id).await?;
     let mut call = SessionCall::new(Operation::LegacyOpen, &id, &at.caller);
     call.tools = at.tools.clone();
-    Ok(call_session(at.env, &call, Body::None).await?)
+    Ok(call_session(at.env, &call, Body::None)?)
 }
 
 /// `POST /messages?sessionId=<id>`: 202, the replies go out on the session's stream.
-pub async fn message(req: &Incoming, at: &Admitted<'_>, query: Option<&str>) -> Result<Reply, Failure> {
+pub async fn message(req: &Incoming, at: &Admitted<'_>, query: Option<&str>) -> Result<Routed, Failure> {
     if req.method != "POST" {
         return Err(HttpError::MethodNotAllowed { allow: "POST, OPTIONS" }.into());
     }
@@ -43,5 +43,5 @@ pub async fn message(req: &Incoming, at: &Admitted<'_>, query: Option<&str>) -> 
     let mut call = SessionCall::new(Operation::LegacyMessage, &id, &at.caller);
     call.tools = at.tools.clone();
     call.bearer = at.bearer.clone().map(crate::transport::session_call::Bearer);
-    Ok(call_session(at.env, &call, Body::Bytes(body)).await?)
+    Ok(call_session(at.env, &call, Body::Bytes(body))?)
 }

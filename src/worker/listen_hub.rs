@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use worker::worker_sys::web_sys;
-use worker::{durable_object, Delay, DurableObject, Env, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::streams::sse_response;
 use super::{http, isolate, Reply};
@@ -87,7 +87,7 @@ impl ListenHub {
         let (listeners, beating, every) = (self.listeners.clone(), self.beating.clone(), self.keepalive);
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                Delay::from(every).await;
+                super::timer::sleep(every).await;
                 if listeners.borrow_mut().keepalive() == 0 {
                     break;
                 }

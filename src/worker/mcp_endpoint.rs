@@ -2,7 +2,7 @@
 //! a session creates no Durable Object, see [`crate::session::id`]); everything inside a session happens in the
 //! session's object, which the Worker addresses in its own words ([`SessionCall`]).
 
-use super::Reply;
+use super::Routed;
 
 use super::incoming::{Body, Incoming};
 use super::{call_session, http, Admitted, Failure};
@@ -13,7 +13,7 @@ use crate::transport::session_call::{Operation, SessionCall};
 use crate::transport::stateless::{self, Era};
 use crate::transport::streamable_http::{self as shttp, PostTarget, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 
-pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure> {
+pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Routed, Failure> {
     let session_header = req.header(SESSION_HEADER);
     if req.method == "POST" && session_header.is_none() {
         return match post_without_session(req, at).await {
@@ -47,12 +47,12 @@ pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Failure>
             }
             let (mut call, _) = session_call(at, Operation::Listen, &id, revision)?;
             call.last_event_id = last_event_id;
-            Ok(call_session(at.env, &call, Body::None).await?)
+            Ok(call_session(at.env, &call, Body::None)?)
         }
         "DELETE" => {
             let id = session.ok_or(HttpError::SessionRequired)?;
             let (call, _) = session_call(at, Operation::End, &id, revision)?;
-            Ok(call_session(at.env, &call, Body::None).await?)
+            Ok(call_session(at.env, &call, Body::None)?)
         }
         _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }.into()),
     }
@@ -115,7 +115,7 @@ async fn post(
     at: &Admitted<'_>,
     session: Option<String>,
     revision: Option<ProtocolVersion>,
-) -> Result<Reply, Refused> {
+) -> Result<Routed, Refused> {
     shttp::check_post_accept(req.header("Accept").as_deref())?;
     shttp::check_content_type(req.header("Content-Type").as_deref())?;
     let id = session.ok_or(HttpError::SessionRequired)?;
@@ -126,7 +126,7 @@ async fn post(
 /// revision is stateless (even an unknown one: it gets -32022 there); a lone notification of that era is
 /// acknowledged (there is nothing to cancel without a session); anything else is the session era's
 /// `initialize`.
-async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply, Refused> {
+async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Routed, Refused> {
     shttp::check_post_accept(req.header("Accept").as_deref())?;
     shttp::check_content_type(req.header("Content-Type").as_deref())?;
     let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
@@ -139,6 +139,7 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
     match stateless::classify(payload, header_version.as_deref()) {
         Era::Stateless(request) => super::stateless_endpoint::post(req, at, request, header_version)
             .await
+            .map(Routed::Here)
             .map_err(|f| Refused { error: f.error, body: Some(body) }),
         Era::Acknowledge => Ok(http::respond(202, &[], String::new()).into()),
         Era::Refused(response) => Err(Refused { error: response.into(), body: None }),
@@ -151,7 +152,7 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Reply
 }
 
 /// `initialize`: answered here, with a deferred id; the session's object is created by its first request.
-async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Result<Reply, HttpError> {
+async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Result<Routed, HttpError> {
     let PostTarget::NewSession(init) = shttp::route_post(payload, None)? else {
         return Err(HttpError::SessionRequired);
     };
@@ -168,7 +169,7 @@ async fn open_session(at: &Admitted<'_>, payload: &Payload, body: &[u8]) -> Resu
             let id = at.ids.mint_plain();
             super::caller_object::open_session(at.env, at.settings, &at.caller, &id).await?;
             let call = SessionCall::new(Operation::Initialize, &id, &at.caller);
-            call_session(at.env, &call, Body::Bytes(body.to_vec())).await
+            call_session(at.env, &call, Body::Bytes(body.to_vec()))
         }
     }
 }
@@ -182,7 +183,7 @@ async fn post_to_session(
     at: &Admitted<'_>,
     id: &str,
     revision: Option<ProtocolVersion>,
-) -> Result<Reply, Refused> {
+) -> Result<Routed, Refused> {
     let (call, kind) = session_call(at, Operation::Post, id, revision)?;
     let limit = at.settings.max_body_bytes;
     let length = req.header("Content-Length");
@@ -191,7 +192,7 @@ async fn post_to_session(
         matches!(kind, Kind::Deferred { .. }) && declared.is_none_or(|n| shttp::PEEK_RANGE.contains(&n));
     if !may_be_initialized {
         if let Some(body) = req.declared_body(length.as_deref(), limit)? {
-            return Ok(call_session(at.env, &call, body).await?);
+            return Ok(call_session(at.env, &call, body)?);
         }
     }
     let body = req.read_body(limit, at.ctx).await?;
@@ -202,5 +203,5 @@ async fn post_to_session(
             return Ok(http::respond(202, &[], String::new()).into());
         }
     }
-    Ok(call_session(at.env, &call, Body::Bytes(body)).await?)
+    Ok(call_session(at.env, &call, Body::Bytes(body))?)
 }

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::Stream;
-use worker::{Context, Delay, Env};
+use worker::{Context, Env};
 
 use super::metrics_hub;
 use crate::audit::Outcome;
@@ -86,7 +86,7 @@ pub fn flush(env: &Env, ctx: Option<&Context>) {
 
 async fn send_loop(env: Env, started: f64) {
     loop {
-        Delay::from(Duration::from_millis(FLUSH_DELAY_MS)).await;
+        super::timer::sleep(Duration::from_millis(FLUSH_DELAY_MS)).await;
         let batch = take();
         if batch.is_empty() {
             break;

@@ -5,6 +5,7 @@ mod analytics;
 mod audit_log;
 mod caller_object;
 mod documents_kv;
+mod eager;
 mod github_access;
 mod github_client;
 mod grant_object;
@@ -27,6 +28,7 @@ mod rate_limiter;
 mod session_object;
 mod stateless_endpoint;
 mod streams;
+mod timer;
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -90,45 +92,123 @@ impl Failure {
 /// A response as the runtime takes it. A session object's answer passes through unconverted.
 pub type Reply = web_sys::Response;
 
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Reply> {
-    let started = js_sys::Date::now();
+/// Where a routed request's answer comes from.
+pub enum Routed {
+    /// Made by the Worker.
+    Here(Reply),
+    /// The session object's, passed on as it arrives (no task waits for it).
+    Forwarded(Forwarded),
+}
+
+impl From<Reply> for Routed {
+    fn from(reply: Reply) -> Self {
+        Self::Here(reply)
+    }
+}
+
+impl From<Response> for Routed {
+    fn from(response: Response) -> Self {
+        Self::Here(response.into())
+    }
+}
+
+/// A request sent to its session object: the promise of the object's answer, and the body sent when it was
+/// read here (to name the request's id should the object fail).
+pub struct Forwarded {
+    answer: js_sys::Promise,
+    body: Option<Vec<u8>>,
+}
+
+/// The fetch handler (what `#[event(fetch)]` would generate, run by [`eager::run`] instead of as an `async`
+/// export). A POST to `/mcp` without a session and of small declared length is read first: it is stateless or
+/// `initialize`, answered from its body in this Worker, so once its body is in it runs without a task.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    let ctx = Context::new(ctx);
     let req = Incoming::new(req);
+    match req.early_read() {
+        Some(read) => eager::after(&read, move |body| eager::run(respond(req.with_body(body), env, ctx))),
+        None => eager::run(respond(req, env, ctx)),
+    }
+}
+
+/// The answer to `req`, as the runtime takes it: routed, then logged, counted and given its CORS headers (once
+/// the session object has answered, for a request forwarded to one).
+async fn respond(req: Incoming, env: Env, ctx: Context) -> JsValue {
+    let started = js_sys::Date::now();
     let origin = req.header("Origin");
     let mut seen = Seen::default();
-    // Names this request in the log (and in a 500's body); Cloudflare's ray id when there is one.
-    let reference = || req.header("cf-ray").unwrap_or_else(crate::random::hex::<8>);
-    let mut request_id = None;
-    let response = match route(&req, &env, &ctx, origin.as_deref(), &mut seen).await {
-        Ok(response) => response,
-        Err(Failure { error, id }) => {
-            let reference = request_id.insert(reference());
-            http::error(&error, id, reference).into()
+    let routed = route(&req, &env, &ctx, origin.as_deref(), &mut seen).await;
+    let done = Done { req, env, ctx, seen, started };
+    match routed {
+        Ok(Routed::Here(response)) => done.finish(Ok(response)),
+        Err(failure) => done.finish(Err(failure)),
+        Ok(Routed::Forwarded(Forwarded { answer, body })) => eager::after(&answer, move |settled| {
+            let answered = settled.map(JsCast::unchecked_into).map_err(|e| {
+                let error = http::internal("session object", format!("{e:?}"));
+                Failure::answering(error, body.as_deref().unwrap_or_default())
+            });
+            done.finish(answered)
+        }),
+    }
+}
+
+/// A request whose answer is known, or about to be.
+struct Done {
+    req: Incoming,
+    env: Env,
+    ctx: Context,
+    seen: Seen,
+    started: f64,
+}
+
+impl Done {
+    /// The answer as sent: an error made into its response, the request logged and counted, CORS headers added.
+    fn finish(self, answered: Result<Reply, Failure>) -> JsValue {
+        let Self { req, env, ctx, seen, started } = self;
+        // Names this request in the log (and in a 500's body); Cloudflare's ray id when there is one.
+        let reference = || req.header("cf-ray").unwrap_or_else(crate::random::hex::<8>);
+        let mut request_id = None;
+        let response: Reply = match answered {
+            Ok(response) => response,
+            Err(Failure { error, id }) => {
+                let reference = request_id.insert(reference());
+                http::error(&error, id, reference).into()
+            }
+        };
+        if isolate::settings(&env).map_or(true, |s| s.log_level.audits()) {
+            let request_id = request_id.unwrap_or_else(reference);
+            let (mcp_method, protocol_version) =
+                (req.header("Mcp-Method"), req.header("MCP-Protocol-Version"));
+            audit_log::request(&crate::audit::RequestLine {
+                event: "request",
+                request_id: &request_id,
+                method: &req.method,
+                path: req.path(),
+                status: response.status(),
+                duration_ms: js_sys::Date::now() - started,
+                caller: seen.caller.as_ref().map(Identity::id),
+                mcp_method: mcp_method.as_deref(),
+                protocol_version: protocol_version.as_deref(),
+            });
         }
-    };
-    if isolate::settings(&env).map_or(true, |s| s.log_level.audits()) {
-        let request_id = request_id.unwrap_or_else(reference);
-        let (mcp_method, protocol_version) = (req.header("Mcp-Method"), req.header("MCP-Protocol-Version"));
-        audit_log::request(&crate::audit::RequestLine {
-            event: "request",
-            request_id: &request_id,
-            method: &req.method,
-            path: req.path(),
-            status: response.status(),
-            duration_ms: js_sys::Date::now() - started,
-            caller: seen.caller.as_ref().map(Identity::id),
-            mcp_method: mcp_method.as_deref(),
-            protocol_version: protocol_version.as_deref(),
-        });
-    }
-    if metrics_recorder::enabled() {
-        record_metrics(&req, &env, &seen, response.status(), js_sys::Date::now() - started);
-        metrics_recorder::flush(&env, Some(&ctx));
-    }
-    // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
-    match seen.cors_origin {
-        Some(origin) => with_cors(response, &origin),
-        None => Ok(response),
+        if metrics_recorder::enabled() {
+            record_metrics(&req, &env, &seen, response.status(), js_sys::Date::now() - started);
+            metrics_recorder::flush(&env, Some(&ctx));
+        }
+        // CORS headers only for origins that passed the check; a refused origin gets its 403 without them.
+        let response = match seen.cors_origin {
+            Some(origin) => with_cors(response, &origin),
+            None => Ok(response),
+        };
+        response.map_or_else(
+            |e| {
+                worker::console_error!("adding CORS headers: {e}");
+                let response = Response::error("Internal Server Error", 500).map(web_sys::Response::from);
+                response.map_or(JsValue::UNDEFINED, Into::into)
+            },
+            Into::into,
+        )
     }
 }
 
@@ -199,21 +279,21 @@ async fn route(
     ctx: &Context,
     origin: Option<&str>,
     seen: &mut Seen,
-) -> Result<Reply, Failure> {
+) -> Result<Routed, Failure> {
     let path = req.path();
     if path == "/" && req.method == "GET" {
         return Ok(info().into());
     }
     // Before the settings are read, so that a broken setting is reported rather than refused.
     if path == HEALTH_PATH {
-        return Ok(health_endpoint::handle(env, &req.method).await);
+        return Ok(health_endpoint::handle(env, &req.method).await.into());
     }
     let settings = isolate::settings(env).map_err(HttpError::NotConfigured)?;
     if path == metrics_endpoint::PATH {
-        return metrics_endpoint::handle(req, env, &settings).await;
+        return metrics_endpoint::handle(req, env, &settings).await.map(Routed::Here);
     }
     if let (Some(route), Some(sign_in)) = (crate::oauth::Route::of(path), &settings.sign_in) {
-        return oauth(req, env, ctx, &settings, sign_in, route, origin, seen).await;
+        return oauth(req, env, ctx, &settings, sign_in, route, origin, seen).await.map(Routed::Here);
     }
     let endpoint = if path == MCP_PATH {
         Endpoint::Mcp
@@ -366,18 +446,24 @@ enum Endpoint {
     Messages,
 }
 
-/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself.
-async fn call_session(env: &Env, call: &SessionCall, body: Body) -> Result<Reply, HttpError> {
-    call_object(
+/// Sends `call` (with `body`) to the Durable Object of its session: a request the Worker builds itself. Its
+/// answer is passed on as it arrives.
+fn call_session(env: &Env, call: &SessionCall, body: Body) -> Result<Routed, HttpError> {
+    let header = call.to_header();
+    let answer = send_to_object(
         env,
         SESSION_BINDING,
         &call.session,
         "https://session/",
-        (CALL_HEADER, &call.to_header()),
-        body,
+        (CALL_HEADER, &header),
+        &body,
     )
-    .await
-    .map_err(|e| http::internal("session object", e))
+    .map_err(|e| http::internal("session object", e))?;
+    let body = match body {
+        Body::Bytes(bytes) => Some(bytes),
+        _ => None,
+    };
+    Ok(Routed::Forwarded(Forwarded { answer, body }))
 }
 
 /// A POST to the object `name` of namespace `binding`, with one header and `body`. Raw runtime types end to
@@ -388,9 +474,23 @@ async fn call_object(
     binding: &str,
     name: &str,
     url: &str,
-    (header, value): (&str, &str),
+    header: (&str, &str),
     body: Body,
 ) -> Result<Reply, String> {
+    let answer = send_to_object(env, binding, name, url, header, &body)?;
+    let response = JsFuture::from(answer).await.map_err(|e| format!("the object: {e:?}"))?;
+    Ok(response.unchecked_into())
+}
+
+/// Sends the request of [`call_object`]; the promise of the object's answer.
+fn send_to_object(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    url: &str,
+    (header, value): (&str, &str),
+    body: &Body,
+) -> Result<js_sys::Promise, String> {
     let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
     let unbound = |e: JsValue| format!("Durable Object binding {binding}: {e:?}");
     let headers = web_sys::Headers::new().map_err(failed("building the request"))?;
@@ -401,7 +501,7 @@ async fn call_object(
     match body {
         Body::None => {}
         Body::Bytes(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes.as_slice())),
-        Body::Stream(stream) => init.set_body(&stream),
+        Body::Stream(stream) => init.set_body(stream),
     }
     let req = web_sys::Request::new_with_str_and_init(url, &init).map_err(failed("building the request"))?;
     let namespace = js_sys::Reflect::get(env, &binding.into()).map_err(unbound)?;
@@ -412,9 +512,7 @@ async fn call_object(
     // `idFromName` + `get` rather than `getByName`: measurably cheaper per request under workerd.
     let object = namespace.id_from_name(name).map_err(unbound)?;
     let stub = namespace.get(&object).map_err(unbound)?;
-    let promise = stub.fetch_with_request(&req).map_err(failed("the object"))?;
-    let response = JsFuture::from(promise).await.map_err(failed("the object"))?;
-    Ok(response.unchecked_into())
+    stub.fetch_with_request(&req).map_err(failed("the object"))
 }
 
 /// Asks the object `name` of `binding` with a JSON `body` (an operation the Worker built), and returns the text

@@ -18,8 +18,12 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 use futures_util::future::{join, select, Either};
-use worker::{durable_object, DurableObject, Env, Request, Response, State};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::worker_sys::web_sys;
+use worker::{Env, Response, State};
 
+use super::eager;
 use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
 use super::{http, isolate, metrics_recorder, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
@@ -38,9 +42,49 @@ const STATE_KEY: &str = "state";
 /// Marks a deferred session as ended until its id goes stale (until then the id could create it again).
 const ENDED_KEY: &str = "ended";
 
-// `alarm`: only the handlers this object has (fetch and alarm) are exported, not the WebSocket and socket ones.
-#[durable_object(alarm)]
+/// The class the runtime instantiates, written out rather than made by `#[durable_object]`: its `fetch` is
+/// polled eagerly ([`eager`]) with the body read first, so that a call answered without waiting (a tool call in
+/// JSON mode) costs no task, no future of wasm-bindgen's and no closure per request.
+#[wasm_bindgen]
 pub struct McpSession {
+    object: Rc<SessionObject>,
+}
+
+#[wasm_bindgen]
+impl McpSession {
+    #[wasm_bindgen(constructor)]
+    pub fn new(state: worker::worker_sys::DurableObjectState, env: Env) -> Self {
+        Self { object: Rc::new(SessionObject::new(State::from(state), env)) }
+    }
+
+    /// A request of the Worker's: its answer now, or a promise of it.
+    pub fn fetch(&self, req: web_sys::Request) -> JsValue {
+        let object = self.object.clone();
+        let read = match req.body() {
+            None => return eager::run(async move { object.fetch(&req, Ok(Vec::new())).await }),
+            Some(_) => req.array_buffer(),
+        };
+        match read {
+            Ok(read) => eager::after(&read, move |read| {
+                let body = read.map(|b| js_sys::Uint8Array::new(&b).to_vec()).map_err(|e| format!("{e:?}"));
+                eager::run(async move { object.fetch(&req, body).await })
+            }),
+            Err(e) => eager::run(async move { object.fetch(&req, Err(format!("{e:?}"))).await }),
+        }
+    }
+
+    /// Ends an idle session. A failure rejects, so the runtime retries the alarm (with back-off) instead of
+    /// leaving the session's storage behind for good.
+    pub fn alarm(&self) -> js_sys::Promise {
+        let object = self.object.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            object.alarm().await.map(|()| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.to_string()))
+        })
+    }
+}
+
+/// One session's object: its storage, and the session and streams it keeps in memory.
+struct SessionObject {
     state: State,
     env: Env,
     /// The session, once loaded from storage; `None` before that or after it ended.
@@ -48,7 +92,7 @@ pub struct McpSession {
     outbox: Rc<Outbox>,
 }
 
-impl DurableObject for McpSession {
+impl SessionObject {
     fn new(state: State, env: Env) -> Self {
         let keepalive = isolate::settings(&env).map_or(DEFAULT_KEEPALIVE_SECONDS * 1000, |s| s.keepalive_ms);
         let limits = isolate::settings(&env).map(|s| s.streams.clone()).unwrap_or_default();
@@ -57,8 +101,8 @@ impl DurableObject for McpSession {
         Self { state, env, session: RefCell::new(None), outbox }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let response = self.serve(req).await.unwrap_or_else(|Failure { error, id }| {
+    async fn fetch(&self, req: &web_sys::Request, body: Result<Vec<u8>, String>) -> JsValue {
+        let response = self.serve(req, body).await.unwrap_or_else(|Failure { error, id }| {
             if matches!(error, HttpError::LimitReached { .. }) {
                 // The only bound a session object enforces itself: its open streams.
                 metrics_recorder::rate_limited("streams");
@@ -67,12 +111,10 @@ impl DurableObject for McpSession {
         });
         // What this request counted (tool calls, a session opened or ended) goes to the metrics hub.
         metrics_recorder::flush(&self.env, None);
-        Ok(response)
+        web_sys::Response::from(response).into()
     }
 
-    /// Ends an idle session. A failure is returned as an error, so the runtime retries the alarm (with
-    /// back-off) instead of leaving the session's storage behind for good.
-    async fn alarm(&self) -> worker::Result<Response> {
+    async fn alarm(&self) -> worker::Result<()> {
         let settings = isolate::settings(&self.env).map_err(worker::Error::RustError)?;
         let ttl = settings.session_ttl_ms;
         let loaded =
@@ -91,31 +133,40 @@ impl DurableObject for McpSession {
             None => self.end(ttl).await?,
         }
         metrics_recorder::flush(&self.env, None);
-        Response::empty()
+        Ok(())
     }
 }
 
-impl McpSession {
-    async fn serve(&self, mut req: Request) -> Result<Response, Failure> {
+impl SessionObject {
+    async fn serve(
+        &self,
+        req: &web_sys::Request,
+        body: Result<Vec<u8>, String>,
+    ) -> Result<Response, Failure> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings).await;
-        let call =
-            http::header(&req, CALL_HEADER).and_then(|h| SessionCall::from_header(&h)).ok_or_else(|| {
-                HttpError::Internal("a session object got a request the Worker did not build".into())
-            })?;
+        let call = req
+            .headers()
+            .get(CALL_HEADER)
+            .ok()
+            .flatten()
+            .and_then(|h| SessionCall::from_header(&h))
+            .ok_or_else(|| {
+            HttpError::Internal("a session object got a request the Worker did not build".into())
+        })?;
         let caller = call.caller();
         let id = call.session.as_str();
         let github =
             super::github_access::for_token(&self.env, &settings, call.bearer.as_ref().map(|b| b.0.as_str()));
         match call.op {
             Operation::Initialize => {
-                let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                let body = body.map_err(|e| http::internal("reading the body", e))?;
                 shttp::check_depth(&body, settings.max_json_depth)?;
                 Ok(self.initialize(&server, &settings, id, caller, &body).await?)
             }
             Operation::LegacyOpen => Ok(self.open_legacy(&settings, id, caller, &call.tools).await?),
             Operation::LegacyMessage => {
-                let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                let body = body.map_err(|e| http::internal("reading the body", e))?;
                 shttp::check_depth(&body, settings.max_json_depth)?;
                 self.legacy_message(&body, id, (caller, github), call.tools, server, settings)
                     .await
@@ -123,7 +174,7 @@ impl McpSession {
             }
             Operation::Post => {
                 // The Worker read the body within the limit already.
-                let body = req.bytes().await.map_err(|e| http::internal("reading the body", e))?;
+                let body = body.map_err(|e| http::internal("reading the body", e))?;
                 shttp::check_depth(&body, settings.max_json_depth)?;
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
                 let request_id = shttp::first_request_id(&payload);
@@ -196,9 +247,10 @@ impl McpSession {
         // Each request is cancellable on its own (`notifications/cancelled` names one): a cancelled request
         // gets no response, the others of the POST still do.
         let (done_tx, done_rx) = oneshot::channel();
-        // A task of its own: the work goes on after a streaming answer has been returned (and `worker::Delay`
-        // wakes only the task that first polled it, so the work must not move between tasks).
-        wasm_bindgen_futures::spawn_local(async move {
+        let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
+        // A task of its own: the work goes on after a streaming answer has been returned. Started here when the
+        // answer may be JSON, so that a call that never waits is answered without a task.
+        let work = async move {
             let mut cx = RequestContext::in_session(session.clone(), caller, peer);
             cx.tools = tools;
             cx.github = github;
@@ -208,8 +260,11 @@ impl McpSession {
             let _ = done_tx.send(outcome);
             // A streamed answer's tool calls end after the response left: they are sent from here.
             metrics_recorder::flush(&env, None);
-        });
-        let streaming = settings.response_mode == ResponseMode::Sse && !request_ids.is_empty();
+        };
+        match streaming {
+            true => wasm_bindgen_futures::spawn_local(work),
+            false => eager::spawn(work),
+        }
         let done_rx = if streaming {
             done_rx
         } else {

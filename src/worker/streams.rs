@@ -1,12 +1,12 @@
 //! The stream machinery of [`crate::stream`] on the Durable Object: its storage, spawn and timer traits over
-//! `worker::Storage`, `wasm_bindgen_futures::spawn_local` and `worker::Delay`, and SSE bodies as streaming
+//! `worker::Storage`, `wasm_bindgen_futures::spawn_local` and [`super::timer`], and SSE bodies as streaming
 //! responses.
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use wasm_bindgen::JsValue;
-use worker::{Delay, ListOptions, Response, Storage};
+use worker::{ListOptions, Response, Storage};
 
 use super::http;
 use crate::error::HttpError;
@@ -118,7 +118,7 @@ impl Spawn for ObjectRuntime {
 
 impl Timer for ObjectRuntime {
     fn sleep(&self, duration: Duration) -> LocalFuture<'static, ()> {
-        Box::pin(Delay::from(duration))
+        Box::pin(super::timer::sleep(duration))
     }
 }
 
