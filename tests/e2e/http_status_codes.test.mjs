@@ -8,7 +8,8 @@ import {
   SESSION_ID_RE, LATEST_VERSION, SUPPORTED_VERSIONS, ACCEPT_BOTH, REQUEST_TIMEOUT_MS,
 } from './support/mcp.mjs';
 
-const MAX_BODY = 65_536;
+// Below the 64 KiB a session-less POST is read ahead before routing, so that path is held to the limit too.
+const MAX_BODY = 32_768;
 const EXTRA_ORIGIN = 'https://app.example.com';
 const T = { timeout: 30_000 };
 
@@ -136,6 +137,16 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
       assertRpcError(huge, 413);
       const bigInit = await post(url, { ...initializeRequest(), padding: 'z'.repeat(MAX_BODY * 2) });
       assertRpcError(bigInit, 413);
+      // Session-less POSTs of declared length under 64 KiB are read before routing: the limit still holds.
+      const overInit = await post(url, { ...initializeRequest(), padding: 'z'.repeat(MAX_BODY + 10) });
+      assertRpcError(overInit, 413);
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+      const stateless = (n) => post(url, request('tools/call', { name: 'echo', arguments: { message: 'w'.repeat(n) }, _meta: meta }),
+        { protocolVersion: '2026-07-28', headers: { 'mcp-method': 'tools/call', 'mcp-name': 'echo' } });
+      const under = await stateless(MAX_BODY - 1000);
+      assert.equal(under.status, 200, under.text.slice(0, 300));
+      assert.equal(under.messages[0].result.content[0].text.length, MAX_BODY - 1000);
+      assertRpcError(await stateless(MAX_BODY + 10), 413);
     });
 
     it('a chunked body (no Content-Length) over the limit → 413', T, async () => {
