@@ -44,7 +44,8 @@ pub fn spawn(work: impl Future<Output = ()> + 'static) {
 type Then = Box<dyn FnOnce(Result<JsValue, JsValue>) -> JsValue>;
 
 thread_local! {
-    /// The continuations waiting for their promise, by key.
+    /// The continuations waiting for their promise, by key. One whose promise never settles stays, as a task
+    /// awaiting that promise would.
     static WAITING: RefCell<(u32, HashMap<u32, Then>)> = Default::default();
     /// Two handlers made once per isolate and bound to a key per promise: two closures made (and released) per
     /// request, as `JsFuture` does, cost more than the bind.
