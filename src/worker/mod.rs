@@ -124,18 +124,21 @@ pub struct Forwarded {
 /// `initialize`, answered from its body in this Worker, so once its body is in it runs without a task.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    // Before a body read ahead, so that the logged and counted latency includes it.
+    let started = js_sys::Date::now();
     let ctx = Context::new(ctx);
     let req = Incoming::new(req);
     match req.early_read() {
-        Some(read) => eager::after(&read, move |body| eager::run(respond(req.with_body(body), env, ctx))),
-        None => eager::run(respond(req, env, ctx)),
+        Some(read) => {
+            eager::after(&read, move |body| eager::run(respond(req.with_body(body), env, ctx, started)))
+        }
+        None => eager::run(respond(req, env, ctx, started)),
     }
 }
 
 /// The answer to `req`, as the runtime takes it: routed, then logged, counted and given its CORS headers (once
 /// the session object has answered, for a request forwarded to one).
-async fn respond(req: Incoming, env: Env, ctx: Context) -> JsValue {
-    let started = js_sys::Date::now();
+async fn respond(req: Incoming, env: Env, ctx: Context, started: f64) -> JsValue {
     let origin = req.header("Origin");
     let mut seen = Seen::default();
     let routed = route(&req, &env, &ctx, origin.as_deref(), &mut seen).await;
