@@ -8,12 +8,11 @@
 //! [`super::timer`], not `worker::Delay`). [`after`] chains work onto a promise (a body being read, a session
 //! object's answer) without a task at all.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-
-use std::cell::RefCell;
-use std::collections::HashMap;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;

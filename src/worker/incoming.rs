@@ -63,8 +63,7 @@ impl Incoming {
 
     /// This request with the outcome of its [`Self::early_read`].
     pub fn with_body(self, read: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>) -> Self {
-        let body = read.map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).map_err(|e| format!("{e:?}"));
-        *self.read.borrow_mut() = Some(body);
+        *self.read.borrow_mut() = Some(bytes_read(read));
         self
     }
 
@@ -138,6 +137,11 @@ impl Incoming {
         }
         Ok(read)
     }
+}
+
+/// The bytes of a settled `arrayBuffer()`, or why it failed (a client gone mid-upload).
+pub fn bytes_read(read: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>) -> Result<Vec<u8>, String> {
+    read.map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).map_err(|e| format!("{e:?}"))
 }
 
 /// Bodies at most this long are read before routing ([`Incoming::early_read`]); any MCP request but a large tool

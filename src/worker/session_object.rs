@@ -24,6 +24,7 @@ use worker::worker_sys::web_sys;
 use worker::{Env, Response, State};
 
 use super::eager;
+use super::incoming::bytes_read;
 use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
 use super::{http, isolate, metrics_recorder, Failure};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
@@ -59,17 +60,13 @@ impl McpSession {
 
     /// A request of the Worker's: its answer now, or a promise of it.
     pub fn fetch(&self, req: web_sys::Request) -> JsValue {
+        let read = req.body().map(|_| req.array_buffer());
         let object = self.object.clone();
-        let read = match req.body() {
-            None => return eager::run(async move { object.fetch(&req, Ok(Vec::new())).await }),
-            Some(_) => req.array_buffer(),
-        };
+        let serve = move |body| eager::run(async move { object.fetch(&req, body).await });
         match read {
-            Ok(read) => eager::after(&read, move |read| {
-                let body = read.map(|b| js_sys::Uint8Array::new(&b).to_vec()).map_err(|e| format!("{e:?}"));
-                eager::run(async move { object.fetch(&req, body).await })
-            }),
-            Err(e) => eager::run(async move { object.fetch(&req, Err(format!("{e:?}"))).await }),
+            None => serve(Ok(Vec::new())),
+            Some(Ok(read)) => eager::after(&read, move |read| serve(bytes_read(read))),
+            Some(Err(e)) => serve(Err(format!("{e:?}"))),
         }
     }
 
