@@ -10,7 +10,7 @@ use crate::oauth::github::GitHubApp;
 use crate::oauth::grant::{Lifetimes, CODE_TTL_MS};
 use crate::oauth::sealed::Sealer;
 use crate::openapi::settings::ApiSettings;
-use crate::rate_limit::{Policy, ToolLimits};
+use crate::rate_limit::{Policy, ToolLimits, Windows};
 use crate::session::id::SessionIds;
 use crate::stream::Limits as StreamLimits;
 use crate::transport::origin::{HostPolicy, OriginPolicy};
@@ -50,7 +50,8 @@ pub struct Settings {
     pub tool_timeout_ms: u64,
     /// `MCP_LOG_LEVEL`: `info` (the default) writes the audit log.
     pub log_level: LogLevel,
-    /// `MCP_RATE_LIMIT`: per caller on the MCP endpoints (binding `MCP_RATE_LIMITER`); off when unset.
+    /// `MCP_RATE_LIMIT`: per caller on the MCP endpoints (counted exactly by the caller's object, through
+    /// leases); off when unset.
     pub caller_rate_limit: Option<Policy>,
     /// `OAUTH_RATE_LIMIT`: per client IP on the OAuth endpoints (binding `OAUTH_RATE_LIMITER`); off when unset.
     pub ip_rate_limit: Option<Policy>,
@@ -168,10 +169,11 @@ impl Settings {
             settings.exposure.read_only = boolean(&flag, "MCP_READ_ONLY")?;
         }
         if let Some(text) = get("MCP_RATE_LIMIT") {
-            settings.caller_rate_limit = Some(Policy::parse("caller", &text, "MCP_RATE_LIMIT")?);
+            settings.caller_rate_limit =
+                Some(Policy::parse("caller", &text, "MCP_RATE_LIMIT", Windows::Exact)?);
         }
         if let Some(text) = get("OAUTH_RATE_LIMIT") {
-            settings.ip_rate_limit = Some(Policy::parse("ip", &text, "OAUTH_RATE_LIMIT")?);
+            settings.ip_rate_limit = Some(Policy::parse("ip", &text, "OAUTH_RATE_LIMIT", Windows::Binding)?);
         }
         if let Some(text) = get("MCP_TOOL_RATE_LIMITS") {
             settings.tool_rate_limits = ToolLimits::parse(&text)?;

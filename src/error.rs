@@ -92,8 +92,8 @@ pub enum HttpError {
     NotConfigured(String),
     /// 503: a bounded resource is full for now (e.g. listen streams); `Retry-After` says when to try again.
     Overloaded(String),
-    /// 429: the caller sent more than its rate limit allows.
-    RateLimited(crate::rate_limit::Policy),
+    /// 429: the caller sent more than its rate limit allows; its window ends in `retry_after_seconds`.
+    RateLimited { policy: crate::rate_limit::Policy, retry_after_seconds: u64 },
     /// 429: a bound of this session or caller is reached (open streams, sessions); `message` names the
     /// setting. 429 rather than 503: the server is fine, this client holds too much at once.
     LimitReached { message: String, retry_after_seconds: u64 },
@@ -122,7 +122,7 @@ impl HttpError {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotConfigured(_) | Self::Overloaded(_) => 503,
-            Self::RateLimited(_) | Self::LimitReached { .. } | Self::ToolRateLimited(_) => 429,
+            Self::RateLimited { .. } | Self::LimitReached { .. } | Self::ToolRateLimited(_) => 429,
             Self::Internal(_) => 500,
         }
     }
@@ -170,8 +170,8 @@ impl HttpError {
                 server("Unsupported Media Type: Content-Type must be application/json".into())
             }
             Self::NotConfigured(why) | Self::Overloaded(why) => server(format!("Service Unavailable: {why}")),
-            Self::RateLimited(p) => server(format!(
-                "Too Many Requests: at most {} requests per {} s; retry after the window",
+            Self::RateLimited { policy: p, retry_after_seconds } => server(format!(
+                "Too Many Requests: at most {} requests per {} s; retry after {retry_after_seconds} s",
                 p.limit, p.window_seconds
             )),
             Self::LimitReached { message, .. } => server(format!("Too Many Requests: {message}")),
@@ -223,7 +223,7 @@ impl HttpError {
         match self {
             Self::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_string())],
             Self::Overloaded(_) => vec![("Retry-After", "60".to_string())],
-            Self::RateLimited(policy) => policy.denial_headers(),
+            Self::RateLimited { policy, retry_after_seconds } => policy.denial_headers(*retry_after_seconds),
             Self::LimitReached { retry_after_seconds, .. } => {
                 vec![("Retry-After", retry_after_seconds.to_string())]
             }

@@ -1,6 +1,7 @@
 //! What is counted per caller across isolates, in one Durable Object per caller (`caller:<identity id>`, see
-//! `worker/caller_object.rs`): the caller's live sessions (`MCP_MAX_SESSIONS_PER_CALLER`) and its per-tool
-//! windows (`MCP_TOOL_RATE_LIMITS`). The rules are here; the object only stores them.
+//! `worker/caller_object.rs`): the caller's live sessions (`MCP_MAX_SESSIONS_PER_CALLER`), its request window
+//! (`MCP_RATE_LIMIT`, leased to isolates: [`crate::rate_limit::lease`]) and its per-tool windows
+//! (`MCP_TOOL_RATE_LIMITS`). The rules are here; the object only stores them.
 //!
 //! Sessions are counted when they are opened (`initialize`, `GET /sse`: the Worker asks [`CallerCall::Open`])
 //! and released when they end (DELETE, the expiry alarm: the session's object sends [`CallerCall::Close`]).
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rate_limit::lease::Grant;
 use crate::rate_limit::{Take, Window};
 
 /// The name of `caller`'s object (by its identity id).
@@ -32,6 +34,8 @@ pub enum CallerCall {
     /// The calls of limited tools one POST makes (a batch may hold several), counted all or none, so that a
     /// POST refused for one of its calls uses up none of the others.
     Take { calls: Vec<LimitedCall> },
+    /// An isolate leases up to `want` requests of the caller's window (`limit` per `window_ms`).
+    Lease { limit: u32, window_ms: u64, want: u32 },
 }
 
 /// One call of `tool`, at most `limit` per window of `window_ms`.
@@ -60,6 +64,8 @@ pub enum CallerReply {
         index: usize,
         take: Take,
     },
+    /// What the isolate may spend of the caller's request window.
+    Leased(Grant),
 }
 
 /// A caller's live sessions, by id, with when each expires unless used.
@@ -134,15 +140,20 @@ impl Sessions {
 
 /// A tool's window as the object keeps it, with its length (to know when it can be forgotten).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ToolWindow {
+pub struct LedgerWindow {
     pub window: Window,
     pub window_ms: u64,
 }
 
-impl ToolWindow {
+impl LedgerWindow {
     pub fn take(&mut self, now_ms: u64, limit: u32, window_ms: u64) -> Take {
         self.window_ms = window_ms;
         self.window.take(now_ms, limit, window_ms)
+    }
+
+    pub fn lease(&mut self, now_ms: u64, limit: u32, window_ms: u64, want: u32) -> Grant {
+        self.window_ms = window_ms;
+        self.window.lease(now_ms, limit, window_ms, want)
     }
 
     pub fn ends_at(&self) -> u64 {
@@ -153,7 +164,7 @@ impl ToolWindow {
 /// Counts `calls` in the caller's tool windows at `now_ms`, all or none (calls of one tool count together):
 /// `Err` names the first that does not fit, and then `windows` is left as it was.
 pub fn take_all(
-    windows: &mut BTreeMap<String, ToolWindow>,
+    windows: &mut BTreeMap<String, LedgerWindow>,
     calls: &[LimitedCall],
     now_ms: u64,
 ) -> Result<(), (usize, Take)> {
@@ -234,6 +245,14 @@ mod tests {
             CallerCall::Take { calls: vec![LimitedCall { tool: "echo".into(), limit: 2, window_ms: 10 }] };
         let text = serde_json::to_string(&call).unwrap();
         assert_eq!(serde_json::from_str::<CallerCall>(&text).unwrap(), call);
+        let call = CallerCall::Lease { limit: 600, window_ms: 60_000, want: 18 };
+        let text = serde_json::to_string(&call).unwrap();
+        assert_eq!(text, r#"{"op":"lease","limit":600,"window_ms":60000,"want":18}"#);
+        assert_eq!(serde_json::from_str::<CallerCall>(&text).unwrap(), call);
+        let reply = CallerReply::Leased(Grant { granted: 18, start_ms: 60_000, reset_ms: 59_000 });
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(text, r#"{"reply":"leased","granted":18,"start_ms":60000,"reset_ms":59000}"#);
+        assert_eq!(serde_json::from_str::<CallerReply>(&text).unwrap(), reply);
         assert_eq!(object_name("key:ops"), "caller:key:ops");
     }
 
@@ -260,7 +279,7 @@ mod tests {
 
     #[test]
     fn a_tool_window_knows_when_it_ends() {
-        let mut w = ToolWindow::default();
+        let mut w = LedgerWindow::default();
         assert!(w.take(12_345, 1, 10_000).allowed);
         assert!(!w.take(12_346, 1, 10_000).allowed);
         assert_eq!(w.ends_at(), 20_000);

@@ -1,11 +1,14 @@
-//! `CallerLedger`: one Durable Object per caller (`caller:<identity id>` in `MCP_CALLERS`), counting exactly
-//! what must hold across isolates for that caller: its live sessions (`MCP_MAX_SESSIONS_PER_CALLER`) and its
-//! per-tool windows (`MCP_TOOL_RATE_LIMITS`). The rules are [`crate::per_caller`]; it stores them and keeps
-//! nothing past its alarm: expired sessions and ended windows are dropped, and an empty ledger deletes itself.
+//! `CallerLedger`: one Durable Object per caller (`caller:<identity id>` in `MCP_CALLERS`; a caller without
+//! credentials, on an open deployment, one per client IP for its request window), counting exactly what must
+//! hold across isolates for that caller: its live sessions (`MCP_MAX_SESSIONS_PER_CALLER`), its request window
+//! (`MCP_RATE_LIMIT`) and its per-tool windows (`MCP_TOOL_RATE_LIMITS`). The rules are [`crate::per_caller`] and
+//! [`crate::rate_limit::lease`]; it stores them and keeps nothing past its alarm: expired sessions and ended
+//! windows are dropped, and an empty ledger deletes itself.
 //!
 //! Only asked when those settings are on: the session open (`initialize`, `GET /sse`) and end, a session's
-//! expiry renewal (once a minute at most), and calls of the tools listed. Failures let the request through
-//! (and are logged): a counter must not take the service down.
+//! expiry renewal (once a minute at most), an isolate's lease of requests (when its last is spent), and calls
+//! of the tools listed. Failures let the request through (and are logged): a counter must not take the
+//! service down.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -16,8 +19,9 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 use super::http;
 use crate::error::HttpError;
 use crate::identity::Identity;
-use crate::per_caller::{self, object_name, CallerCall, CallerReply, LimitedCall, Sessions, ToolWindow};
-use crate::rate_limit::{ToolDenial, ToolLimit};
+use crate::per_caller::{self, object_name, CallerCall, CallerReply, LedgerWindow, LimitedCall, Sessions};
+use crate::rate_limit::lease::{Admission, Asking, Leases};
+use crate::rate_limit::{Policy, ToolDenial, ToolLimit};
 
 /// The Durable Object namespace of callers.
 const CALLER_BINDING: &str = "MCP_CALLERS";
@@ -25,12 +29,20 @@ const CALLER_BINDING: &str = "MCP_CALLERS";
 const SESSION_PREFIX: &str = "s:";
 /// The per-tool windows, all in one value (a deployment limits a few tools).
 const TOOLS_KEY: &str = "tools";
+/// The caller's request window (`MCP_RATE_LIMIT`).
+const REQUESTS_KEY: &str = "requests";
 
 /// What the ledger holds, read once from storage.
 #[derive(Default)]
 struct Ledger {
     sessions: Sessions,
-    tools: BTreeMap<String, ToolWindow>,
+    tools: BTreeMap<String, LedgerWindow>,
+    requests: Option<LedgerWindow>,
+}
+
+thread_local! {
+    /// What this isolate leased of its callers' request windows.
+    static LEASES: std::cell::RefCell<Leases> = std::cell::RefCell::new(Leases::default());
 }
 
 #[durable_object(alarm)]
@@ -73,7 +85,8 @@ impl DurableObject for CallerLedger {
             let ledger = ledger.as_mut().expect("loaded");
             let expired = ledger.sessions.prune(now);
             ledger.tools.retain(|_, w| w.ends_at() > now);
-            let empty = ledger.sessions.is_empty() && ledger.tools.is_empty();
+            ledger.requests = ledger.requests.filter(|w| w.ends_at() > now);
+            let empty = ledger.sessions.is_empty() && ledger.tools.is_empty() && ledger.requests.is_none();
             (empty, expired, ledger.tools.clone())
         };
         if empty {
@@ -82,6 +95,9 @@ impl DurableObject for CallerLedger {
         }
         delete_sessions(&storage, expired).await?;
         storage.put(TOOLS_KEY, &tools).await?;
+        if self.ledger.borrow().as_ref().is_some_and(|l| l.requests.is_none()) {
+            storage.delete(REQUESTS_KEY).await?;
+        }
         self.schedule().await?;
         Response::empty()
     }
@@ -102,9 +118,14 @@ impl CallerLedger {
                 }
             }
         });
-        let tools: Option<BTreeMap<String, ToolWindow>> = storage.get(TOOLS_KEY).await?;
+        let tools: Option<BTreeMap<String, LedgerWindow>> = storage.get(TOOLS_KEY).await?;
+        let requests: Option<LedgerWindow> = storage.get(REQUESTS_KEY).await?;
         // Another request may have loaded it meanwhile; keep that copy.
-        self.ledger.borrow_mut().get_or_insert_with(|| Ledger { sessions, tools: tools.unwrap_or_default() });
+        self.ledger.borrow_mut().get_or_insert_with(|| Ledger {
+            sessions,
+            tools: tools.unwrap_or_default(),
+            requests,
+        });
         Ok(())
     }
 
@@ -147,6 +168,12 @@ impl CallerLedger {
                     Ok(()) => (CallerReply::Took, Write::Tools(ledger.tools.clone())),
                     Err((index, take)) => (CallerReply::Refused { index, take }, Write::Nothing),
                 },
+                CallerCall::Lease { limit, window_ms, want } => {
+                    let window = ledger.requests.get_or_insert_with(LedgerWindow::default);
+                    let grant = window.lease(now, limit, window_ms, want);
+                    let write = if grant.granted > 0 { Write::Requests(*window) } else { Write::Nothing };
+                    (CallerReply::Leased(grant), write)
+                }
             }
         };
         match write {
@@ -158,6 +185,7 @@ impl CallerLedger {
                 }
             }
             Write::Tools(tools) => issue(storage.put(TOOLS_KEY, &tools)),
+            Write::Requests(window) => issue(storage.put(REQUESTS_KEY, &window)),
         }
         self.schedule().await?;
         Ok(reply)
@@ -168,7 +196,7 @@ impl CallerLedger {
         let next = {
             let ledger = self.ledger.borrow();
             let Some(ledger) = ledger.as_ref() else { return Ok(()) };
-            let windows = ledger.tools.values().map(ToolWindow::ends_at);
+            let windows = ledger.tools.values().chain(&ledger.requests).map(LedgerWindow::ends_at);
             ledger.sessions.next_expiry().into_iter().chain(windows).min()
         };
         let Some(next) = next else { return Ok(()) };
@@ -190,7 +218,8 @@ enum Write {
         expired: Vec<String>,
         put: Option<(String, u64)>,
     },
-    Tools(BTreeMap<String, ToolWindow>),
+    Tools(BTreeMap<String, LedgerWindow>),
+    Requests(LedgerWindow),
 }
 
 /// Starts a storage write without waiting for it: the runtime's output gate holds this object's answers until
@@ -212,10 +241,47 @@ async fn delete_sessions(storage: &worker::Storage, ids: Vec<String>) -> worker:
 
 /// Asks `caller_id`'s object. `Err` holds the detail, for the log.
 pub async fn call(env: &Env, caller_id: &str, call: &CallerCall) -> Result<CallerReply, String> {
+    ask(env, &object_name(caller_id), call).await
+}
+
+/// Asks the ledger object named `name`.
+async fn ask(env: &Env, name: &str, call: &CallerCall) -> Result<CallerReply, String> {
     let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
-    let text =
-        super::ask_object(env, CALLER_BINDING, &object_name(caller_id), "https://caller/", body).await?;
+    let text = super::ask_object(env, CALLER_BINDING, name, "https://caller/", body).await?;
     serde_json::from_str(&text).map_err(|_| "the caller object's answer is malformed".into())
+}
+
+/// Admits one MCP request of the caller counted under `key` (`MCP_RATE_LIMIT`): from this isolate's lease of
+/// the caller's window, or, when it is spent, from a new lease asked of the ledger named `key` (see
+/// [`crate::rate_limit::lease`]). Past the limit: 429 saying when the window ends. A failure of the ledger
+/// lets the request through.
+pub async fn admit_request(env: &Env, policy: Policy, key: &str) -> Result<(), HttpError> {
+    let (limit, window_ms) = (policy.limit, policy.window_ms());
+    let refused = |reset_ms: u64| HttpError::RateLimited {
+        policy,
+        retry_after_seconds: reset_ms.div_ceil(1000).max(1),
+    };
+    let asking = match LEASES.with(|l| l.borrow_mut().admit(key, super::now_ms(), limit, window_ms)) {
+        Admission::Admitted => return Ok(()),
+        Admission::Refused { reset_ms } => return Err(refused(reset_ms)),
+        Admission::Ask(asking) => asking,
+    };
+    let call = CallerCall::Lease { limit, window_ms, want: asking.want };
+    let admission = match ask(env, key, &call).await {
+        Ok(CallerReply::Leased(grant)) => LEASES.with(|l| l.borrow_mut().granted(key, asking, grant)),
+        Ok(_) => fail_open(key, asking, "the caller object answered a lease with something else"),
+        Err(detail) => fail_open(key, asking, &detail),
+    };
+    match admission {
+        Admission::Refused { reset_ms } => Err(refused(reset_ms)),
+        _ => Ok(()),
+    }
+}
+
+fn fail_open(key: &str, asking: Asking, detail: &str) -> Admission {
+    LEASES.with(|l| l.borrow_mut().failed(key, asking));
+    log_failure("lease", detail);
+    Admission::Admitted
 }
 
 fn log_failure(what: &str, detail: &str) {

@@ -347,10 +347,9 @@ async fn route(
     seen.caller = Some(caller.clone());
     if let Some(policy) = settings.caller_rate_limit {
         let key = crate::rate_limit::caller_key(&caller, || req.header("CF-Connecting-IP"));
-        if !rate_limiter::allows(env, rate_limiter::CALLERS, &key).await {
-            seen.rate_limited = Some("mcp");
-            return Err(HttpError::RateLimited(policy).into());
-        }
+        caller_object::admit_request(env, policy, &key)
+            .await
+            .inspect_err(|_| seen.rate_limited = Some("mcp"))?;
     }
     let tools = ToolFilter::from_query(request_url::query(&req.url).unwrap_or(""))
         .map_err(|why| HttpError::BadRequest(format!("the URL's tool selection: {why}")))?;
@@ -416,14 +415,16 @@ async fn oauth(
         let key = crate::rate_limit::ip_key(req.header("CF-Connecting-IP").as_deref());
         if !rate_limiter::allows(env, rate_limiter::IPS, &key).await {
             seen.rate_limited = Some("oauth");
-            // An OAuth error body (RFC 6749 §5.2 shape), with the same headers as on the MCP endpoints.
+            // An OAuth error body (RFC 6749 §5.2 shape), with the same headers as on the MCP endpoints. The
+            // binding does not say when its window ends: the whole window is the honest bound.
+            let denial = HttpError::RateLimited { policy, retry_after_seconds: policy.window_seconds.into() };
             let body = serde_json::json!({
                 "error": "temporarily_unavailable",
-                "error_description": HttpError::RateLimited(policy).to_error_object().message,
+                "error_description": denial.to_error_object().message,
             });
             let mut headers =
                 vec![("Content-Type", http::JSON.to_string()), ("Cache-Control", "no-store".to_string())];
-            headers.extend(policy.denial_headers());
+            headers.extend(denial.headers());
             let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             return Ok(http::respond(429, &headers, body.to_string()).into());
         }

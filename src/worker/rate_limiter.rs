@@ -1,15 +1,13 @@
-//! The Workers rate limiting binding, called in raw runtime types (`env.<binding>.limit({key})`). Counts are
-//! kept per Cloudflare location, cached and eventually consistent: cheap enough for every request (no Durable
-//! Object round trip), not an exact ledger. A missing binding or a failed call lets the request through and is
-//! logged: a limit must not take the service down.
+//! The Workers rate limiting binding, called in raw runtime types (`env.<binding>.limit({key})`), for the OAuth
+//! endpoints' per-IP limit. Counts are kept per Cloudflare location, cached and eventually consistent: cheap
+//! for every request, not an exact ledger (callers' limits are exact: `caller_object::admit_request`). A missing
+//! binding or a failed call lets the request through and is logged: a limit must not take the service down.
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
-/// The binding counting MCP requests per caller.
-pub const CALLERS: &str = "MCP_RATE_LIMITER";
 /// The binding counting OAuth requests per client IP.
 pub const IPS: &str = "OAUTH_RATE_LIMITER";
 

@@ -1,13 +1,16 @@
 //! Rate limits: per caller on the MCP endpoints, per client IP on the OAuth endpoints (which run before anyone
-//! is authenticated). Counting is the platform's (the Workers rate limiting binding, see `docs/architecture.md`);
-//! this module holds the rules: the keys counted under, and what a denial says (429, `Retry-After`, and the IETF
-//! `RateLimit` / `RateLimit-Policy` headers). Per-tool limits (`MCP_TOOL_RATE_LIMITS`) are counted exactly, in
-//! fixed windows kept by the caller's Durable Object ([`Window`]; see `docs/architecture.md` for why).
+//! is authenticated), per caller and tool. This module holds the rules: the keys counted under, the exact fixed
+//! [`Window`], and what a denial says (429, `Retry-After`, and the IETF `RateLimit` / `RateLimit-Policy`
+//! headers). Callers (`MCP_RATE_LIMIT`) are counted exactly by the caller's ledger object through leases
+//! ([`lease`]); tools (`MCP_TOOL_RATE_LIMITS`) by the same object, one round trip per call; client IPs on the
+//! OAuth endpoints by the Workers rate limiting binding (see `docs/architecture.md` for why each).
 
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{CallerKind, Identity};
 use crate::model::{Message, Payload, Request};
+
+pub mod lease;
 
 /// A limit's policy as clients are told it: `limit` requests per `window_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +22,29 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The headers of a denial: retry after the window (the binding does not say when its window ends, so the
-    /// whole window is the honest bound), nothing left in it.
-    pub fn denial_headers(&self) -> Vec<(&'static str, String)> {
-        let (name, q, w) = (self.name, self.limit, self.window_seconds);
+    /// The headers of a denial: retry after `retry_after_seconds` (when the window ends; the binding does not
+    /// say, so there the whole window is the honest bound), nothing left in it.
+    pub fn denial_headers(&self, retry_after_seconds: u64) -> Vec<(&'static str, String)> {
+        let (name, q, w, t) = (self.name, self.limit, self.window_seconds, retry_after_seconds);
         vec![
-            ("Retry-After", w.to_string()),
+            ("Retry-After", t.to_string()),
             ("RateLimit-Policy", format!("\"{name}\";q={q};w={w}")),
-            ("RateLimit", format!("\"{name}\";r=0;t={w}")),
+            ("RateLimit", format!("\"{name}\";r=0;t={t}")),
         ]
     }
+
+    pub fn window_ms(&self) -> u64 {
+        u64::from(self.window_seconds) * 1000
+    }
+}
+
+/// Which windows a policy may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Windows {
+    /// 10 or 60 seconds, as the rate limiting binding's `simple = { limit, period }` allows.
+    Binding,
+    /// Any whole number of seconds up to a day: counted exactly, by a ledger object.
+    Exact,
 }
 
 /// What a caller's requests to the MCP endpoints are counted under: its identity (a key's name, a user); a
@@ -51,21 +67,26 @@ pub fn ip_key(connecting_ip: Option<&str>) -> String {
 }
 
 impl Policy {
-    /// A setting's `<limit>/<window seconds>` (e.g. `600/60`): what the binding counts, as wrangler.toml's
-    /// `simple = { limit, period }` sets it (the binding's period is 10 or 60 seconds).
-    pub fn parse(name: &'static str, text: &str, setting: &str) -> Result<Self, String> {
+    /// A setting's `<limit>/<window seconds>` (e.g. `600/60`). For the binding, what wrangler.toml's
+    /// `simple = { limit, period }` sets (the period 10 or 60 seconds); counted exactly, any window up to a day.
+    pub fn parse(name: &'static str, text: &str, setting: &str, windows: Windows) -> Result<Self, String> {
         let bad = || {
-            format!(
-                "{setting} must be <limit>/<window>, the window 10 or 60 seconds (e.g. 600/60), not {text:?}"
-            )
+            let allowed = match windows {
+                Windows::Binding => "the window 10 or 60 seconds".to_string(),
+                Windows::Exact => format!("the window 1 to {MAX_WINDOW_SECONDS} seconds"),
+            };
+            format!("{setting} must be <limit>/<window>, {allowed} (e.g. 600/60), not {text:?}")
         };
         let (limit, window) = text.trim().split_once('/').ok_or_else(bad)?;
         let limit: u32 = limit.trim().parse().ok().filter(|l| *l > 0).ok_or_else(bad)?;
-        let window_seconds = match window.trim() {
-            "10" => 10,
-            "60" => 60,
-            _ => return Err(bad()),
+        let window_seconds: u32 = window.trim().parse().map_err(|_| bad())?;
+        let fits = match windows {
+            Windows::Binding => matches!(window_seconds, 10 | 60),
+            Windows::Exact => (1..=MAX_WINDOW_SECONDS).contains(&window_seconds),
         };
+        if !fits {
+            return Err(bad());
+        }
         Ok(Self { name, limit, window_seconds })
     }
 }
@@ -82,8 +103,8 @@ pub struct ToolLimit {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ToolLimits(Vec<ToolLimit>);
 
-/// The longest window a tool's limit may have: a day.
-pub const MAX_TOOL_WINDOW_SECONDS: u32 = 86_400;
+/// The longest window an exactly counted limit may have: a day.
+pub const MAX_WINDOW_SECONDS: u32 = 86_400;
 
 impl ToolLimits {
     /// `<tool>=<limit>/<window seconds>`, comma-separated; the window any whole number of seconds up to a day
@@ -92,7 +113,7 @@ impl ToolLimits {
         let bad = |item: &str| {
             format!(
                 "MCP_TOOL_RATE_LIMITS must be <tool>=<limit>/<window seconds>, comma-separated (e.g. \
-                 search=10/60,fetch=100/60; the window 1 to {MAX_TOOL_WINDOW_SECONDS}), not {item:?}"
+                 search=10/60,fetch=100/60; the window 1 to {MAX_WINDOW_SECONDS}), not {item:?}"
             )
         };
         let mut limits: Vec<ToolLimit> = Vec::new();
@@ -108,7 +129,7 @@ impl ToolLimits {
                 .trim()
                 .parse()
                 .ok()
-                .filter(|w| (1..=MAX_TOOL_WINDOW_SECONDS).contains(w))
+                .filter(|w| (1..=MAX_WINDOW_SECONDS).contains(w))
                 .ok_or_else(|| bad(item))?;
             if !name_ok {
                 return Err(bad(item));
@@ -304,11 +325,11 @@ mod tests {
     fn a_denial_says_when_to_retry_and_the_policy() {
         let policy = Policy { name: "caller", limit: 100, window_seconds: 60 };
         assert_eq!(
-            policy.denial_headers(),
+            policy.denial_headers(17),
             vec![
-                ("Retry-After", "60".to_string()),
+                ("Retry-After", "17".to_string()),
                 ("RateLimit-Policy", "\"caller\";q=100;w=60".to_string()),
-                ("RateLimit", "\"caller\";r=0;t=60".to_string()),
+                ("RateLimit", "\"caller\";r=0;t=17".to_string()),
             ]
         );
     }
@@ -324,11 +345,20 @@ mod tests {
         assert_eq!(ip_key(Some(" 203.0.113.9 ")), "ip:203.0.113.9");
         assert_eq!(ip_key(None), "ip:unknown");
         assert_eq!(
-            Policy::parse("caller", " 5/10 ", "X"),
-            Ok(Policy { name: "caller", limit: 5, window_seconds: 10 })
+            Policy::parse("ip", " 5/10 ", "X", Windows::Binding),
+            Ok(Policy { name: "ip", limit: 5, window_seconds: 10 })
         );
         for bad in ["5/30", "0/60", "five/60", "60"] {
-            assert!(Policy::parse("caller", bad, "X").unwrap_err().contains("X must be"), "{bad}");
+            let error = Policy::parse("ip", bad, "X", Windows::Binding).unwrap_err();
+            assert!(error.contains("X must be") && error.contains("10 or 60"), "{bad}");
+        }
+        assert_eq!(
+            Policy::parse("caller", "5/3600", "X", Windows::Exact).map(|p| p.window_ms()),
+            Ok(3_600_000)
+        );
+        for bad in ["5/0", "5/86401", "0/60", "5/x"] {
+            let error = Policy::parse("caller", bad, "X", Windows::Exact).unwrap_err();
+            assert!(error.contains("X must be") && error.contains("1 to 86400"), "{bad}");
         }
     }
 }
