@@ -88,12 +88,12 @@ impl SessionCall {
     }
 
     pub fn to_header(&self) -> String {
-        serde_json::to_value(self).map(|v| v.to_string()).unwrap_or_default()
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The call in a request's header; `None` for anything the Worker did not build.
     pub fn from_header(value: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::from_str(value).ok()?).ok()
+        serde_json::from_str(value).ok()
     }
 }
 
@@ -106,6 +106,8 @@ mod tests {
         let mut call = SessionCall::new(Operation::Listen, "abc.def", &Identity::api_key("alice"));
         call.revision = Some(ProtocolVersion::V2025_06_18);
         call.last_event_id = Some("s1-4".into());
+        call.tools = ToolFilter::from_query("tools=search,fetch").unwrap();
+        assert!(!call.tools.is_open());
         assert_eq!(SessionCall::from_header(&call.to_header()), Some(call.clone()));
         assert_eq!(call.caller(), Identity::api_key("alice"));
         assert_eq!(SessionCall::from_header("{\"op\":\"post\"}"), None);

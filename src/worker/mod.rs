@@ -30,6 +30,9 @@ mod stateless_endpoint;
 mod streams;
 mod timer;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
@@ -513,10 +516,38 @@ fn send_to_object(
         return Err(format!("the Durable Object binding {binding} is missing (see wrangler.toml)"));
     }
     let namespace: worker::worker_sys::DurableObjectNamespace = namespace.unchecked_into();
-    // `idFromName` + `get` rather than `getByName`: measurably cheaper per request under workerd.
-    let object = namespace.id_from_name(name).map_err(unbound)?;
+    // `idFromName` + `get` rather than `getByName`: measurably cheaper per request under workerd. The id (a
+    // digest of the name, no I/O object) is remembered by the isolate; the stub is made per request.
+    let object = object_id(&namespace, binding, name).map_err(unbound)?;
     let stub = namespace.get(&object).map_err(unbound)?;
     stub.fetch_with_request(&req).map_err(failed("the object"))
+}
+
+/// The id of object `name` of `binding`, from this isolate's memory of recent ones (the ids of the sessions it
+/// serves), or made and remembered.
+fn object_id(
+    namespace: &worker::worker_sys::DurableObjectNamespace,
+    binding: &str,
+    name: &str,
+) -> Result<worker::worker_sys::DurableObjectId, JsValue> {
+    /// Ids remembered before the memory starts over.
+    const CAPACITY: usize = 1024;
+    thread_local! {
+        static IDS: RefCell<HashMap<(String, String), JsValue>> = RefCell::new(HashMap::new());
+    }
+    let key = (binding.to_string(), name.to_string());
+    if let Some(id) = IDS.with(|ids| ids.borrow().get(&key).cloned()) {
+        return Ok(id.unchecked_into());
+    }
+    let id = namespace.id_from_name(name)?;
+    IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        if ids.len() >= CAPACITY {
+            ids.clear();
+        }
+        ids.insert(key, JsValue::clone(id.as_ref()));
+    });
+    Ok(id)
 }
 
 /// Asks the object `name` of `binding` with a JSON `body` (an operation the Worker built), and returns the text

@@ -21,12 +21,12 @@ use futures_util::future::{join, select, Either};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::worker_sys::web_sys;
-use worker::{Env, Response, State};
+use worker::{Env, State};
 
 use super::eager;
 use super::incoming::bytes_read;
 use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
-use super::{http, isolate, metrics_recorder, Failure};
+use super::{http, isolate, metrics_recorder, Failure, Reply};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
 use crate::error::HttpError;
 use crate::handler::ToolFilter;
@@ -104,11 +104,11 @@ impl SessionObject {
                 // The only bound a session object enforces itself: its open streams.
                 metrics_recorder::rate_limited("streams");
             }
-            http::error(&error, id, &crate::random::hex::<8>())
+            http::error(&error, id, &crate::random::hex::<8>()).into()
         });
         // What this request counted (tool calls, a session opened or ended) goes to the metrics hub.
         metrics_recorder::flush(&self.env, None);
-        web_sys::Response::from(response).into()
+        response.into()
     }
 
     async fn alarm(&self) -> worker::Result<()> {
@@ -135,11 +135,7 @@ impl SessionObject {
 }
 
 impl SessionObject {
-    async fn serve(
-        &self,
-        req: &web_sys::Request,
-        body: Result<Vec<u8>, String>,
-    ) -> Result<Response, Failure> {
+    async fn serve(&self, req: &web_sys::Request, body: Result<Vec<u8>, String>) -> Result<Reply, Failure> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings).await;
         let call = req
@@ -207,7 +203,7 @@ impl SessionObject {
                     Some(last) => self.outbox.resume(&last, version).await?,
                     None => self.outbox.open_standalone(version).await?,
                 };
-                Ok(sse_response(body, "get")?)
+                Ok(sse_response(body, "get")?.into())
             }
             Operation::End => {
                 let session = self.active_session(id, &caller, &settings).await?;
@@ -215,7 +211,7 @@ impl SessionObject {
                 self.end(settings.session_ttl_ms)
                     .await
                     .map_err(|e| http::internal("ending the session", e))?;
-                Ok(http::respond(204, &[], String::new()))
+                Ok(http::respond(204, &[], String::new()).into())
             }
         }
     }
@@ -230,7 +226,7 @@ impl SessionObject {
         (caller, github): (Identity, Option<Rc<dyn GitHubAccess>>),
         tools: ToolFilter,
         payload: Payload,
-    ) -> Result<Response, HttpError> {
+    ) -> Result<Reply, HttpError> {
         let request_ids = request_ids(&payload);
         // Only a POST carrying requests may be refused: one carrying answers may be what a tool waits for.
         let stream = match request_ids.is_empty() {
@@ -285,7 +281,7 @@ impl SessionObject {
             };
             outbox.finish(&stream, &responses);
         });
-        Ok(response)
+        Ok(response.into())
     }
 
     /// The answer of a POST whose requests all finished (or failed as a whole).
@@ -294,29 +290,29 @@ impl SessionObject {
         stream: &Rc<OutStream>,
         request_ids: &[RequestId],
         outcome: Result<PostOutcome, HttpError>,
-    ) -> Result<Response, HttpError> {
+    ) -> Result<Reply, HttpError> {
         let quiet = !stream.has_events();
         if quiet {
             self.outbox.discard(stream);
         }
         match outcome? {
-            PostOutcome::Accepted => Ok(http::respond(202, &[], String::new())),
+            PostOutcome::Accepted => Ok(http::respond(202, &[], String::new()).into()),
             // Every request was cancelled before anything was sent: an event stream that ends without a
             // response, as the spec asks, and without an event id (there is nothing to resume).
             PostOutcome::Responses { responses, .. } if quiet && responses.is_empty() => {
                 let response = http::respond(200, &[], String::new());
                 http::sse_headers(response.headers());
-                Ok(response)
+                Ok(response.into())
             }
             PostOutcome::Responses { responses, batch } if quiet => {
-                Ok(http::json(200, shttp::json_body(&responses, batch)))
+                Ok(http::json_reply(200, &shttp::json_body(&responses, batch)))
             }
             // Messages went out first (a race lost to the final answer): keep them, as a finished stream.
             PostOutcome::Responses { responses, .. } => {
                 self.outbox.start_storing(stream, StreamMeta::Requests(request_ids.to_vec())).await?;
                 let response = self.outbox.stream_response(stream)?;
                 self.outbox.finish(stream, &responses);
-                Ok(response)
+                Ok(response.into())
             }
         }
     }
@@ -329,7 +325,7 @@ impl SessionObject {
         id: &str,
         caller: Identity,
         body: &[u8],
-    ) -> Result<Response, HttpError> {
+    ) -> Result<Reply, HttpError> {
         let Ok(Payload::Single(Ok(Message::Request(request)))) = Payload::parse(body) else {
             return Err(HttpError::Internal("the Worker forwarded something other than initialize".into()));
         };
@@ -337,7 +333,7 @@ impl SessionObject {
         // Invalid initialize params: 400, and no session is created.
         let (response, opening) = server.initialize_by(&request, &caller, now)?;
         self.create(SessionState::new(id.to_string(), opening, &caller, now), settings).await?;
-        Ok(http::opened(settings.response_mode, &response, id))
+        Ok(http::opened(settings.response_mode, &response, id).into())
     }
 
     /// `GET /sse`: a new 2024-11-05 session of `caller`, whose stream starts with the `endpoint` event (whose URL
@@ -348,11 +344,11 @@ impl SessionObject {
         id: &str,
         caller: Identity,
         tools: &ToolFilter,
-    ) -> Result<Response, HttpError> {
+    ) -> Result<Reply, HttpError> {
         let state = SessionState::legacy(id.to_string(), &caller, super::now_ms());
         self.create(state, settings).await?;
         let endpoint = legacy_sse::endpoint_event(&settings.messages_path, id, &tools.to_query());
-        sse_response(self.outbox.open_legacy(endpoint), "legacy")
+        sse_response(self.outbox.open_legacy(endpoint), "legacy").map(Reply::from)
     }
 
     /// `POST /messages`: 202 at once; the replies go out on the session's stream when ready (a tool may wait
@@ -365,7 +361,7 @@ impl SessionObject {
         tools: ToolFilter,
         server: Rc<Server>,
         settings: Rc<Settings>,
-    ) -> Result<Response, HttpError> {
+    ) -> Result<Reply, HttpError> {
         let session = self.active_session(id, &caller, &settings).await?;
         require_transport(&session, TransportKind::LegacySse)?;
         let Some(stream) = self.outbox.legacy_stream() else {
@@ -393,7 +389,7 @@ impl SessionObject {
             }
             metrics_recorder::flush(&env, None);
         });
-        Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()))
+        Ok(http::respond(202, &[("Content-Type", "text/plain")], "Accepted".into()).into())
     }
 
     /// A new session: kept in memory at once (so requests arriving meanwhile find it), then stored with its
