@@ -7,10 +7,10 @@
 //!
 //! The ledger never grants more than the limit in a window, so no more than the limit is ever admitted (a
 //! failed round trip aside, which lets the request through). A lease an isolate does not spend before the
-//! window ends is lost for that window: a caller whose requests are spread over several isolates may be
-//! refused up to a 32nd of its limit early for each other isolate holding a lease, and only when it nears the
-//! limit. Once the ledger says a window is full, the isolate refuses that caller until the window ends
-//! without asking again.
+//! window ends is lost for that window, so a caller whose requests are spread over several isolates may be
+//! refused a little early, and only as it nears its limit: the ledger grants at most an eighth of what the
+//! window has left, so leases shrink as it fills. Once the ledger says a window is full, the isolate refuses
+//! that caller until the window ends without asking again.
 
 use std::collections::HashMap;
 
@@ -20,6 +20,8 @@ use super::Window;
 
 /// An isolate leases this share of a window's limit at a time.
 const LEASE_SHARE: u32 = 32;
+/// The ledger grants at most this share of what a window has left, so that leases shrink as it fills.
+const LEFT_SHARE: u32 = 8;
 /// Callers held before ended windows are dropped from the isolate's map.
 const HELD_CAPACITY: usize = 4096;
 
@@ -38,14 +40,17 @@ pub struct Grant {
 }
 
 impl Window {
-    /// Grants up to `want` requests at `now_ms` of what the window has left (the ledger's side of a lease).
+    /// Grants up to `want` requests at `now_ms` of what the window has left, and at most an eighth of it (at
+    /// least one): the ledger's side of a lease. Leases shrink as the window fills, so what isolates can hold
+    /// unspent when it is nearly full is small.
     pub fn lease(&mut self, now_ms: u64, limit: u32, window_ms: u64, want: u32) -> Grant {
         let window_ms = window_ms.max(1);
         let start_ms = now_ms - now_ms % window_ms;
         if self.start_ms != start_ms {
             *self = Self { start_ms, count: 0 };
         }
-        let granted = want.min(limit.saturating_sub(self.count));
+        let left = limit.saturating_sub(self.count);
+        let granted = want.min((left / LEFT_SHARE).max(1)).min(left);
         self.count += granted;
         Grant { granted, start_ms, reset_ms: start_ms + window_ms - now_ms }
     }
@@ -168,11 +173,23 @@ mod tests {
     #[test]
     fn the_ledger_never_grants_more_than_the_limit_in_a_window() {
         let mut window = Window::default();
-        assert_eq!(window.lease(61_000, 10, W, 4), Grant { granted: 4, start_ms: 60_000, reset_ms: 59_000 });
-        assert_eq!(window.lease(62_000, 10, W, 4).granted, 4);
-        assert_eq!(window.lease(63_000, 10, W, 4).granted, 2, "only what is left");
-        assert_eq!(window.lease(64_000, 10, W, 4).granted, 0);
-        assert_eq!(window.lease(120_000, 10, W, 4), Grant { granted: 4, start_ms: 120_000, reset_ms: W });
+        assert_eq!(
+            window.lease(61_000, 100, W, 10),
+            Grant { granted: 10, start_ms: 60_000, reset_ms: 59_000 }
+        );
+        let mut grants = vec![10];
+        loop {
+            let granted = window.lease(62_000, 100, W, 10).granted;
+            if granted == 0 {
+                break;
+            }
+            grants.push(granted);
+        }
+        assert_eq!(grants.iter().sum::<u32>(), 100, "the limit, and no more");
+        assert!(grants.windows(2).all(|g| g[1] <= g[0]), "leases shrink as the window fills: {grants:?}");
+        assert_eq!(grants[grants.len() - 8..], [1; 8], "an eighth of what is left, at least one");
+        assert_eq!(window.lease(120_000, 100, W, 10), Grant { granted: 10, start_ms: 120_000, reset_ms: W });
+        assert_eq!(Window::default().lease(0, 3, W, 1).granted, 1, "small limits: one at a time");
     }
 
     #[test]
