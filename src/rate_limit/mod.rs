@@ -25,12 +25,7 @@ impl Policy {
     /// The headers of a denial: retry after `retry_after_seconds` (when the window ends; the binding does not
     /// say, so there the whole window is the honest bound), nothing left in it.
     pub fn denial_headers(&self, retry_after_seconds: u64) -> Vec<(&'static str, String)> {
-        let (name, q, w, t) = (self.name, self.limit, self.window_seconds, retry_after_seconds);
-        vec![
-            ("Retry-After", t.to_string()),
-            ("RateLimit-Policy", format!("\"{name}\";q={q};w={w}")),
-            ("RateLimit", format!("\"{name}\";r=0;t={t}")),
-        ]
+        denial_headers(self.name, self.limit, self.window_seconds, retry_after_seconds)
     }
 
     pub fn window_ms(&self) -> u64 {
@@ -245,13 +240,19 @@ impl ToolDenial {
 
     /// `Retry-After` when the window ends (known exactly here), and the policy named `tool.<name>`.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let (name, q, w, t) = (&self.tool, self.limit, self.window_seconds, self.retry_after_seconds);
-        vec![
-            ("Retry-After", t.to_string()),
-            ("RateLimit-Policy", format!("\"tool.{name}\";q={q};w={w}")),
-            ("RateLimit", format!("\"tool.{name}\";r=0;t={t}")),
-        ]
+        let policy = format!("tool.{}", self.tool);
+        denial_headers(&policy, self.limit, self.window_seconds, self.retry_after_seconds)
     }
+}
+
+/// `Retry-After` and the IETF `RateLimit-Policy` / `RateLimit` headers of a denial by policy `name` (`q` per
+/// `w` seconds): nothing left, retry in `t` seconds.
+fn denial_headers(name: &str, q: u32, w: u32, t: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("Retry-After", t.to_string()),
+        ("RateLimit-Policy", format!("\"{name}\";q={q};w={w}")),
+        ("RateLimit", format!("\"{name}\";r=0;t={t}")),
+    ]
 }
 
 #[cfg(test)]
