@@ -30,6 +30,11 @@ pub fn lease_size(limit: u32) -> u32 {
     (limit / LEASE_SHARE).max(1)
 }
 
+/// Where the fixed window holding `now_ms` starts: windows are aligned to multiples of their length.
+fn window_start(now_ms: u64, window_ms: u64) -> u64 {
+    now_ms - now_ms % window_ms
+}
+
 /// What the ledger granted an isolate: `granted` requests (0: the window is full) of the window starting at
 /// `start_ms`, which ends in `reset_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +50,7 @@ impl Window {
     /// unspent when it is nearly full is small.
     pub fn lease(&mut self, now_ms: u64, limit: u32, window_ms: u64, want: u32) -> Grant {
         let window_ms = window_ms.max(1);
-        let start_ms = now_ms - now_ms % window_ms;
+        let start_ms = window_start(now_ms, window_ms);
         if self.start_ms != start_ms {
             *self = Self { start_ms, count: 0 };
         }
@@ -98,7 +103,7 @@ impl Leases {
     /// Admits one request of `key` at `now_ms` under `limit` per `window_ms` from what is leased, or says to ask.
     pub fn admit(&mut self, key: &str, now_ms: u64, limit: u32, window_ms: u64) -> Admission {
         let window_ms = window_ms.max(1);
-        let start_ms = now_ms - now_ms % window_ms;
+        let start_ms = window_start(now_ms, window_ms);
         if self.held.len() >= HELD_CAPACITY && !self.held.contains_key(key) {
             self.held.retain(|_, h| h.start_ms == start_ms && (h.left > 0 || h.full || h.asking));
         }

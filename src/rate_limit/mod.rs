@@ -196,19 +196,13 @@ pub struct Take {
 }
 
 impl Window {
-    /// Counts one call at `now_ms` if the window has room for it.
+    /// Counts one call at `now_ms` if the window has room for it: a lease of one.
     pub fn take(&mut self, now_ms: u64, limit: u32, window_ms: u64) -> Take {
-        let window_ms = window_ms.max(1);
-        let start = now_ms - now_ms % window_ms;
-        if self.start_ms != start {
-            *self = Self { start_ms: start, count: 0 };
-        }
-        let reset_ms = start + window_ms - now_ms;
-        if self.count < limit {
-            self.count += 1;
-            Take { allowed: true, remaining: limit - self.count, reset_ms }
-        } else {
-            Take { allowed: false, remaining: 0, reset_ms }
+        let grant = self.lease(now_ms, limit, window_ms, 1);
+        Take {
+            allowed: grant.granted == 1,
+            remaining: limit.saturating_sub(self.count),
+            reset_ms: grant.reset_ms,
         }
     }
 

@@ -80,14 +80,14 @@ impl DurableObject for CallerLedger {
         self.load().await?;
         let now = super::now_ms();
         let storage = self.state.storage();
-        let (empty, expired, tools) = {
+        let (empty, expired, tools, requests_ended) = {
             let mut ledger = self.ledger.borrow_mut();
             let ledger = ledger.as_mut().expect("loaded");
             let expired = ledger.sessions.prune(now);
             ledger.tools.retain(|_, w| w.ends_at() > now);
-            ledger.requests = ledger.requests.filter(|w| w.ends_at() > now);
+            let requests_ended = ledger.requests.take_if(|w| w.ends_at() <= now).is_some();
             let empty = ledger.sessions.is_empty() && ledger.tools.is_empty() && ledger.requests.is_none();
-            (empty, expired, ledger.tools.clone())
+            (empty, expired, ledger.tools.clone(), requests_ended)
         };
         if empty {
             storage.delete_all().await?;
@@ -95,7 +95,7 @@ impl DurableObject for CallerLedger {
         }
         delete_sessions(&storage, expired).await?;
         storage.put(TOOLS_KEY, &tools).await?;
-        if self.ledger.borrow().as_ref().is_some_and(|l| l.requests.is_none()) {
+        if requests_ended {
             storage.delete(REQUESTS_KEY).await?;
         }
         self.schedule().await?;

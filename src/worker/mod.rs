@@ -533,19 +533,21 @@ fn object_id(
     /// Ids remembered before the memory starts over.
     const CAPACITY: usize = 1024;
     thread_local! {
-        static IDS: RefCell<HashMap<(String, String), JsValue>> = RefCell::new(HashMap::new());
+        /// By binding, then by name (looked up without building a key).
+        static IDS: RefCell<HashMap<String, HashMap<String, JsValue>>> = RefCell::new(HashMap::new());
     }
-    let key = (binding.to_string(), name.to_string());
-    if let Some(id) = IDS.with(|ids| ids.borrow().get(&key).cloned()) {
+    let known = IDS.with(|ids| ids.borrow().get(binding).and_then(|named| named.get(name)).cloned());
+    if let Some(id) = known {
         return Ok(id.unchecked_into());
     }
     let id = namespace.id_from_name(name)?;
     IDS.with(|ids| {
         let mut ids = ids.borrow_mut();
-        if ids.len() >= CAPACITY {
-            ids.clear();
+        let named = ids.entry(binding.to_string()).or_default();
+        if named.len() >= CAPACITY {
+            named.clear();
         }
-        ids.insert(key, JsValue::clone(id.as_ref()));
+        named.insert(name.to_string(), JsValue::clone(id.as_ref()));
     });
     Ok(id)
 }
