@@ -2,8 +2,8 @@
 # Installs everything a fresh clone needs, from package registries only, and is quick when all is in place:
 #   - npm packages (from package-lock.json),
 #   - the wasm32 Rust target,
-#   - worker-build and the wasm-bindgen CLI at pinned versions (the CLI must equal the wasm-bindgen crate in
-#     Cargo.lock), installed once per machine under ~/.cache/mcp-worker-rs/tools.
+#   - the wasm-bindgen CLI at the version of the wasm-bindgen crate in Cargo.lock (they must be equal), installed
+#     once per machine under ~/.cache/mcp-worker-rs/tools (scripts/build.sh needs no other build tool).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -35,7 +35,6 @@ install_tool() { # crate version binary
       cargo install "$crate" --version "$version" --root "$dir" >&2
   fi
 }
-install_tool worker-build "$WORKER_BUILD_VERSION" worker-build
 install_tool wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen
 
 # Headless Chromium, for the e2e test that renders the OAuth consent page (tests/e2e/oauth_clients.test.mjs),

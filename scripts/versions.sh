@@ -1,5 +1,4 @@
 # Pinned build tools, sourced by the other scripts.
-WORKER_BUILD_VERSION=0.8.7
 TOOLS_DIR="${MCP_WORKER_TOOLS_DIR:-$HOME/.cache/mcp-worker-rs/tools}"
 
 # The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate that Cargo.lock resolves.

@@ -98,6 +98,17 @@ pub fn tools(sleep: Sleep, watched_revision: Rc<Cell<u64>>) -> ToolRegistry {
             }
         },
     ));
+    // Not one of the suite's: a bug's way out, for the test that the Worker and the session object recover
+    // after a WebAssembly trap (src/worker/entry.mjs).
+    reg.add(ToolDef::new(
+        "test_trap",
+        "Panics: the server traps and must recover (tests only).",
+        |_: Args, _cx| async move {
+            panic!("test_trap was called");
+            #[allow(unreachable_code)]
+            Ok(CallToolResult::text(""))
+        },
+    ));
     reg.add(fixed(
         "test_simple_text",
         "Returns a simple text response.",

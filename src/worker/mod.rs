@@ -150,7 +150,11 @@ async fn respond(req: Incoming, env: Env, ctx: Context, started: f64) -> JsValue
         Ok(Routed::Here(response)) => done.finish(Ok(response)),
         Err(failure) => done.finish(Err(failure)),
         Ok(Routed::Forwarded(Forwarded { answer, body })) => eager::after(&answer, move |settled| {
-            let answered = settled.map(JsCast::unchecked_into).map_err(|e| {
+            // Anything but a response (after a trap in the object, say) is a failure too.
+            let settled = settled.and_then(|answer| {
+                answer.dyn_into::<Reply>().map_err(|other| format!("not a response: {other:?}").into())
+            });
+            let answered = settled.map_err(|e| {
                 let error = http::internal("session object", format!("{e:?}"));
                 Failure::answering(error, body.as_deref().unwrap_or_default())
             });

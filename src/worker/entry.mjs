@@ -1,0 +1,94 @@
+// The Worker's JavaScript entry module: what the runtime calls, handed straight to the Rust exports that
+// wasm-bindgen generated (`./index.js`, next to this file once scripts/build.sh has staged it).
+//
+// worker-build's own entry wraps the entry class and every Durable Object class in `Proxy`s, and each method it
+// hands out in an `async` function: every request constructs an entry class and two proxies, and an answer the
+// Rust side returns at once (src/worker/eager.rs) still waits a microtask turn. Without them, stateful
+// `tools/call` measured 0 to 5 % faster (runs move by ±5 %; bench/README.md). This module keeps what those wrappers
+// were for, recovery after a trap, and adds a fixed 500 for a request that a trap left without an answer (theirs
+// was the runtime's error page, with the stack).
+//
+// Recovery: a trap (a Rust panic or abort) marks the WebAssembly instance terminated; wasm-bindgen's glue then
+// replaces the instance at its next call (`--experimental-reset-state-function`, `--force-enable-abort-handler`),
+// and `worker`'s start function counts instances in `globalThis.__worker_init_state.instanceId`. The Worker's
+// `fetch` needs nothing more. A Durable Object's Rust half lived in the old instance, so each Durable Object
+// below remakes its Rust half once the instance changed, from the arguments the runtime constructed it with
+// (its state lives in storage; what it kept in memory is lost, as after an eviction). This costs one call into
+// WebAssembly per Durable Object call.
+import * as rust from './index.js';
+
+export default {
+  fetch(request, env, ctx) {
+    let answer;
+    try {
+      answer = rust.fetch(request, env, ctx);
+    } catch (error) {
+      return failed(error);
+    }
+    // An answer ready at once (src/worker/eager.rs) is a Response. A promise rejects, or settles on something
+    // else, only when the instance trapped on the way (a reset drops the work that was waiting in it).
+    if (answer instanceof Response) return answer;
+    return answer instanceof Promise ? answer.then(answered, failed) : answered(answer);
+  },
+};
+
+function answered(answer) {
+  return answer instanceof Response ? answer : failed(new Error(`the fetch handler answered ${answer}`));
+}
+
+/**
+ * The 500 of a request that got no answer: `HttpError::Internal`'s fixed message and a reference (src/error.rs),
+ * the detail logged under the reference as src/worker/http.rs logs it. Written here, not asked of the Rust side:
+ * the instance may still be the one that trapped (an export taking a string allocates before its guard resets).
+ */
+function failed(error) {
+  const reference = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  console.error(`internal error [${reference}]: ${error?.stack ?? error}`);
+  const body = {
+    jsonrpc: '2.0',
+    id: null,
+    error: {
+      code: -32603,
+      message: 'Internal error: the server could not answer this request; try again, and if it persists report the reference',
+      data: { reference },
+    },
+  };
+  return Response.json(body, { status: 500 });
+}
+
+/** The instance counter of `worker` (shared by every instance: a JavaScript object, not WebAssembly memory). */
+const instances = rust.__worker_init_state();
+
+/** `Rust`, a Durable Object class exported by the wasm, as the runtime's class: remade after a reset. */
+function durableObject(Rust) {
+  class DurableObject {
+    constructor(state, env) {
+      this.state = state;
+      this.env = env;
+      this.rust = new Rust(state, env);
+      this.instance = instances.instanceId;
+    }
+  }
+  for (const name of Object.getOwnPropertyNames(Rust.prototype)) {
+    if (name === 'constructor' || name === 'free' || name.startsWith('__')) continue;
+    // Up to four arguments: the most any Durable Object handler takes (`webSocketClose`).
+    DurableObject.prototype[name] = function (a, b, c, d) {
+      // Any call runs the glue's guard, which replaces a terminated instance before anything else runs in it.
+      rust.__worker_init_state();
+      if (this.instance !== instances.instanceId) {
+        this.rust = new Rust(this.state, this.env);
+        this.instance = instances.instanceId;
+      }
+      return this.rust[name](a, b, c, d);
+    };
+  }
+  Object.defineProperty(DurableObject, 'name', { value: Rust.name });
+  return DurableObject;
+}
+
+// Every Durable Object class of wrangler.toml; a class missing here fails `wrangler dev` and deploy at start.
+export const McpSession = durableObject(rust.McpSession);
+export const ListenHub = durableObject(rust.ListenHub);
+export const OAuthGrant = durableObject(rust.OAuthGrant);
+export const MetricsHub = durableObject(rust.MetricsHub);
+export const CallerLedger = durableObject(rust.CallerLedger);
