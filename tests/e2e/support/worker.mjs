@@ -1,6 +1,6 @@
 // Starts the worker under `wrangler dev` (real workerd, Durable Objects and KV emulated locally) on a free port.
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -67,22 +67,31 @@ export function freePort() {
  * directory of its own, removed by `stop()`; `restart()` stops it and starts another on the same state.
  * Development mode (`MCP_DEV_MODE=true`, as `npm run dev` sets it) is on unless `development: false`: the tests
  * run locally, like a developer; the ones about deployments turn it off.
- * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string, development?: boolean}} options
- * @returns {Promise<{url: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>, restart: (opts?: {samePort?: boolean}) => Promise<object>}>}
+ * With `direct`, `directUrl` reaches the Worker straight at a workerd socket of its own (bench/direct-sockets.cjs),
+ * past wrangler's front proxy, for tests about the transport itself (flow control of large uploads).
+ * @param {{vars?: Record<string,string>, persistTo?: string, port?: number, config?: string, development?: boolean, direct?: boolean}} options
+ * @returns {Promise<{url: string, directUrl?: string, port: number, persistTo: string, logs: () => string, stop: () => Promise<void>, restart: (opts?: {samePort?: boolean}) => Promise<object>}>}
  */
 export async function startWorker(options = {}) {
   buildOnce();
   const port = options.port ?? (await freePort());
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mcp-worker-state-'));
   const ownsState = options.ownsState ?? !options.persistTo;
-  const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
+  // The Worker's name in the default configuration (direct sockets are named by Worker).
+  const directName = 'mcp-worker-rs';
+  const socketsFile = join(persistTo, 'direct-sockets.json');
+  const preload = options.direct ? ['--require', join(ROOT, 'bench', 'direct-sockets.cjs')] : [];
+  const args = [...preload, WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
     '--inspector-port', String(options.inspectorPort ?? await freePort()), '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'log'];
   if (options.config) args.push('--config', options.config);
   const vars = { ...(options.development === false ? {} : { MCP_DEV_MODE: 'true' }), ...(options.vars ?? {}) };
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
+    env: {
+      ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1',
+      ...(options.direct ? { BENCH_DIRECT_SOCKETS: directName, BENCH_DIRECT_SOCKETS_FILE: socketsFile } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -112,6 +121,17 @@ export async function startWorker(options = {}) {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+  let directUrl;
+  while (options.direct && !directUrl) {
+    let report = null;
+    try { report = JSON.parse(readFileSync(socketsFile, 'utf8')); } catch {}
+    directUrl = report?.sockets?.[directName]?.replace(/\/$/, '');
+    if (!directUrl && (report?.error || Date.now() > deadline)) {
+      process.kill(-child.pid, 'SIGKILL');
+      throw new Error(`no direct socket for ${directName}: ${report?.error ?? 'bench/direct-sockets.cjs wrote nothing'}\n${output}`);
+    }
+    if (!directUrl) await new Promise((r) => setTimeout(r, 100));
+  }
   async function halt() {
     if (child.exitCode === null) {
       try { process.kill(-child.pid, 'SIGTERM'); } catch {}
@@ -123,6 +143,7 @@ export async function startWorker(options = {}) {
   }
   return {
     url,
+    directUrl,
     port,
     persistTo,
     logs: () => output,
