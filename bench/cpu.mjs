@@ -11,41 +11,64 @@ function machineTicks() {
   return { total, busy: total - fields[3] - fields[4] }; // minus idle and iowait
 }
 
-/** CPU ticks used so far by this process and its descendants (wrangler, workerd). */
-function ownTicks() {
+/** Every process: its parent, its name and the CPU ticks it has used (user + system, all threads). */
+function processTable() {
   const procs = new Map();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      procs.set(Number(name), { ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
     } catch {
       // exited meanwhile
     }
   }
+  return procs;
+}
+
+/** The CPU ticks of `root` and its descendants, or only of those named `name`. */
+function treeTicks(procs, root, name) {
   const children = new Map();
   for (const [pid, p] of procs) {
     if (!children.has(p.ppid)) children.set(p.ppid, []);
     children.get(p.ppid).push(pid);
   }
   let ticks = 0;
-  const stack = [process.pid];
+  const stack = [root];
   while (stack.length) {
     const pid = stack.pop();
-    ticks += procs.get(pid)?.ticks ?? 0;
+    const p = procs.get(pid);
+    if (p && (!name || p.comm === name)) ticks += p.ticks;
     stack.push(...(children.get(pid) ?? []));
   }
   return ticks;
 }
 
-export function cpuSample() {
+/**
+ * The machine's ticks, this process tree's (`own`: the load generator, wrangler, workerd) and, when `devPid` is
+ * given, those of the workerd processes under it (`workerd`: the Workers' own CPU time).
+ */
+export function cpuSample(devPid) {
   if (!HAS_PROC) return null;
   try {
-    return { ...machineTicks(), own: ownTicks() };
+    const procs = processTable();
+    return { ...machineTicks(), own: treeTicks(procs, process.pid), workerd: devPid ? treeTicks(procs, devPid, 'workerd') : null };
   } catch {
     return null;
   }
+}
+
+/**
+ * workerd's CPU time per iteration between two samples, in microseconds: what one iteration costs the Workers
+ * (with the runtime), read from the kernel's accounting rather than from a rate, so that the load generator's
+ * share of the two CPUs does not move it. Resolution: one tick (10 ms) over the whole measurement.
+ */
+export function workerdMicrosPer(a, b, iterations) {
+  if (a?.workerd == null || b?.workerd == null || !iterations) return null;
+  const hz = 100; // USER_HZ, 100 on Linux
+  return Number((((b.workerd - a.workerd) / hz) * 1e6 / iterations).toFixed(1));
 }
 
 /** Shares of the machine's total CPU capacity between two samples, in percent: busy, ours, others. */

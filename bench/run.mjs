@@ -37,7 +37,7 @@ import { gzipSync } from 'node:zlib';
 import { ROOT, buildOnce, freePort } from '../tests/e2e/support/worker.mjs';
 import { startFakeGitHub } from '../tests/e2e/support/fake_github.mjs';
 import { signIn } from '../tests/e2e/support/oauth_flow.mjs';
-import { cpuSample, cpuUsage } from './cpu.mjs';
+import { cpuSample, cpuUsage, workerdMicrosPer } from './cpu.mjs';
 import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, mergeRuns, runScenario } from './loadgen.mjs';
 import { OPENAPI_IMPORT_STEP, measureOpenApiImport, openApiImportText } from './openapi-import.mjs';
 
@@ -365,9 +365,11 @@ async function measureAll(dev) {
             const warm = warmups[target.id] = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: settings.warmupSeconds, maxIterations: settings.warmup }, target);
             if (warm.errors) log(`${target.id} ${scenario.id}: ${warm.errors} errors during warm-up; first: ${JSON.stringify(warm.firstError)}`);
           }
-          const before = cpuSample();
+          const before = cpuSample(devProcess?.pid);
           const r = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: roundSeconds, maxIterations: settings.maxIterations }, target);
-          r.cpu = cpuUsage(before, cpuSample());
+          const after = cpuSample(devProcess?.pid);
+          r.cpu = cpuUsage(before, after);
+          r.workerdTicks = before?.workerd != null && after?.workerd != null ? after.workerd - before.workerd : null;
           if (r.firstError) log(`${target.id} ${scenario.id}: first error: ${JSON.stringify(r.firstError, null, 2)}`);
           runs[target.id].push(r);
         } finally {
@@ -385,10 +387,15 @@ async function measureAll(dev) {
       };
       r.cpu = rounds.some((x) => x.cpu) ? { busyPercent: weighted('busyPercent'), oursPercent: weighted('oursPercent'), othersPercent: weighted('othersPercent') } : null;
       r.rounds = rounds.map((x) => ({ rate: x.rate, p50: x.p50, p99: x.p99, errors: x.errors, elapsedSeconds: x.elapsedSeconds, othersCpuPercent: x.cpu?.othersPercent ?? null }));
+      // workerd's CPU time per iteration, all rounds together (bench/cpu.mjs).
+      r.workerdMicros = rounds.every((x) => x.workerdTicks != null)
+        ? workerdMicrosPer({ workerd: 0 }, { workerd: rounds.reduce((a, x) => a + x.workerdTicks, 0) }, r.iterations)
+        : null;
       r.warmupErrors = warmups[target.id]?.errors ?? 0;
       r.warmupFirstError = warmups[target.id]?.firstError ?? null;
       const cpu = r.cpu ? `; CPU busy ${r.cpu.busyPercent}%: bench ${r.cpu.oursPercent}%, other processes ${r.cpu.othersPercent}%` : '';
-      log(`${target.id} ${scenario.id}: ${r.rate} ${scenario.unit}, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors (${r.iterations} iterations in ${r.elapsedSeconds} s, rounds ${r.rounds.map((x) => x.rate).join(' / ')}${cpu})`);
+      const own = r.workerdMicros != null ? `, workerd ${r.workerdMicros} µs CPU per iteration` : '';
+      log(`${target.id} ${scenario.id}: ${r.rate} ${scenario.unit}, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors (${r.iterations} iterations in ${r.elapsedSeconds} s, rounds ${r.rounds.map((x) => x.rate).join(' / ')}${own}${cpu})`);
       results[target.id][scenario.id] = r;
     }
   }
