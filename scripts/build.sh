@@ -2,7 +2,7 @@
 # Builds the worker into build/ (index.js + index_bg.wasm, what wrangler.toml's `main` loads) from local tools
 # only: cargo, the pinned wasm-bindgen CLI, wasm-opt from the binaryen npm package and esbuild from wrangler's
 # dependencies. The steps worker-build takes, with this repository's own entry module (src/worker/entry.mjs)
-# instead of worker-build's, whose proxies cost every request (see that file).
+# instead of worker-build's (that file says why).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -43,7 +43,7 @@ export function recordSecrets(...values) {
 }
 
 let built = false;
-/** Builds the worker once per process (worker-build through scripts/build.sh). */
+/** Builds the worker once per process (scripts/build.sh). */
 export function buildOnce() {
   if (built || process.env.MCP_SKIP_BUILD === '1') return;
   execFileSync('bash', [join(ROOT, 'scripts', 'build.sh')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
