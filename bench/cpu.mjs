@@ -60,15 +60,20 @@ export function cpuSample(devPid) {
   }
 }
 
+/** workerd's ticks between two samples, or null when either lacks them. */
+export function workerdTicks(a, b) {
+  return a?.workerd != null && b?.workerd != null ? b.workerd - a.workerd : null;
+}
+
 /**
- * workerd's CPU time per iteration between two samples, in microseconds: what one iteration costs the Workers
- * (with the runtime), read from the kernel's accounting rather than from a rate, so that the load generator's
- * share of the two CPUs does not move it. Resolution: one tick (10 ms) over the whole measurement.
+ * workerd's CPU time per iteration in microseconds, from its `ticks` over `iterations`: what one iteration costs
+ * the Workers (with the runtime), read from the kernel's accounting rather than from a rate, so that the load
+ * generator's share of the two CPUs does not move it. Resolution: one tick (10 ms) over the whole measurement.
  */
-export function workerdMicrosPer(a, b, iterations) {
-  if (a?.workerd == null || b?.workerd == null || !iterations) return null;
+export function workerdMicros(ticks, iterations) {
+  if (ticks == null || !iterations) return null;
   const hz = 100; // USER_HZ, 100 on Linux
-  return Number((((b.workerd - a.workerd) / hz) * 1e6 / iterations).toFixed(1));
+  return Number(((ticks / hz) * 1e6 / iterations).toFixed(1));
 }
 
 /** Shares of the machine's total CPU capacity between two samples, in percent: busy, ours, others. */

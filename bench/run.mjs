@@ -37,7 +37,7 @@ import { gzipSync } from 'node:zlib';
 import { ROOT, buildOnce, freePort } from '../tests/e2e/support/worker.mjs';
 import { startFakeGitHub } from '../tests/e2e/support/fake_github.mjs';
 import { signIn } from '../tests/e2e/support/oauth_flow.mjs';
-import { cpuSample, cpuUsage, workerdMicrosPer } from './cpu.mjs';
+import { cpuSample, cpuUsage, workerdMicros, workerdTicks } from './cpu.mjs';
 import { DEFAULT_TOOLS, PROTOCOL_VERSION, SCENARIOS, createClient, mergeRuns, runScenario } from './loadgen.mjs';
 import { OPENAPI_IMPORT_STEP, measureOpenApiImport, openApiImportText } from './openapi-import.mjs';
 
@@ -369,7 +369,7 @@ async function measureAll(dev) {
           const r = await runScenario(client, e.url, scenario, { concurrency: settings.concurrency, seconds: roundSeconds, maxIterations: settings.maxIterations }, target);
           const after = cpuSample(devProcess?.pid);
           r.cpu = cpuUsage(before, after);
-          r.workerdTicks = before?.workerd != null && after?.workerd != null ? after.workerd - before.workerd : null;
+          r.workerdTicks = workerdTicks(before, after);
           if (r.firstError) log(`${target.id} ${scenario.id}: first error: ${JSON.stringify(r.firstError, null, 2)}`);
           runs[target.id].push(r);
         } finally {
@@ -389,7 +389,7 @@ async function measureAll(dev) {
       r.rounds = rounds.map((x) => ({ rate: x.rate, p50: x.p50, p99: x.p99, errors: x.errors, elapsedSeconds: x.elapsedSeconds, othersCpuPercent: x.cpu?.othersPercent ?? null }));
       // workerd's CPU time per iteration, all rounds together (bench/cpu.mjs).
       r.workerdMicros = rounds.every((x) => x.workerdTicks != null)
-        ? workerdMicrosPer({ workerd: 0 }, { workerd: rounds.reduce((a, x) => a + x.workerdTicks, 0) }, r.iterations)
+        ? workerdMicros(rounds.reduce((a, x) => a + x.workerdTicks, 0), r.iterations)
         : null;
       r.warmupErrors = warmups[target.id]?.errors ?? 0;
       r.warmupFirstError = warmups[target.id]?.firstError ?? null;

@@ -304,6 +304,16 @@ mod tests {
     }
 
     #[test]
+    fn the_entry_module_answers_a_trap_with_the_same_fixed_message() {
+        // src/worker/entry.mjs writes the 500 of a request a trap left without an answer itself (the Rust side
+        // may be the instance that trapped): its message must stay this one.
+        let message = HttpError::Internal(String::new()).to_error_object().message;
+        let entry = include_str!("worker/entry.mjs");
+        assert!(entry.contains(&format!("message: '{message}'")), "entry.mjs must say: {message}");
+        assert!(entry.contains(&format!("code: {}", code::INTERNAL_ERROR)));
+    }
+
+    #[test]
     fn method_not_allowed_names_the_allowed_methods() {
         let err = HttpError::MethodNotAllowed { allow: "GET, POST" };
         assert_eq!(err.headers(), vec![("Allow", "GET, POST".to_string())]);

@@ -42,7 +42,7 @@ struct Ledger {
 
 thread_local! {
     /// What this isolate leased of its callers' request windows.
-    static LEASES: std::cell::RefCell<Leases> = std::cell::RefCell::new(Leases::default());
+    static LEASES: RefCell<Leases> = RefCell::new(Leases::default());
 }
 
 #[durable_object(alarm)]

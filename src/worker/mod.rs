@@ -151,13 +151,15 @@ async fn respond(req: Incoming, env: Env, ctx: Context, started: f64) -> JsValue
         Err(failure) => done.finish(Err(failure)),
         Ok(Routed::Forwarded(Forwarded { answer, body })) => eager::after(&answer, move |settled| {
             // Anything but a response (after a trap in the object, say) is a failure too.
-            let settled = settled.and_then(|answer| {
-                answer.dyn_into::<Reply>().map_err(|other| format!("not a response: {other:?}").into())
-            });
-            let answered = settled.map_err(|e| {
-                let error = http::internal("session object", format!("{e:?}"));
-                Failure::answering(error, body.as_deref().unwrap_or_default())
-            });
+            let answered = settled
+                .map_err(|e| format!("{e:?}"))
+                .and_then(|answer| {
+                    answer.dyn_into::<Reply>().map_err(|other| format!("not a response: {other:?}"))
+                })
+                .map_err(|detail| {
+                    let error = http::internal("session object", detail);
+                    Failure::answering(error, body.as_deref().unwrap_or_default())
+                });
             done.finish(answered)
         }),
     }
