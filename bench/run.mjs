@@ -26,6 +26,10 @@
 //   BENCH_VARS             extra settings of ours, `NAME=value` separated by `;` (e.g. MCP_MAX_SESSIONS_PER_CALLER=10000)
 //   BENCH_PRODUCTION_LAYER what ours-production turns on (tools_call_production): rate, metrics, audit      default all three
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
+//   BENCH_COMPARE_BUILD    a directory holding another build of ours (index.js, index_bg.wasm, e.g. a copy of
+//                          build/ before a change): measured as the target ours-compare beside ours in every
+//                          scenario ours runs, under the same wrangler, so that two builds are compared in one
+//                          run (between runs, rates move by 5-10 %)
 //
 // Exit status: 0 = ran (targets missed or not), 1 = correctness errors, 2 = crash (a worker or step failed).
 import { execFile, spawn } from 'node:child_process';
@@ -82,7 +86,13 @@ const ALL_TARGETS = [
   // reached), MCP_METRICS_TOKEN (metrics batched to the MetricsHub) and MCP_LOG_LEVEL=info (the audit log).
   // Measured only in the scenarios that name it (tools_call_production), against ours.
   { id: 'ours-production', title: 'ours, production layer on', dir: null, tools: DEFAULT_TOOLS, only: ['tools_call_production'] },
+  // Another build of ours (BENCH_COMPARE_BUILD), with ours's settings, wherever ours is measured.
+  { id: 'ours-compare', title: 'ours, compared build', dir: null, tools: DEFAULT_TOOLS, withOurs: true },
 ];
+const COMPARE_BUILD = process.env.BENCH_COMPARE_BUILD || null;
+if (COMPARE_BUILD && !['index.js', 'index_bg.wasm'].every((f) => existsSync(join(COMPARE_BUILD, f)))) {
+  exitWith(`BENCH_COMPARE_BUILD: ${COMPARE_BUILD} must hold index.js and index_bg.wasm (a copy of build/)`);
+}
 
 function selectTargets() {
   let ids;
@@ -99,13 +109,16 @@ function selectTargets() {
   if (process.env.BENCH_MCP_AGENT === '0') ids = ids.filter((id) => id !== 'mcp-agent');
   // The production copy of ours comes with ours, when a scenario that names it is measured.
   const wanted = ids.includes('ours') && measuredScenarios.some((s) => s.targets?.includes('ours-production'));
-  ids = ids.filter((id) => id !== 'ours-production');
+  ids = ids.filter((id) => id !== 'ours-production' && id !== 'ours-compare');
   if (wanted) ids.push('ours-production');
+  if (COMPARE_BUILD && ids.includes('ours')) ids.push('ours-compare');
   if (!ids.length) exitWith('no target left to measure');
   return ALL_TARGETS.filter((t) => ids.includes(t.id));
 }
 const targets = selectTargets();
 const has = (id) => targets.some((t) => t.id === id);
+/** Whether `target` is measured in `scenario` (the compared build goes wherever ours goes). */
+const measuredIn = (t, s) => (!s.targets || s.targets.includes(t.withOurs ? 'ours' : t.id)) && (!t.only || t.only.includes(s.id));
 const via = (process.env.BENCH_VIA ?? 'direct').toLowerCase();
 if (!['direct', 'entry', 'proxy'].includes(via)) exitWith(`BENCH_VIA must be direct, entry or proxy, got ${via}`);
 // wrangler's proxy forwards to the first Worker only (it runs in a Miniflare of its own, whose entry Worker would
@@ -352,7 +365,7 @@ async function measureAll(dev) {
   const results = Object.fromEntries(targets.map((t) => [t.id, {}]));
   const roundSeconds = settings.seconds / settings.rounds;
   for (const scenario of measuredScenarios) {
-    const measured = targets.filter((t) => (!scenario.targets || scenario.targets.includes(t.id)) && (!t.only || t.only.includes(scenario.id)));
+    const measured = targets.filter((t) => measuredIn(t, scenario));
     const runs = Object.fromEntries(measured.map((t) => [t.id, []]));
     const warmups = {};
     for (let round = 0; round < settings.rounds; round++) {
@@ -500,7 +513,13 @@ function evaluate(results) {
   const ratios = SCENARIOS.map((s) => {
     const o = results.ours?.[s.id]?.rate;
     const of = (id) => ratio(o, results[id]?.[s.id]?.rate);
-    return { id: s.id, scenario: s.title, unit: s.unit, oursOfBaseline: of('baseline'), oursOfOneHop: of('one-hop'), oursOfMcpAgent: of('mcp-agent') };
+    const compared = results['ours-compare']?.[s.id];
+    const micros = results.ours?.[s.id]?.workerdMicros;
+    return {
+      id: s.id, scenario: s.title, unit: s.unit, oursOfBaseline: of('baseline'), oursOfOneHop: of('one-hop'), oursOfMcpAgent: of('mcp-agent'),
+      // BENCH_COMPARE_BUILD: the compared build's rate and workerd CPU per iteration, each over ours's.
+      ...(compared ? { compareOfOurs: ratio(compared.rate, o), compareMicrosOfOurs: ratio(compared.workerdMicros, micros) } : {}),
+    };
   });
   const goals = GOALS.map((g) => {
     const value = ratio(results?.[g.target ?? 'ours']?.[g.scenario]?.rate, results?.[g.reference]?.[g.referenceScenario ?? g.scenario]?.rate);
@@ -522,7 +541,7 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
   const rowsText = [];
   for (const s of SCENARIOS) {
     for (const t of targets) {
-      if ((s.targets && !s.targets.includes(t.id)) || (t.only && !t.only.includes(s.id))) continue;
+      if (!measuredIn(t, s)) continue;
       const r = results[t.id]?.[s.id];
       rowsText.push([`${s.title} [${s.unit}]`, t.title, fmt(r?.rate), fmt(r?.p50, 2), fmt(r?.p99, 2), r ? r.errors + r.warmupErrors : '–', r?.cpu ? `${fmt(r.cpu.othersPercent, 0)}%` : '–']);
     }
@@ -531,6 +550,10 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
   const ratioText = has('ours')
     ? textTable(['scenario', 'ours/baseline', 'ours/one-hop', 'ours/McpAgent'],
       ratios.map((r) => [r.scenario, pctText(r.oursOfBaseline), pctText(r.oursOfOneHop), timesText(r.oursOfMcpAgent)]))
+    : '';
+  const compareText = has('ours-compare')
+    ? textTable(['scenario', 'compared/ours rate', 'compared/ours workerd CPU'],
+      ratios.filter((r) => r.compareOfOurs !== undefined).map((r) => [r.scenario, pctText(r.compareOfOurs), pctText(r.compareMicrosOfOurs)]))
     : '';
   const goalsText = goals.map((g) => `  ${g.text}: ${goalValue(g)} — ${g.met === null ? 'n/a' : g.met ? 'MET' : 'MISSED'}`).join('\n');
   const uploadText = upload
@@ -574,7 +597,7 @@ function report(results, { ratios, goals }, upload, mcpAgentUpload, caption) {
     : worst > NOISY_PERCENT
       ? `\n\nWARNING: other processes used up to ${fmt(worst)}% of the CPUs during a measurement: this run is disturbed, rerun it on a quiet machine.`
       : `\n\nOther processes used at most ${fmt(worst)}% of the CPUs during the measurements.`;
-  const text = [main, ratioText, has('ours') ? `Targets:\n${goalsText}` : '', `${uploadText}${agentUploadText}${noise}`].filter(Boolean).join('\n\n');
+  const text = [main, ratioText, compareText, has('ours') ? `Targets:\n${goalsText}` : '', `${uploadText}${agentUploadText}${noise}`].filter(Boolean).join('\n\n');
   return { text, md, disturbed: worst !== null && worst > NOISY_PERCENT, worstOthersPercent: worst };
 }
 
@@ -595,6 +618,27 @@ async function importOnly() {
   writeFileSync(join(ROOT, 'bench', 'results', 'openapi-import.json'), `${JSON.stringify({ date: new Date().toISOString(), openapiImport: result }, null, 2)}\n`);
   console.log(`\n${openApiImportText(result)}\nresults: bench/results/openapi-import.json`);
   return result.error ? 2 : 0;
+}
+
+/**
+ * A config for the compared build (BENCH_COMPARE_BUILD): ours's config under its own name, its `main` the other
+ * build copied next to it, and ours's `--var` settings as [vars] (`--var` reaches only the primary Worker).
+ */
+function compareCopy(config) {
+  const out = join(dirname(config), 'compare');
+  mkdirSync(join(out, 'build'), { recursive: true });
+  for (const f of ['index.js', 'index_bg.wasm']) cpSync(join(COMPARE_BUILD, f), join(out, 'build', f));
+  const extra = Object.fromEntries((process.env.BENCH_VARS ?? '').split(';').map((p) => p.trim()).filter(Boolean)
+    .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+  const vars = { MCP_DEV_MODE: 'true', MCP_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'off', MCP_API_KEYS: `bench:${BENCH_KEY}`, ...fakeGitHub?.vars, ...petsApi?.vars, ...extra };
+  const toml = readFileSync(config, 'utf8')
+    .replace(/^(\s*name\s*=\s*)"([^"]+)"/m, '$1"$2-compare"')
+    .replace(/^(\s*main\s*=\s*)"build\//m, '$1"compare/build/')
+    .replace(/^\[vars\]\s*$/m, ['[vars]', ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)].join('\n'));
+  if (!toml.includes('compare/build/') || !toml.includes('MCP_API_KEYS')) throw new Error(`could not turn ${config} into the compared build's config`);
+  const path = join(dirname(config), 'wrangler.compare.toml');
+  writeFileSync(path, toml);
+  return path;
 }
 
 async function main() {
@@ -628,6 +672,10 @@ async function main() {
       if (configs.baseline) {
         writeFileSync(configs.baseline, `${readFileSync(configs.baseline, 'utf8')}\n[vars]\nBENCH_API_URL = "${petsApi.url}"\nBENCH_API_KEY = "${petsApi.key}"\n`);
       }
+    }
+    if (has('ours-compare')) {
+      if (!ours.snapshot) throw new Error('BENCH_COMPARE_BUILD needs the snapshot of ours (not BENCH_NO_SNAPSHOT=1)');
+      configs['ours-compare'] = compareCopy(ours.config);
     }
     dev = await startAll(configs, workDir);
     if (has('ours')) {
