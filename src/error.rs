@@ -191,7 +191,7 @@ impl HttpError {
     /// read (`request_id`, unless the error carries its own), and for a 500 the `reference` under which the
     /// detail was logged.
     pub fn to_body(&self, request_id: Option<RequestId>, reference: &str) -> String {
-        self.to_response(request_id, reference).to_value().to_string()
+        self.to_response(request_id, reference).to_json()
     }
 
     /// The JSON-RPC error response of [`HttpError::to_body`], for a stream that is already open.

@@ -5,7 +5,7 @@
 //! wrong shape) together with its `id` whenever one can be recovered.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The standard JSON-RPC error codes, plus the ones MCP defines.
 pub mod code {
@@ -94,17 +94,27 @@ impl Response {
     }
 
     pub fn to_value(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("jsonrpc".into(), Value::from("2.0"));
-        map.insert(
-            "id".into(),
-            self.id.as_ref().map_or(Value::Null, |id| serde_json::to_value(id).unwrap_or(Value::Null)),
-        );
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The response as JSON text, written straight from its parts (no intermediate [`Value`], no copy of the
+    /// result).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("jsonrpc", "2.0")?;
+        map.serialize_entry("id", &self.id)?;
         match &self.outcome {
-            Ok(result) => map.insert("result".into(), result.clone()),
-            Err(error) => map.insert("error".into(), serde_json::to_value(error).unwrap_or(Value::Null)),
-        };
-        Value::Object(map)
+            Ok(result) => map.serialize_entry("result", result)?,
+            Err(error) => map.serialize_entry("error", error)?,
+        }
+        map.end()
     }
 }
 
@@ -118,30 +128,33 @@ pub enum Message {
 
 impl Message {
     pub fn to_value(&self) -> Value {
-        match self {
-            Message::Response(response) => response.to_value(),
-            Message::Request(Request { id, method, params }) => {
-                let mut map = envelope(method, params);
-                map.insert("id".into(), serde_json::to_value(id).unwrap_or(Value::Null));
-                Value::Object(map)
-            }
-            Message::Notification(Notification { method, params }) => Value::Object(envelope(method, params)),
-        }
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     pub fn to_json(&self) -> String {
-        self.to_value().to_string()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-fn envelope(method: &str, params: &Option<Value>) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("jsonrpc".into(), Value::from("2.0"));
-    map.insert("method".into(), Value::from(method));
-    if let Some(params) = params {
-        map.insert("params".into(), params.clone());
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (id, method, params) = match self {
+            Message::Response(response) => return response.serialize(serializer),
+            Message::Request(Request { id, method, params }) => (Some(id), method, params),
+            Message::Notification(Notification { method, params }) => (None, method, params),
+        };
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("jsonrpc", "2.0")?;
+        if let Some(id) = id {
+            map.serialize_entry("id", id)?;
+        }
+        map.serialize_entry("method", method)?;
+        if let Some(params) = params {
+            map.serialize_entry("params", params)?;
+        }
+        map.end()
     }
-    map
 }
 
 /// A message that could not be understood; answered with this error (and `id` where one was readable).
@@ -364,5 +377,40 @@ mod tests {
         assert_eq!(r.to_value(), json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}));
         let ok = Response::result(RequestId::String("q".into()), json!({}));
         assert_eq!(ok.to_value(), json!({"jsonrpc":"2.0","id":"q","result":{}}));
+        assert_eq!(ok.to_json(), r#"{"jsonrpc":"2.0","id":"q","result":{}}"#);
+    }
+
+    #[test]
+    fn messages_written_as_json_parse_back_to_themselves() {
+        let messages = [
+            Message::Request(Request {
+                id: RequestId::Number(7),
+                method: "tools/call".into(),
+                params: Some(json!({"name": "echo"})),
+            }),
+            Message::Request(Request {
+                id: RequestId::String("r".into()),
+                method: "ping".into(),
+                params: None,
+            }),
+            Message::Notification(Notification {
+                method: "notifications/progress".into(),
+                params: Some(json!({"progress": 1})),
+            }),
+            Message::Notification(Notification { method: "notifications/initialized".into(), params: None }),
+            Message::Response(Response::result(
+                RequestId::Number(1),
+                json!({"content": [{"type": "text", "text": "é\"\n"}]}),
+            )),
+            Message::Response(Response::error(
+                Some(RequestId::Number(2)),
+                ErrorObject::new(code::INVALID_PARAMS, "x").with_data(json!({"uri": "a"})),
+            )),
+        ];
+        for message in messages {
+            let text = message.to_json();
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), message.to_value(), "{text}");
+            assert_eq!(Payload::parse(text.as_bytes()).unwrap(), Payload::Single(Ok(message)), "{text}");
+        }
     }
 }

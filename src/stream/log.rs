@@ -119,7 +119,7 @@ pub fn too_large_answer(id: RequestId, bytes: usize) -> String {
         code::INTERNAL_ERROR,
         format!("The response ({bytes} bytes) was too large to keep for replay; send the request again"),
     );
-    Response::error(Some(id), error).to_value().to_string()
+    Response::error(Some(id), error).to_json()
 }
 
 /// The answer kept for a request whose response could not be written to storage.
@@ -128,7 +128,7 @@ pub fn unstored_answer(id: RequestId) -> String {
         code::INTERNAL_ERROR,
         "The response could not be stored for replay; send the request again",
     );
-    Response::error(Some(id), error).to_value().to_string()
+    Response::error(Some(id), error).to_json()
 }
 
 /// The stored streams, oldest first, with the bytes of their stored events: the `streams` key. Written when
@@ -249,7 +249,7 @@ pub fn replay_stored(id: &str, stored: StoredStream, after: u64) -> Vec<String> 
                 code::INTERNAL_ERROR,
                 "The server restarted before answering this request; send it again",
             );
-            let json = Response::error(Some(id_), error).to_value().to_string();
+            let json = Response::error(Some(id_), error).to_json();
             chunks.push(encode(id, last, &json));
         }
     }

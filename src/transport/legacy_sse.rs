@@ -89,7 +89,7 @@ pub fn replies_json(replies: &Replies) -> Option<String> {
     } else if replies.batch {
         Some(serde_json::Value::Array(replies.responses.iter().map(Response::to_value).collect()).to_string())
     } else {
-        Some(replies.responses[0].to_value().to_string())
+        Some(replies.responses[0].to_json())
     }
 }
 

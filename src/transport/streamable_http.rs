@@ -259,6 +259,6 @@ pub fn json_body(responses: &[Response], batch: bool) -> String {
     if batch {
         serde_json::Value::Array(responses.iter().map(Response::to_value).collect()).to_string()
     } else {
-        responses.first().map(|r| r.to_value().to_string()).unwrap_or_default()
+        responses.first().map(|r| r.to_json()).unwrap_or_default()
     }
 }

@@ -116,7 +116,7 @@ pub fn internal(context: &str, err: impl std::fmt::Display) -> HttpError {
 
 /// The answer to `initialize`: its result as JSON or as a one-event stream, with the new session's id.
 pub fn opened(mode: ResponseMode, response: &crate::model::Response, session_id: &str) -> Response {
-    let json = response.to_value().to_string();
+    let json = response.to_json();
     let (content_type, body) = match mode {
         ResponseMode::Json => (JSON, json),
         ResponseMode::Sse => (EVENT_STREAM, sse::message(None, &json)),

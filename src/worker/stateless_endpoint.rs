@@ -77,10 +77,10 @@ pub async fn post(
     };
     let frames = futures_util::stream::once(async { first }).chain(rx).map(|frame| {
         let message = match frame {
-            Frame::Notification(message) => message,
-            Frame::Answer(answer) => answer.response.to_value(),
+            Frame::Notification(message) => message.to_string(),
+            Frame::Answer(answer) => answer.response.to_json(),
         };
-        Ok::<Vec<u8>, worker::Error>(sse::message(None, &message.to_string()).into_bytes())
+        Ok::<Vec<u8>, worker::Error>(sse::message(None, &message).into_bytes())
     });
     // Counted in the open streams gauge; its close goes with this isolate's next flush.
     let frames = super::metrics_recorder::counted(Box::pin(frames), "stateless", false);
@@ -103,7 +103,7 @@ fn streams_notifications(request: &Request, checked: &Checked) -> bool {
 }
 
 fn json(answer: Answer) -> Reply {
-    http::json_reply(answer.status, &answer.response.to_value().to_string())
+    http::json_reply(answer.status, &answer.response.to_json())
 }
 
 /// `subscriptions/listen`: the honoured part of the filter, then a stream from the listen hub.

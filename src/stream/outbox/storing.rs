@@ -173,7 +173,7 @@ impl<R: Runtime> Outbox<R> {
     /// Writes the final answers of a POST and ends its stream.
     pub fn finish(&self, stream: &OutStream, responses: &[Response]) {
         for response in responses {
-            self.push_event(stream, response.to_value().to_string(), response.id.clone());
+            self.push_event(stream, response.to_json(), response.id.clone());
         }
         stream.finish();
         if stream.is_stored() {
