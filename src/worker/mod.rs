@@ -149,6 +149,10 @@ async fn respond(req: Incoming, env: Env, ctx: Context, started: f64) -> JsValue
     match routed {
         Ok(Routed::Here(response)) => done.finish(Ok(response)),
         Err(failure) => done.finish(Err(failure)),
+        // Nothing to add to the object's answer: it goes to the runtime as it is, with no call back in here. A
+        // rejection (a trap in the object) or anything but a response becomes the fixed 500 in `entry.mjs`; with
+        // the body unread there is no request id to name anyway.
+        Ok(Routed::Forwarded(Forwarded { answer, body: None })) if done.adds_nothing() => answer.into(),
         Ok(Routed::Forwarded(Forwarded { answer, body })) => eager::after(&answer, move |settled| {
             // Anything but a response (after a trap in the object, say) is a failure too.
             let answered = settled
@@ -175,6 +179,12 @@ struct Done {
 }
 
 impl Done {
+    /// Whether [`Done::finish`] leaves a response as it is: no audit line, no metrics, no CORS headers.
+    fn adds_nothing(&self) -> bool {
+        let audits = isolate::settings(&self.env).map_or(true, |s| s.log_level.audits());
+        !audits && !metrics_recorder::enabled() && self.seen.cors_origin.is_none()
+    }
+
     /// The answer as sent: an error made into its response, the request logged and counted, CORS headers added.
     fn finish(self, answered: Result<Reply, Failure>) -> JsValue {
         let Self { req, env, ctx, seen, started } = self;

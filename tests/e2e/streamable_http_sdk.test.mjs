@@ -47,7 +47,10 @@ for (const mode of ['json', 'sse']) {
     let sdk;
 
     before(async () => {
-      worker = await startWorker({ vars: { MCP_RESPONSE_MODE: mode } });
+      // In SSE mode without the audit log: the Worker then passes the session object's answers (streams
+      // included) to the runtime untouched, the path a deployment without audit, metrics or CORS takes.
+      const quiet = mode === 'sse' ? { MCP_LOG_LEVEL: 'off' } : {};
+      worker = await startWorker({ vars: { MCP_RESPONSE_MODE: mode, ...quiet } });
       sdk = await connectSdk(worker.url);
     }, { timeout: 150_000 });
 
