@@ -31,12 +31,12 @@ trap 'rm -rf "$stage"' EXIT
 "$wasm_bindgen" target/wasm32-unknown-unknown/release/mcp_worker.wasm --out-dir "$stage" --out-name index \
   --target module --no-typescript --experimental-reset-state-function --force-enable-abort-handler
 
-# 3. Size (one -Oz pass: a second saves about 1 KiB of the gzipped upload and costs 40 s). The function-name
-#    section is a third of the upload and goes (panics still log their message); MCP_KEEP_NAMES=1 keeps it, for
-#    CPU profiles (bench/profile.mjs).
+# 3. wasm-opt for speed, as cargo's release profile (-O3; Cargo.toml says why). The function-name section is a
+#    third of the upload and goes (panics still log their message); MCP_KEEP_NAMES=1 keeps it, for CPU profiles
+#    (bench/profile.mjs).
 names=(--strip-debug --strip-producers)
 if [[ "${MCP_KEEP_NAMES:-}" == 1 ]]; then names=(--debuginfo); fi
-"$wasm_opt" "$stage/index_bg.wasm" -o "$stage/index_bg.wasm" -Oz "${names[@]}" \
+"$wasm_opt" "$stage/index_bg.wasm" -o "$stage/index_bg.wasm" -O3 "${names[@]}" \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
   --enable-multivalue --enable-reference-types --enable-exception-handling
 
