@@ -5,8 +5,8 @@
 //! JavaScript. Work that never waits on a promise (a stateless call whose body is already read) is answered
 //! before the export returns. Work that does wait continues in a task: it was polled once with a waker that
 //! wakes nobody, which is sound because every future here wakes the waker of its latest poll (hence
-//! [`super::timer`], not `worker::Delay`). [`after`] chains work onto a promise (a body being read, a session
-//! object's answer) without a task at all.
+//! [`super::timer`], not `worker::Delay`). [`after`] chains work onto a promise (a session object's answer the
+//! Worker adds to) without a task at all.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ use worker::{ByteStream, Context};
 
 use crate::error::HttpError;
 use crate::transport::request_url;
-use crate::transport::streamable_http::{check_content_length, SESSION_HEADER};
+use crate::transport::streamable_http::check_content_length;
 
 /// How much of a refused chunked body is read (and dropped) after answering 413; past it the upload is cut.
 pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
@@ -31,7 +31,7 @@ thread_local! {
 
 pub struct Incoming {
     raw: web_sys::Request,
-    /// The body, when it was read before the request was routed ([`Incoming::early_read`]), or why it could not be.
+    /// The body, when it was read before the request was routed (by `entry.mjs`), or why it could not be.
     read: std::cell::RefCell<Option<Result<Vec<u8>, String>>>,
     headers: web_sys::Headers,
     pub url: String,
@@ -50,20 +50,13 @@ impl Incoming {
         Self { headers: raw.headers(), url: raw.url(), method: raw.method(), raw, read: Default::default() }
     }
 
-    /// The read of the body before routing, for a POST to `/mcp` without a session whose declared length is at
-    /// most [`EARLY_READ_MAX`]: such a POST is stateless or `initialize`, answered from its body in the Worker.
-    /// Reading before authentication costs at most that much per refused request.
-    pub fn early_read(&self) -> Option<js_sys::Promise> {
-        if self.method != "POST" || self.path() != super::MCP_PATH || self.header(SESSION_HEADER).is_some() {
-            return None;
+    /// This request with the body `entry.mjs` read before calling in: a `Uint8Array`, why it could not be read
+    /// (a string), or `null` when it was not read. Which requests it reads is only a matter of speed: the limits
+    /// are checked against the declared length either way ([`Self::read_body`]).
+    pub fn with_body(self, body: wasm_bindgen::JsValue) -> Self {
+        if !body.is_null() && !body.is_undefined() {
+            *self.read.borrow_mut() = Some(bytes_of(body));
         }
-        let length: usize = self.header("Content-Length")?.trim().parse().ok()?;
-        (length <= EARLY_READ_MAX).then(|| self.raw.array_buffer().ok()).flatten()
-    }
-
-    /// This request with the outcome of its [`Self::early_read`].
-    pub fn with_body(self, read: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>) -> Self {
-        *self.read.borrow_mut() = Some(bytes_read(read));
         self
     }
 
@@ -139,11 +132,9 @@ impl Incoming {
     }
 }
 
-/// The bytes of a settled `arrayBuffer()`, or why it failed (a client gone mid-upload).
-pub fn bytes_read(read: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>) -> Result<Vec<u8>, String> {
-    read.map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).map_err(|e| format!("{e:?}"))
+/// The bytes of a body `entry.mjs` read, or why it could not (a client gone mid-upload).
+pub fn bytes_of(body: wasm_bindgen::JsValue) -> Result<Vec<u8>, String> {
+    body.dyn_into::<js_sys::Uint8Array>()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|e| e.as_string().unwrap_or_default())
 }
-
-/// Bodies at most this long are read before routing ([`Incoming::early_read`]); any MCP request but a large tool
-/// argument fits.
-const EARLY_READ_MAX: usize = 64 * 1024;

@@ -123,20 +123,21 @@ pub struct Forwarded {
 }
 
 /// The fetch handler (what `#[event(fetch)]` would generate, run by [`eager::run`] instead of as an `async`
-/// export). A POST to `/mcp` without a session and of small declared length is read first: it is stateless or
-/// `initialize`, answered from its body in this Worker, so once its body is in it runs without a task.
+/// export). `body` is the request's body when `entry.mjs` read it before calling in (a `Uint8Array`, or why it
+/// could not be read; `null` otherwise): it does so for a POST to `/mcp` without a session and of small declared
+/// length, which is stateless or `initialize`, answered from its body in this Worker without a task. `started`:
+/// when the request came in (before that read), for the latency logged and counted.
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
-    // Before a body read ahead, so that the logged and counted latency includes it.
-    let started = js_sys::Date::now();
+pub fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    ctx: worker::worker_sys::Context,
+    body: JsValue,
+    started: f64,
+) -> JsValue {
     let ctx = Context::new(ctx);
-    let req = Incoming::new(req);
-    match req.early_read() {
-        Some(read) => {
-            eager::after(&read, move |body| eager::run(respond(req.with_body(body), env, ctx, started)))
-        }
-        None => eager::run(respond(req, env, ctx, started)),
-    }
+    let req = Incoming::new(req).with_body(body);
+    eager::run(respond(req, env, ctx, started))
 }
 
 /// The answer to `req`, as the runtime takes it: routed, then logged, counted and given its CORS headers (once

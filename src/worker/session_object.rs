@@ -24,7 +24,6 @@ use worker::worker_sys::web_sys;
 use worker::{Env, State};
 
 use super::eager;
-use super::incoming::bytes_read;
 use super::streams::{sse_response, ObjectRuntime, OutStream, Outbox};
 use super::{http, isolate, metrics_recorder, Failure, Reply};
 use crate::config::{Settings, DEFAULT_KEEPALIVE_SECONDS};
@@ -44,7 +43,7 @@ const STATE_KEY: &str = "state";
 const ENDED_KEY: &str = "ended";
 
 /// The class the runtime instantiates, written out rather than made by `#[durable_object]`: its `fetch` is
-/// polled eagerly ([`eager`]) with the body read first, so that a call answered without waiting (a tool call in
+/// polled eagerly ([`eager`]) with the body `entry.mjs` read first, so that a call answered without waiting (a tool call in
 /// JSON mode) costs no task, no future of wasm-bindgen's and no closure per request.
 #[wasm_bindgen]
 pub struct McpSession {
@@ -58,16 +57,12 @@ impl McpSession {
         Self { object: Rc::new(SessionObject::new(State::from(state), env)) }
     }
 
-    /// A request of the Worker's: its answer now, or a promise of it.
-    pub fn fetch(&self, req: web_sys::Request) -> JsValue {
-        let read = req.body().map(|_| req.array_buffer());
+    /// A request of the Worker's with its body, read by `entry.mjs` before calling in (a `Uint8Array`, `null`
+    /// for none, or why it could not be read): its answer now, or a promise of it.
+    pub fn fetch(&self, req: web_sys::Request, body: JsValue) -> JsValue {
+        let body = if body.is_null() { Ok(Vec::new()) } else { super::incoming::bytes_of(body) };
         let object = self.object.clone();
-        let serve = move |body| eager::run(async move { object.fetch(&req, body).await });
-        match read {
-            None => serve(Ok(Vec::new())),
-            Some(Ok(read)) => eager::after(&read, move |read| serve(bytes_read(read))),
-            Some(Err(e)) => serve(Err(format!("{e:?}"))),
-        }
+        eager::run(async move { object.fetch(&req, body).await })
     }
 
     /// Ends an idle session. A failure rejects, so the runtime retries the alarm (with back-off) instead of
