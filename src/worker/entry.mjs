@@ -35,9 +35,9 @@ const BODY_FIRST_MAX = 64 * 1024;
 /**
  * Whether the body is read here before calling in: a POST to /mcp without a session and of small declared length,
  * which the Worker answers from its body (stateless, or `initialize`). Reading it here, and handing it in with the
- * request, spares the wasm a promise of its own and a call back in; measured, that was 6 % of a session object's
- * `tools/call` (bench/README.md). Only a matter of speed: the Rust side checks the limits either way, and reads a
- * body not read here itself.
+ * request, spares the wasm a promise of its own and a call back in (measured: 2 % of a stateless `tools/call`, and
+ * 3 to 6 % of a session's, whose object reads every body this way; bench/README.md). Only a matter of speed: the
+ * Rust side checks the limits either way, and reads a body not read here itself.
  */
 function readsBodyFirst(request) {
   if (request.method !== 'POST' || request.headers.has('mcp-session-id')) return false;

@@ -43,8 +43,8 @@ const STATE_KEY: &str = "state";
 const ENDED_KEY: &str = "ended";
 
 /// The class the runtime instantiates, written out rather than made by `#[durable_object]`: its `fetch` is
-/// polled eagerly ([`eager`]) with the body `entry.mjs` read first, so that a call answered without waiting (a tool call in
-/// JSON mode) costs no task, no future of wasm-bindgen's and no closure per request.
+/// polled eagerly ([`eager`]) with the body `entry.mjs` read first, so that a call answered without waiting (a
+/// tool call in JSON mode) costs no task, no future of wasm-bindgen's and no closure per request.
 #[wasm_bindgen]
 pub struct McpSession {
     object: Rc<SessionObject>,
