@@ -87,7 +87,7 @@ pub fn replies_json(replies: &Replies) -> Option<String> {
     if replies.responses.is_empty() {
         None
     } else if replies.batch {
-        Some(serde_json::Value::Array(replies.responses.iter().map(Response::to_value).collect()).to_string())
+        Some(serde_json::to_string(&replies.responses).unwrap_or_default())
     } else {
         Some(replies.responses[0].to_json())
     }

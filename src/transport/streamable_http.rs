@@ -257,7 +257,7 @@ pub fn admit_all(
 /// The `application/json` body for `responses`.
 pub fn json_body(responses: &[Response], batch: bool) -> String {
     if batch {
-        serde_json::Value::Array(responses.iter().map(Response::to_value).collect()).to_string()
+        serde_json::to_string(responses).unwrap_or_default()
     } else {
         responses.first().map(|r| r.to_json()).unwrap_or_default()
     }
