@@ -54,9 +54,7 @@ impl Incoming {
     /// (a string), or `null` when it was not read. Which requests it reads is only a matter of speed: the limits
     /// are checked against the declared length either way ([`Self::read_body`]).
     pub fn with_body(self, body: wasm_bindgen::JsValue) -> Self {
-        if !body.is_null() && !body.is_undefined() {
-            *self.read.borrow_mut() = Some(bytes_of(body));
-        }
+        *self.read.borrow_mut() = handed_in(body);
         self
     }
 
@@ -132,9 +130,15 @@ impl Incoming {
     }
 }
 
-/// The bytes of a body `entry.mjs` read, or why it could not (a client gone mid-upload).
-pub fn bytes_of(body: wasm_bindgen::JsValue) -> Result<Vec<u8>, String> {
-    body.dyn_into::<js_sys::Uint8Array>()
-        .map(|bytes| bytes.to_vec())
-        .map_err(|e| e.as_string().unwrap_or_default())
+/// A body `entry.mjs` read and handed in: its bytes, or why it could not be read (a client gone mid-upload);
+/// `None` when it read none (`null`).
+pub fn handed_in(body: wasm_bindgen::JsValue) -> Option<Result<Vec<u8>, String>> {
+    if body.is_null() || body.is_undefined() {
+        return None;
+    }
+    Some(
+        body.dyn_into::<js_sys::Uint8Array>()
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| e.as_string().unwrap_or_default()),
+    )
 }

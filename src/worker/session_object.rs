@@ -60,7 +60,7 @@ impl McpSession {
     /// A request of the Worker's with its body, read by `entry.mjs` before calling in (a `Uint8Array`, `null`
     /// for none, or why it could not be read): its answer now, or a promise of it.
     pub fn fetch(&self, req: web_sys::Request, body: JsValue) -> JsValue {
-        let body = if body.is_null() { Ok(Vec::new()) } else { super::incoming::bytes_of(body) };
+        let body = super::incoming::handed_in(body).unwrap_or(Ok(Vec::new()));
         let object = self.object.clone();
         eager::run(async move { object.fetch(&req, body).await })
     }
