@@ -31,6 +31,9 @@ export default {
 
 /** The largest declared body read before calling in (any MCP request but one with a large tool argument). */
 const BODY_FIRST_MAX = 64 * 1024;
+/** The Worker's `MCP_PATH` and `SESSION_HEADER` (src/worker/mod.rs, src/transport/streamable_http.rs). */
+const MCP_PATH = '/mcp';
+const SESSION_HEADER = 'mcp-session-id';
 
 /**
  * Whether the body is read here before calling in: a POST to /mcp without a session and of small declared length,
@@ -40,10 +43,10 @@ const BODY_FIRST_MAX = 64 * 1024;
  * Rust side checks the limits either way, and reads a body not read here itself.
  */
 function readsBodyFirst(request) {
-  if (request.method !== 'POST' || request.headers.has('mcp-session-id')) return false;
+  if (request.method !== 'POST' || request.headers.has(SESSION_HEADER)) return false;
   const length = request.headers.get('content-length');
   if (length === null || !/^\s*\d+\s*$/.test(length) || Number(length) > BODY_FIRST_MAX) return false;
-  return new URL(request.url).pathname === '/mcp';
+  return new URL(request.url).pathname === MCP_PATH;
 }
 
 /** The Rust side's answer to `request` (with its `body`, when read here), as the runtime takes it. */
