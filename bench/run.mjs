@@ -89,6 +89,12 @@ const ALL_TARGETS = [
   // Another build of ours (BENCH_COMPARE_BUILD), with ours's settings, wherever ours is measured.
   { id: 'ours-compare', title: 'ours, compared build', dir: null, tools: DEFAULT_TOOLS, withOurs: true },
 ];
+/** BENCH_VARS, `NAME=value` pairs separated by `;`: extra settings of ours (and of the compared build). */
+const BENCH_VARS = Object.fromEntries((process.env.BENCH_VARS ?? '').split(';').map((p) => p.trim()).filter(Boolean).map((pair) => {
+  const at = pair.indexOf('=');
+  if (at < 1) exitWith(`BENCH_VARS: ${JSON.stringify(pair)} is not NAME=value`);
+  return [pair.slice(0, at), pair.slice(at + 1)];
+}));
 const COMPARE_BUILD = process.env.BENCH_COMPARE_BUILD || null;
 if (COMPARE_BUILD && !['index.js', 'index_bg.wasm'].every((f) => existsSync(join(COMPARE_BUILD, f)))) {
   exitWith(`BENCH_COMPARE_BUILD: ${COMPARE_BUILD} must hold index.js and index_bg.wasm (a copy of build/)`);
@@ -280,11 +286,7 @@ async function startAll(configs, dir) {
   // The references log nothing: ours runs without its audit log unless BENCH_LOG_LEVEL says otherwise.
   if (has('ours')) args.push('--var', `MCP_LOG_LEVEL:${process.env.BENCH_LOG_LEVEL ?? 'off'}`);
   // Settings to measure with, e.g. a limit on (BENCH_VARS="MCP_MAX_SESSIONS_PER_CALLER=10000").
-  for (const pair of (process.env.BENCH_VARS ?? '').split(';').map((p) => p.trim()).filter(Boolean)) {
-    const at = pair.indexOf('=');
-    if (at < 1) exitWith(`BENCH_VARS: ${JSON.stringify(pair)} is not NAME=value`);
-    if (has('ours')) args.push('--var', `${pair.slice(0, at)}:${pair.slice(at + 1)}`);
-  }
+  if (has('ours')) for (const [name, value] of Object.entries(BENCH_VARS)) args.push('--var', `${name}:${value}`);
   if (has('ours')) {
     args.push('--var', `MCP_API_KEYS:bench:${BENCH_KEY}`);
     for (const [name, value] of Object.entries(fakeGitHub.vars)) args.push('--var', `${name}:${value}`);
@@ -628,10 +630,10 @@ function compareCopy(config) {
   const out = join(dirname(config), 'compare');
   mkdirSync(join(out, 'build'), { recursive: true });
   for (const f of ['index.js', 'index_bg.wasm']) cpSync(join(COMPARE_BUILD, f), join(out, 'build', f));
-  const extra = Object.fromEntries((process.env.BENCH_VARS ?? '').split(';').map((p) => p.trim()).filter(Boolean)
-    .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
-  const vars = { MCP_DEV_MODE: 'true', MCP_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'off', MCP_API_KEYS: `bench:${BENCH_KEY}`, ...fakeGitHub?.vars, ...petsApi?.vars, ...extra };
+  const vars = { MCP_DEV_MODE: 'true', MCP_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'off', MCP_API_KEYS: `bench:${BENCH_KEY}`, ...fakeGitHub?.vars, ...petsApi?.vars, ...BENCH_VARS };
+  // A setting ours's config has already is replaced, not defined twice (TOML refuses that).
   const toml = readFileSync(config, 'utf8')
+    .split('\n').filter((line) => !Object.hasOwn(vars, line.split('=')[0].trim())).join('\n')
     .replace(/^(\s*name\s*=\s*)"([^"]+)"/m, '$1"$2-compare"')
     .replace(/^(\s*main\s*=\s*)"build\//m, '$1"compare/build/')
     .replace(/^\[vars\]\s*$/m, ['[vars]', ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)].join('\n'));
@@ -768,9 +770,11 @@ async function main() {
 
 main().then(
   (code) => { process.exitCode = code; },
-  (err) => {
+  async (err) => {
     console.error('[bench] crashed:', err?.stack ?? err);
     cleanup();
     process.exitCode = 2;
+    // The local servers would keep the process alive after a crash before the measurements.
+    await Promise.allSettled([fakeGitHub?.close(), petsApi?.close()]);
   },
 );

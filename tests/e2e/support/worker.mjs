@@ -78,7 +78,7 @@ export async function startWorker(options = {}) {
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mcp-worker-state-'));
   const ownsState = options.ownsState ?? !options.persistTo;
   // The Worker's name in the default configuration (direct sockets are named by Worker).
-  const directName = options.directName ?? 'mcp-worker-rs';
+  const directName = 'mcp-worker-rs';
   const socketsFile = join(persistTo, 'direct-sockets.json');
   const preload = options.direct ? ['--require', join(ROOT, 'bench', 'direct-sockets.cjs')] : [];
   const args = [...preload, WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistTo,
