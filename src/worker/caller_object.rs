@@ -247,7 +247,7 @@ pub async fn call(env: &Env, caller_id: &str, call: &CallerCall) -> Result<Calle
 /// Asks the ledger object named `name`.
 async fn ask(env: &Env, name: &str, call: &CallerCall) -> Result<CallerReply, String> {
     let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
-    let text = super::ask_object(env, CALLER_BINDING, name, "https://caller/", body).await?;
+    let text = super::object_call::ask(env, CALLER_BINDING, name, "https://caller/", body).await?;
     serde_json::from_str(&text).map_err(|_| "the caller object's answer is malformed".into())
 }
 

@@ -260,7 +260,8 @@ pub async fn upstream_token(env: &Env, access_token: &str) -> Result<String, Str
 
 /// Asks grant `grant_id`'s object. `Err` is a failure on our side (logged by the caller, never shown).
 pub async fn call(env: &Env, grant_id: &str, call: &GrantCall) -> Result<GrantReply, String> {
-    let text = super::ask_object(env, GRANT_BINDING, &object_name(grant_id), "https://grant/", to_text(call))
-        .await?;
+    let text =
+        super::object_call::ask(env, GRANT_BINDING, &object_name(grant_id), "https://grant/", to_text(call))
+            .await?;
     serde_json::from_str(&text).map_err(|_| "the grant object's answer is malformed".into())
 }

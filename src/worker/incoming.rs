@@ -8,6 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
 use worker::{ByteStream, Context};
 
+use super::interned;
 use crate::error::HttpError;
 use crate::transport::request_url;
 use crate::transport::streamable_http::check_content_length;
@@ -23,10 +24,10 @@ extern "C" {
     fn get(this: &NamedHeaders, name: &js_sys::JsString) -> Result<Option<String>, wasm_bindgen::JsValue>;
 }
 
-thread_local! {
-    /// Header names as JS strings, made once per isolate: a Rust `&str` argument is decoded into a JS string on
-    /// every call, and the hot path reads several headers per request.
-    static HEADER_NAMES: std::cell::RefCell<Vec<(&'static str, js_sys::JsString)>> = Default::default();
+/// A header's value, its name passed as a JS string made once per isolate ([`interned`]): the hot path reads
+/// several headers per request.
+pub fn header(headers: &web_sys::Headers, name: &'static str) -> Option<String> {
+    headers.unchecked_ref::<NamedHeaders>().get(&interned::js(name)).ok().flatten()
 }
 
 pub struct Incoming {
@@ -60,17 +61,7 @@ impl Incoming {
 
     /// A header's value (a repeated header's values joined with `, `, as `Headers.get` gives them).
     pub fn header(&self, name: &'static str) -> Option<String> {
-        HEADER_NAMES.with(|names| {
-            let mut names = names.borrow_mut();
-            let index = match names.iter().position(|(n, _)| *n == name) {
-                Some(index) => index,
-                None => {
-                    names.push((name, js_sys::JsString::from(name)));
-                    names.len() - 1
-                }
-            };
-            self.headers.unchecked_ref::<NamedHeaders>().get(&names[index].1).ok().flatten()
-        })
+        header(&self.headers, name)
     }
 
     pub fn path(&self) -> &str {

@@ -102,7 +102,7 @@ impl ListenHub {
 /// hub's streaming `text/event-stream` response, its acknowledgement already written; return it as it is.
 pub async fn open(env: &Env, id: &Value, filter: &SubscriptionFilter) -> Result<Reply, HttpError> {
     let call = ListenCall { id: id.clone(), filter: filter.clone() };
-    let response = call_hub(env, "/listen", LISTEN_HEADER, &call.to_header())
+    let response = call_hub(env, "https://listen-hub/listen", LISTEN_HEADER, &call.to_header())
         .await
         .map_err(|e| http::internal("listen hub", e))?;
     match response.status() {
@@ -117,7 +117,7 @@ pub async fn open(env: &Env, id: &Value, filter: &SubscriptionFilter) -> Result<
 /// Tells every open listen stream that wants it that list `kind` changed. `Err` says only that the hub could
 /// not be reached; the detail is logged (it names bindings, and tools show errors to clients).
 pub async fn announce(env: &Env, kind: ListKind) -> Result<(), String> {
-    let outcome = match call_hub(env, "/announce", ANNOUNCE_HEADER, kind.as_str()).await {
+    let outcome = match call_hub(env, "https://listen-hub/announce", ANNOUNCE_HEADER, kind.as_str()).await {
         Ok(response) if response.status() == 204 => return Ok(()),
         Ok(response) => format!("answered {} to an announcement", response.status()),
         Err(e) => e,
@@ -129,16 +129,20 @@ pub async fn announce(env: &Env, kind: ListKind) -> Result<(), String> {
 
 /// Whether the hub (and so Durable Objects) answers, for `/health`. `Err` holds the detail, for the log.
 pub async fn ping(env: &Env) -> Result<(), String> {
-    match call_hub(env, "/ping", "x-mcp-ping", "1").await {
+    match call_hub(env, "https://listen-hub/ping", "x-mcp-ping", "1").await {
         Ok(response) if response.status() == 204 => Ok(()),
         Ok(response) => Err(format!("the listen hub answered {} to a ping", response.status())),
         Err(e) => Err(e),
     }
 }
 
-/// Sends a bodiless POST to `path` of the hub with one header.
-async fn call_hub(env: &Env, path: &str, header: &str, value: &str) -> Result<web_sys::Response, String> {
-    let url = format!("https://listen-hub{path}");
-    super::call_object(env, LISTEN_BINDING, HUB_NAME, &url, (header, value), super::incoming::Body::None)
+/// Sends a bodiless POST to `url` of the hub with one header.
+async fn call_hub(
+    env: &Env,
+    url: &'static str,
+    header: &'static str,
+    value: &str,
+) -> Result<web_sys::Response, String> {
+    super::object_call::call(env, LISTEN_BINDING, HUB_NAME, url, (header, value), super::incoming::Body::None)
         .await
 }

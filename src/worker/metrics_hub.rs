@@ -105,7 +105,7 @@ fn shard() -> u32 {
 pub async fn add(env: &Env, batch: &Metrics) -> Result<(), String> {
     let body = serde_json::to_vec(batch).map_err(|e| e.to_string())?;
     let name = format!("metrics:{}", shard());
-    let reply = super::call_object(
+    let reply = super::object_call::call(
         env,
         METRICS_BINDING,
         &name,
@@ -124,7 +124,7 @@ pub async fn add(env: &Env, batch: &Metrics) -> Result<(), String> {
 pub async fn read(env: &Env) -> Result<Metrics, String> {
     let reads = (0..SHARDS).map(|n| async move {
         let name = format!("metrics:{n}");
-        let reply: Reply = super::call_object(
+        let reply: Reply = super::object_call::call(
             env,
             METRICS_BINDING,
             &name,
@@ -133,7 +133,7 @@ pub async fn read(env: &Env) -> Result<Metrics, String> {
             Body::None,
         )
         .await?;
-        let text = super::answer_text(reply, METRICS_BINDING).await?;
+        let text = super::object_call::answer_text(reply, METRICS_BINDING).await?;
         serde_json::from_str::<Metrics>(&text).map_err(|e| e.to_string())
     });
     let mut totals = Metrics::default();

@@ -12,6 +12,7 @@ mod grant_object;
 mod health_endpoint;
 mod http;
 mod incoming;
+mod interned;
 mod isolate;
 mod legacy_endpoint;
 mod listen_hub;
@@ -22,6 +23,7 @@ mod metrics_recorder;
 mod oauth_endpoints;
 mod oauth_store;
 mod oauth_token;
+mod object_call;
 mod openapi_apis;
 mod outbound;
 mod rate_limiter;
@@ -30,11 +32,7 @@ mod stateless_endpoint;
 mod streams;
 mod timer;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, Response};
 
@@ -64,6 +62,8 @@ pub use session_object::McpSession;
 
 /// The Durable Object namespace holding sessions.
 const SESSION_BINDING: &str = "MCP_SESSION";
+/// The URL of the Worker's requests to a session object (the object reads only the call header and the body).
+const SESSION_URL: &str = "https://session/";
 const MCP_PATH: &str = "/mcp";
 const HEALTH_PATH: &str = "/health";
 
@@ -474,124 +474,14 @@ enum Endpoint {
 /// answer is passed on as it arrives.
 fn call_session(env: &Env, call: &SessionCall, body: Body) -> Result<Routed, HttpError> {
     let header = call.to_header();
-    let answer = send_to_object(
-        env,
-        SESSION_BINDING,
-        &call.session,
-        "https://session/",
-        (CALL_HEADER, &header),
-        &body,
-    )
-    .map_err(|e| http::internal("session object", e))?;
+    let answer =
+        object_call::send(env, SESSION_BINDING, &call.session, SESSION_URL, (CALL_HEADER, &header), &body)
+            .map_err(|e| http::internal("session object", e))?;
     let body = match body {
         Body::Bytes(bytes) => Some(bytes),
         _ => None,
     };
     Ok(Routed::Forwarded(Forwarded { answer, body }))
-}
-
-/// A POST to the object `name` of namespace `binding`, with one header and `body`. Raw runtime types end to
-/// end: `worker::Request`/`Response` would copy the URL, read `cf` and wrap the headers on the way in and out,
-/// on every request. `Err` holds the detail, for the log.
-async fn call_object(
-    env: &Env,
-    binding: &str,
-    name: &str,
-    url: &str,
-    header: (&str, &str),
-    body: Body,
-) -> Result<Reply, String> {
-    let answer = send_to_object(env, binding, name, url, header, &body)?;
-    let response = JsFuture::from(answer).await.map_err(|e| format!("the object: {e:?}"))?;
-    Ok(response.unchecked_into())
-}
-
-/// Sends the request of [`call_object`]; the promise of the object's answer.
-fn send_to_object(
-    env: &Env,
-    binding: &str,
-    name: &str,
-    url: &str,
-    (header, value): (&str, &str),
-    body: &Body,
-) -> Result<js_sys::Promise, String> {
-    let failed = |context: &'static str| move |e: JsValue| format!("{context}: {e:?}");
-    let unbound = |e: JsValue| format!("Durable Object binding {binding}: {e:?}");
-    let headers = web_sys::Headers::new().map_err(failed("building the request"))?;
-    headers.set(header, value).map_err(failed("building the request"))?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    match body {
-        Body::None => {}
-        Body::Bytes(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes.as_slice())),
-        Body::Stream(stream) => init.set_body(stream),
-    }
-    let req = web_sys::Request::new_with_str_and_init(url, &init).map_err(failed("building the request"))?;
-    let namespace = js_sys::Reflect::get(env, &binding.into()).map_err(unbound)?;
-    if namespace.is_undefined() {
-        return Err(format!("the Durable Object binding {binding} is missing (see wrangler.toml)"));
-    }
-    let namespace: worker::worker_sys::DurableObjectNamespace = namespace.unchecked_into();
-    // `idFromName` + `get` rather than `getByName`: measurably cheaper per request under workerd. The id (a
-    // digest of the name, no I/O object) is remembered by the isolate; the stub is made per request.
-    let object = object_id(&namespace, binding, name).map_err(unbound)?;
-    let stub = namespace.get(&object).map_err(unbound)?;
-    stub.fetch_with_request(&req).map_err(failed("the object"))
-}
-
-/// The id of object `name` of `binding`, from this isolate's memory of recent ones (the ids of the sessions it
-/// serves), or made and remembered.
-fn object_id(
-    namespace: &worker::worker_sys::DurableObjectNamespace,
-    binding: &str,
-    name: &str,
-) -> Result<worker::worker_sys::DurableObjectId, JsValue> {
-    /// Ids remembered before the memory starts over.
-    const CAPACITY: usize = 1024;
-    thread_local! {
-        /// By binding, then by name (looked up without building a key).
-        static IDS: RefCell<HashMap<String, HashMap<String, JsValue>>> = RefCell::new(HashMap::new());
-    }
-    let known = IDS.with(|ids| ids.borrow().get(binding).and_then(|named| named.get(name)).cloned());
-    if let Some(id) = known {
-        return Ok(id.unchecked_into());
-    }
-    let id = namespace.id_from_name(name)?;
-    IDS.with(|ids| {
-        let mut ids = ids.borrow_mut();
-        let named = ids.entry(binding.to_string()).or_default();
-        if named.len() >= CAPACITY {
-            named.clear();
-        }
-        named.insert(name.to_string(), JsValue::clone(id.as_ref()));
-    });
-    Ok(id)
-}
-
-/// Asks the object `name` of `binding` with a JSON `body` (an operation the Worker built), and returns the text
-/// of its 200 answer. `Err` holds the detail, for the log.
-async fn ask_object(env: &Env, binding: &str, name: &str, url: &str, body: String) -> Result<String, String> {
-    let reply = call_object(
-        env,
-        binding,
-        name,
-        url,
-        ("Content-Type", "application/json"),
-        Body::Bytes(body.into_bytes()),
-    )
-    .await?;
-    answer_text(reply, binding).await
-}
-
-/// The text of an object's 200 answer; any other status is an error naming `binding`.
-async fn answer_text(reply: Reply, binding: &str) -> Result<String, String> {
-    if reply.status() != 200 {
-        return Err(format!("the object of {binding} answered {}", reply.status()));
-    }
-    let text = reply.text().map_err(|e| format!("{binding}: {e:?}"))?;
-    let text = JsFuture::from(text).await.map_err(|e| format!("{binding}: {e:?}"))?;
-    Ok(text.as_string().unwrap_or_default())
 }
 
 /// Milliseconds since the epoch. `js_sys::Date::now` reads the clock without building a `Date` object, which

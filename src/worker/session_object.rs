@@ -133,15 +133,11 @@ impl SessionObject {
     async fn serve(&self, req: &web_sys::Request, body: Result<Vec<u8>, String>) -> Result<Reply, Failure> {
         let settings = isolate::settings(&self.env).map_err(HttpError::NotConfigured)?;
         let server = isolate::server(&self.env, &settings).await;
-        let call = req
-            .headers()
-            .get(CALL_HEADER)
-            .ok()
-            .flatten()
+        let call = super::incoming::header(&req.headers(), CALL_HEADER)
             .and_then(|h| SessionCall::from_header(&h))
             .ok_or_else(|| {
-            HttpError::Internal("a session object got a request the Worker did not build".into())
-        })?;
+                HttpError::Internal("a session object got a request the Worker did not build".into())
+            })?;
         let caller = call.caller();
         let id = call.session.as_str();
         let github =
