@@ -9,8 +9,8 @@
 //
 // Settings (environment):
 //   BENCH_CONCURRENCY      concurrent requests (closed loop, one keep-alive connection each)            default 16
-//   BENCH_SECONDS          measured duration of each scenario, per target                                default 10
-//   BENCH_ROUNDS           the targets take turns in this many rounds of BENCH_SECONDS / rounds          default 2
+//   BENCH_SECONDS          measured duration of each scenario, per target                                default 20
+//   BENCH_ROUNDS           the targets take turns in this many rounds of BENCH_SECONDS / rounds          default 4
 //   BENCH_MAX_REQUESTS     cap on iterations per measured scenario                                       default 200000
 //   BENCH_WARMUP           warm-up iterations per scenario and target (not reported)                    default 300
 //   BENCH_WARMUP_SECONDS   cap on each warm-up's duration                                                default 5
@@ -59,11 +59,11 @@ const numEnv = (name, fallback, min = Number.MIN_VALUE) => {
 
 const settings = {
   concurrency: Math.floor(numEnv('BENCH_CONCURRENCY', 16, 1)),
-  seconds: numEnv('BENCH_SECONDS', 10),
+  seconds: numEnv('BENCH_SECONDS', 20),
   maxIterations: Math.floor(numEnv('BENCH_MAX_REQUESTS', 200_000, 1)),
   warmup: Math.floor(numEnv('BENCH_WARMUP', 300, 0)),
   warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 5),
-  rounds: Math.floor(numEnv('BENCH_ROUNDS', 2, 1)),
+  rounds: Math.floor(numEnv('BENCH_ROUNDS', 4, 1)),
 };
 const scenarioIds = (process.env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const unknownScenarios = scenarioIds.filter((id) => id !== OPENAPI_IMPORT_STEP && !SCENARIOS.some((s) => s.id === id));
@@ -268,8 +268,8 @@ async function answers(url, headers = {}) {
 }
 
 /**
- * Starts one `wrangler dev` with every target's config (ours first: the primary, the one `--var` applies to and
- * wrangler's front port serves), with bench/direct-sockets.cjs preloaded, and returns how to reach each target:
+ * Starts one `wrangler dev` with every target's config (after bench/primary, the primary Worker, see below), with
+ * bench/direct-sockets.cjs preloaded, and returns how to reach each target:
  * { url, headers } per target id, the way used, and the sockets found.
  */
 async function startAll(configs, dir) {
@@ -277,20 +277,18 @@ async function startAll(configs, dir) {
   for (const [id, name] of Object.entries(names)) if (!name) throw new Error(`no name in the config of ${id}`);
   const port = await freePort();
   const socketsFile = join(dir, 'sockets.json');
+  // wrangler's primary Worker (the first config) gets wrangler's DevTools inspector attached, which slows it: so the
+  // primary is bench/primary, never measured, and every target runs as a secondary Worker with its settings in its
+  // config. Through the front proxy (which reaches the primary only) the one target is the primary; so is ours
+  // without a snapshot (BENCH_NO_SNAPSHOT=1), its settings then given as `--var`s.
+  const oursFirst = via === 'proxy' || (has('ours') && configs.ours === join(ROOT, 'wrangler.toml'));
   const ordered = targets.map((t) => t.id).sort((a, b) => (a === 'ours' ? -1 : b === 'ours' ? 1 : 0));
-  const args = ['--require', PRELOAD, WRANGLER, 'dev', ...ordered.flatMap((id) => ['--config', configs[id]]),
+  const primary = oursFirst ? [] : [join(ROOT, 'bench', 'primary', 'wrangler.toml')];
+  const args = ['--require', PRELOAD, WRANGLER, 'dev', ...primary.flatMap((c) => ['--config', c]), ...ordered.flatMap((id) => ['--config', configs[id]]),
     '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(dir, 'state'),
     '--show-interactive-dev-session=false', '--log-level', 'warn'];
-  // Ours will soon refuse anonymous traffic unless started in development mode; an unknown var is ignored.
-  if (has('ours')) args.push('--var', 'MCP_DEV_MODE:true');
-  // The references log nothing: ours runs without its audit log unless BENCH_LOG_LEVEL says otherwise.
-  if (has('ours')) args.push('--var', `MCP_LOG_LEVEL:${process.env.BENCH_LOG_LEVEL ?? 'off'}`);
-  // Settings to measure with, e.g. a limit on (BENCH_VARS="MCP_MAX_SESSIONS_PER_CALLER=10000").
-  if (has('ours')) for (const [name, value] of Object.entries(BENCH_VARS)) args.push('--var', `${name}:${value}`);
-  if (has('ours')) {
-    args.push('--var', `MCP_API_KEYS:bench:${BENCH_KEY}`);
-    for (const [name, value] of Object.entries(fakeGitHub.vars)) args.push('--var', `${name}:${value}`);
-    for (const [name, value] of Object.entries(petsApi?.vars ?? {})) args.push('--var', `${name}:${value}`);
+  if (has('ours') && oursFirst && ordered[0] === 'ours') {
+    for (const [name, value] of Object.entries(oursVars())) args.push('--var', `${name}:${value}`);
   }
   log(`starting wrangler dev with ${ordered.map((id) => names[id]).join(', ')} (load average ${load().join(' ')})`);
   const child = devProcess = spawn(process.execPath, args, {
@@ -622,22 +620,41 @@ async function importOnly() {
   return result.error ? 2 : 0;
 }
 
+/** Ours's settings: development mode, its audit log off, the bench's API key, fake GitHub, the OpenAPI backend, BENCH_VARS. */
+function oursVars() {
+  return { MCP_DEV_MODE: 'true', MCP_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'off', MCP_API_KEYS: `bench:${BENCH_KEY}`, ...fakeGitHub?.vars, ...petsApi?.vars, ...BENCH_VARS };
+}
+
+/**
+ * `toml` with `vars` in its [vars] table (`--var` reaches only wrangler's primary Worker, which no measured target
+ * is: see `startAll`). A setting the config has already is replaced, not defined twice (TOML refuses that).
+ */
+function withVars(toml, vars) {
+  if (!/^\[vars\]\s*$/m.test(toml)) throw new Error('the config has no [vars] table to put the settings in');
+  return toml
+    .split('\n').filter((line) => !Object.hasOwn(vars, line.split('=')[0].trim())).join('\n')
+    .replace(/^\[vars\]\s*$/m, ['[vars]', ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)].join('\n'));
+}
+
+/** Ours's config with its settings (`oursVars`), next to it. */
+function settingsCopy(config) {
+  const path = join(dirname(config), 'wrangler.bench.toml');
+  writeFileSync(path, withVars(readFileSync(config, 'utf8'), oursVars()));
+  return path;
+}
+
 /**
  * A config for the compared build (BENCH_COMPARE_BUILD): ours's config under its own name, its `main` the other
- * build copied next to it, and ours's `--var` settings as [vars] (`--var` reaches only the primary Worker).
+ * build copied next to it, with ours's settings.
  */
 function compareCopy(config) {
   const out = join(dirname(config), 'compare');
   mkdirSync(join(out, 'build'), { recursive: true });
   for (const f of ['index.js', 'index_bg.wasm']) cpSync(join(COMPARE_BUILD, f), join(out, 'build', f));
-  const vars = { MCP_DEV_MODE: 'true', MCP_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'off', MCP_API_KEYS: `bench:${BENCH_KEY}`, ...fakeGitHub?.vars, ...petsApi?.vars, ...BENCH_VARS };
-  // A setting ours's config has already is replaced, not defined twice (TOML refuses that).
-  const toml = readFileSync(config, 'utf8')
-    .split('\n').filter((line) => !Object.hasOwn(vars, line.split('=')[0].trim())).join('\n')
+  const toml = withVars(readFileSync(config, 'utf8'), oursVars())
     .replace(/^(\s*name\s*=\s*)"([^"]+)"/m, '$1"$2-compare"')
-    .replace(/^(\s*main\s*=\s*)"build\//m, '$1"compare/build/')
-    .replace(/^\[vars\]\s*$/m, ['[vars]', ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)].join('\n'));
-  if (!toml.includes('compare/build/') || !toml.includes('MCP_API_KEYS')) throw new Error(`could not turn ${config} into the compared build's config`);
+    .replace(/^(\s*main\s*=\s*)"build\//m, '$1"compare/build/');
+  if (!toml.includes('compare/build/')) throw new Error(`could not turn ${config} into the compared build's config`);
   const path = join(dirname(config), 'wrangler.compare.toml');
   writeFileSync(path, toml);
   return path;
@@ -679,6 +696,7 @@ async function main() {
       if (!ours.snapshot) throw new Error('BENCH_COMPARE_BUILD needs the snapshot of ours (not BENCH_NO_SNAPSHOT=1)');
       configs['ours-compare'] = compareCopy(ours.config);
     }
+    if (ours?.snapshot) configs.ours = settingsCopy(ours.config);
     dev = await startAll(configs, workDir);
     if (has('ours')) {
       // Signs in the way an MCP client does (discovery, registration, consent, GitHub, token), once.
