@@ -277,11 +277,12 @@ async function startAll(configs, dir) {
   for (const [id, name] of Object.entries(names)) if (!name) throw new Error(`no name in the config of ${id}`);
   const port = await freePort();
   const socketsFile = join(dir, 'sockets.json');
-  // wrangler's primary Worker (the first config) gets wrangler's DevTools inspector attached, which slows it: so the
-  // primary is bench/primary, never measured, and every target runs as a secondary Worker with its settings in its
-  // config. Through the front proxy (which reaches the primary only) the one target is the primary; so is ours
-  // without a snapshot (BENCH_NO_SNAPSHOT=1), its settings then given as `--var`s.
-  const oursFirst = via === 'proxy' || (has('ours') && configs.ours === join(ROOT, 'wrangler.toml'));
+  // wrangler attaches its DevTools inspector to the primary Worker (the first config), and no reference has one: so
+  // the primary is bench/primary, never measured, and every target runs as a secondary Worker with its settings in
+  // its config. Ours is the primary only where it must be, its settings then given as `--var`s: through the front
+  // proxy or the entry socket (whose default route, which the sign-in takes, is the primary), and without a
+  // snapshot (BENCH_NO_SNAPSHOT=1).
+  const oursFirst = via !== 'direct' || (has('ours') && configs.ours === join(ROOT, 'wrangler.toml'));
   const ordered = targets.map((t) => t.id).sort((a, b) => (a === 'ours' ? -1 : b === 'ours' ? 1 : 0));
   const primary = oursFirst ? [] : [join(ROOT, 'bench', 'primary', 'wrangler.toml')];
   const args = ['--require', PRELOAD, WRANGLER, 'dev', ...primary.flatMap((c) => ['--config', c]), ...ordered.flatMap((id) => ['--config', configs[id]]),
@@ -329,6 +330,10 @@ async function startAll(configs, dir) {
   if (via === 'direct' && !complete(found)) {
     used = 'entry';
     log(`WARNING: no direct socket for every Worker (${found?.error ?? 'the preload wrote none'}); measuring at workerd's entry socket instead`);
+    if (!oursFirst && has('ours')) {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      throw new Error('no direct sockets, and ours is not the primary Worker the entry socket reaches by default (the sign-in goes there): run again with BENCH_VIA=entry');
+    }
   }
   if (used === 'entry' && !found?.entry) {
     try { process.kill(-child.pid, 'SIGKILL'); } catch {}
