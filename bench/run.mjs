@@ -200,18 +200,15 @@ const BENCH_METRICS_TOKEN = `bench-metrics-${Math.random().toString(36).slice(2)
  * sends, so nothing is denied and every request pays for the check.
  */
 function productionCopy(config) {
-  const toml = readFileSync(config, 'utf8')
-    .replace(/^(\s*name\s*=\s*)"([^"]+)"/m, '$1"$2-production"')
-    .replace(/^\[vars\]\s*$/m, [
-      '[vars]',
-      'MCP_DEV_MODE = "true"',
-      ...(LAYER.includes('rate') ? ['MCP_RATE_LIMIT = "1000000/60"'] : []),
-      ...(LAYER.includes('metrics') ? [`MCP_METRICS_TOKEN = "${BENCH_METRICS_TOKEN}"`] : []),
-      `MCP_LOG_LEVEL = "${LAYER.includes('audit') ? 'info' : 'off'}"`,
-      `MCP_API_KEYS = "bench:${BENCH_KEY}"`,
-      ...Object.entries(fakeGitHub?.vars ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
-    ].join('\n'));
-  if (!toml.includes('MCP_LOG_LEVEL')) throw new Error(`could not turn ${config} into the production copy`);
+  const vars = {
+    MCP_DEV_MODE: 'true',
+    ...(LAYER.includes('rate') ? { MCP_RATE_LIMIT: '1000000/60' } : {}),
+    ...(LAYER.includes('metrics') ? { MCP_METRICS_TOKEN: BENCH_METRICS_TOKEN } : {}),
+    MCP_LOG_LEVEL: LAYER.includes('audit') ? 'info' : 'off',
+    MCP_API_KEYS: `bench:${BENCH_KEY}`,
+    ...fakeGitHub?.vars,
+  };
+  const toml = withVars(readFileSync(config, 'utf8'), vars).replace(/^(\s*name\s*=\s*)"([^"]+)"/m, '$1"$2-production"');
   const path = join(dirname(config), 'wrangler.production.toml');
   writeFileSync(path, toml);
   return path;
