@@ -11,6 +11,12 @@
 //     `unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }]` to the named Workers (port 0: the system picks one);
 //   - Miniflare, after each start or reload, asks the instance for those sockets' URLs
 //     (`unsafeGetDirectURL(name)`) and for its entry URL, and writes them to the file.
+// With BENCH_INSPECTED set to a Worker's name, it also pins wrangler's DevTools inspector to that Worker.
+// `wrangler dev` attaches its inspector (`Runtime.enable`, to print console output) to whichever Worker's bundle
+// finished last, not to the first config: in full benchmark runs that was McpAgent, in runs of ours and its
+// production copy either of them (an inspected Worker pays for every console call: the production copy's audit log
+// ran at half its rate). So Miniflare#getInspectorURL() hands wrangler a local relay that connects every
+// `/core:user:<name>` it is asked for to `/core:user:<BENCH_INSPECTED>` on workerd's inspector socket.
 // Everything else about `wrangler dev` (bundling, configuration, bindings, --var, storage) is left as it is.
 //
 // It does nothing unless both variables are set, and only in wrangler's own CLI process (bin/wrangler.js, which
@@ -20,10 +26,12 @@
 'use strict';
 
 const { renameSync, writeFileSync } = require('node:fs');
+const net = require('node:net');
 const { dirname } = require('node:path');
 
 const names = (process.env.BENCH_DIRECT_SOCKETS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const file = process.env.BENCH_DIRECT_SOCKETS_FILE;
+const inspected = process.env.BENCH_INSPECTED ?? '';
 const isCli = /wrangler-dist[\\/]cli\.js$/.test(process.argv[1] ?? '');
 
 function write(report) {
@@ -61,6 +69,13 @@ function patch() {
       this.benchReport();
     }
 
+    async getInspectorURL(...rest) {
+      const url = await super.getInspectorURL(...rest);
+      if (!inspected) return url;
+      this.benchRelay ??= inspectorRelay(url);
+      return this.benchRelay;
+    }
+
     async setOptions(options, ...rest) {
       const result = await super.setOptions(options, ...rest);
       this.benchReport();
@@ -91,6 +106,40 @@ function patch() {
         try { write({ error: `direct sockets: ${err?.message ?? err}` }); } catch {}
       });
     }
+  }
+
+  /**
+   * A local socket relaying to workerd's inspector socket at `target`, the path of each connection's request line
+   * rewritten from `/core:user:<any Worker>` to `/core:user:<inspected>`. Resolves to its ws:// URL.
+   */
+  function inspectorRelay(target) {
+    const server = net.createServer((client) => {
+      let head = Buffer.alloc(0);
+      const onData = (chunk) => {
+        head = Buffer.concat([head, chunk]);
+        const eol = head.indexOf('\r\n');
+        if (eol < 0 && head.length < 8192) return;
+        client.off('data', onData);
+        client.pause();
+        const line = head.subarray(0, Math.max(eol, 0)).toString('latin1')
+          .replace(/^(\S+ \/core:user:)[^ ?]+/, (_, start) => start + encodeURIComponent(inspected));
+        const upstream = net.connect(Number(target.port), target.hostname, () => {
+          upstream.write(Buffer.concat([Buffer.from(line, 'latin1'), head.subarray(Math.max(eol, 0))]));
+          client.pipe(upstream).pipe(client);
+          client.resume();
+        });
+        const close = () => { client.destroy(); upstream.destroy(); };
+        upstream.on('error', close).on('close', close);
+        client.on('error', close).on('close', close);
+      };
+      client.on('data', onData);
+      client.on('error', () => client.destroy());
+    });
+    server.unref();
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(new URL(`ws://127.0.0.1:${server.address().port}`)));
+    });
   }
 
   // A copy of the module's exports (its own are read-only getters) with the two wrapped; wrangler's

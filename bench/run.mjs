@@ -274,11 +274,11 @@ async function startAll(configs, dir) {
   for (const [id, name] of Object.entries(names)) if (!name) throw new Error(`no name in the config of ${id}`);
   const port = await freePort();
   const socketsFile = join(dir, 'sockets.json');
-  // wrangler attaches its DevTools inspector to the primary Worker (the first config), and no reference has one: so
-  // the primary is bench/primary, never measured, and every target runs as a secondary Worker with its settings in
-  // its config. Ours is the primary only where it must be, its settings then given as `--var`s: through the front
-  // proxy or the entry socket (whose default route, which the sign-in takes, is the primary), and without a
-  // snapshot (BENCH_NO_SNAPSHOT=1).
+  // wrangler attaches its DevTools inspector to one Worker (whichever bundle finished last; bench/direct-sockets.cjs
+  // pins it to the first config, the primary), and no reference has one: so the primary is bench/primary, never
+  // measured, and every target runs as a secondary Worker with its settings in its config. Ours is the primary only
+  // where it must be, its settings then given as `--var`s: through the front proxy or the entry socket (whose
+  // default route, which the sign-in takes, is the primary), and without a snapshot (BENCH_NO_SNAPSHOT=1).
   const oursFirst = via !== 'direct' || (has('ours') && configs.ours === join(ROOT, 'wrangler.toml'));
   const ordered = targets.map((t) => t.id).sort((a, b) => (a === 'ours' ? -1 : b === 'ours' ? 1 : 0));
   const primary = oursFirst ? [] : [join(ROOT, 'bench', 'primary', 'wrangler.toml')];
@@ -295,6 +295,8 @@ async function startAll(configs, dir) {
       ...wranglerEnv(),
       BENCH_DIRECT_SOCKETS: Object.values(names).join(','),
       BENCH_DIRECT_SOCKETS_FILE: socketsFile,
+      // The inspector stays on the primary Worker (wrangler would attach it to whichever bundle finished last).
+      BENCH_INSPECTED: primary.length ? workerName(primary[0]) : names[ordered[0]],
       // A registry of our own: other `wrangler dev` sessions on this machine (tests) use the same Worker names.
       CLOUDFLARE_DEV_REGISTRY_PATH: join(dir, 'registry'),
     },
