@@ -26,6 +26,7 @@
 //   BENCH_VARS             extra settings of ours, `NAME=value` separated by `;` (e.g. MCP_MAX_SESSIONS_PER_CALLER=10000)
 //   BENCH_PRODUCTION_LAYER what ours-production turns on (tools_call_production): rate, metrics, audit      default all three
 //   BENCH_NO_SNAPSHOT      1 = run ours from the repository's wrangler.toml and build/ (see snapshotOurs)
+//   BENCH_LOCAL_OBSERVABILITY 1 = leave wrangler's local trace collector on (see wranglerEnv)           default off
 //   BENCH_COMPARE_BUILD    a directory holding another build of ours (index.js, index_bg.wasm, e.g. a copy of
 //                          build/ before a change): measured as the target ours-compare beside ours in every
 //                          scenario ours runs, under the same wrangler, so that two builds are compared in one
@@ -158,7 +159,17 @@ function run(cmd, args, options) {
     execFile(cmd, args, { ...options, maxBuffer: 64 << 20 }, (error, stdout, stderr) => resolve({ error, output: `${stdout}${stderr}` }));
   });
 }
-const wranglerEnv = () => ({ ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' });
+/**
+ * wrangler dev's environment. Its local observability is off (`X_LOCAL_OBSERVABILITY=false`; on by default in the
+ * pinned wrangler 4.164.0): it streams every invocation's trace events to a collector Worker in the same workerd,
+ * which writes them to SQLite on the Workers' thread, about 320 µs per invocation here, three times the bare
+ * baseline's own cost; nothing of it runs in a deployed Worker's isolate (bench/README.md).
+ * `BENCH_LOCAL_OBSERVABILITY=1` keeps it on.
+ */
+const wranglerEnv = () => ({
+  ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1',
+  X_LOCAL_OBSERVABILITY: process.env.BENCH_LOCAL_OBSERVABILITY === '1' ? 'true' : 'false',
+});
 const workerName = (tomlPath) => readFileSync(tomlPath, 'utf8').match(/^\s*name\s*=\s*"([^"]+)"/m)?.[1];
 
 /**

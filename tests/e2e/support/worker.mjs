@@ -115,6 +115,9 @@ async function startOnce(options) {
     cwd: ROOT,
     env: {
       ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1',
+      // wrangler's local trace collector: no test reads it, and it costs every request about 0.3 ms of workerd's
+      // thread (bench/README.md).
+      X_LOCAL_OBSERVABILITY: 'false',
       ...(options.direct ? { BENCH_DIRECT_SOCKETS: directName, BENCH_DIRECT_SOCKETS_FILE: socketsFile } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
