@@ -72,7 +72,11 @@ function patch() {
     async getInspectorURL(...rest) {
       const url = await super.getInspectorURL(...rest);
       if (!inspected) return url;
-      this.benchRelay ??= inspectorRelay(url);
+      // One relay per inspector address (a reload may move workerd's inspector socket).
+      if (this.benchRelayTarget !== url.href) {
+        this.benchRelayTarget = url.href;
+        this.benchRelay = inspectorRelay(url);
+      }
       return this.benchRelay;
     }
 
