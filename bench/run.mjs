@@ -39,7 +39,7 @@ import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, buildOnce, freePort } from '../tests/e2e/support/worker.mjs';
+import { ROOT, buildOnce, freePort, wranglerEnv as sharedWranglerEnv } from '../tests/e2e/support/worker.mjs';
 import { startFakeGitHub } from '../tests/e2e/support/fake_github.mjs';
 import { signIn } from '../tests/e2e/support/oauth_flow.mjs';
 import { cpuSample, cpuUsage, workerdMicros, workerdTicks } from './cpu.mjs';
@@ -160,16 +160,12 @@ function run(cmd, args, options) {
   });
 }
 /**
- * wrangler dev's environment. Its local observability is off (`X_LOCAL_OBSERVABILITY=false`; on by default in the
- * pinned wrangler 4.164.0): it streams every invocation's trace events to a collector Worker in the same workerd,
- * which writes them to SQLite on the Workers' thread, about 320 µs per invocation here, three times the bare
- * baseline's own cost; nothing of it runs in a deployed Worker's isolate (bench/README.md).
- * `BENCH_LOCAL_OBSERVABILITY=1` keeps it on.
+ * wrangler dev's environment: the tests' (`tests/e2e/support/worker.mjs`), with wrangler's local trace collector off
+ * unless `BENCH_LOCAL_OBSERVABILITY=1`. The collector streams every invocation's trace events to a Worker in the same
+ * workerd, which writes them to SQLite on the Workers' thread: about 320 µs per invocation here, three times the bare
+ * baseline's own cost, and nothing of it runs in a deployed Worker's isolate (bench/README.md).
  */
-const wranglerEnv = () => ({
-  ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1',
-  X_LOCAL_OBSERVABILITY: process.env.BENCH_LOCAL_OBSERVABILITY === '1' ? 'true' : 'false',
-});
+const wranglerEnv = () => sharedWranglerEnv(process.env.BENCH_LOCAL_OBSERVABILITY === '1' ? { X_LOCAL_OBSERVABILITY: 'true' } : {});
 const workerName = (tomlPath) => readFileSync(tomlPath, 'utf8').match(/^\s*name\s*=\s*"([^"]+)"/m)?.[1];
 
 /**

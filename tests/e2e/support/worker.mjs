@@ -50,6 +50,19 @@ export function buildOnce() {
   built = true;
 }
 
+/**
+ * The environment our `wrangler dev`s run in (the tests' and the bench's): no rebuild, no telemetry, plain output,
+ * and without wrangler's local trace collector (`X_LOCAL_OBSERVABILITY`, on by default in wrangler 4.164.0), which
+ * nothing here reads and which costs every request about 0.3 ms of workerd's thread (bench/README.md). `extra`
+ * overrides.
+ */
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1',
+    X_LOCAL_OBSERVABILITY: 'false', ...extra,
+  };
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -113,13 +126,7 @@ async function startOnce(options) {
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      ...process.env, MCP_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1',
-      // wrangler's local trace collector: no test reads it, and it costs every request about 0.3 ms of workerd's
-      // thread (bench/README.md).
-      X_LOCAL_OBSERVABILITY: 'false',
-      ...(options.direct ? { BENCH_DIRECT_SOCKETS: directName, BENCH_DIRECT_SOCKETS_FILE: socketsFile } : {}),
-    },
+    env: wranglerEnv(options.direct ? { BENCH_DIRECT_SOCKETS: directName, BENCH_DIRECT_SOCKETS_FILE: socketsFile } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
