@@ -22,12 +22,23 @@ export default {
     if (!readsBodyFirst(request)) return handle(request, env, ctx, null, Date.now());
     // The latency the Worker logs and counts starts before the read.
     const started = Date.now();
-    return request.arrayBuffer().then(
-      (body) => handle(request, env, ctx, new Uint8Array(body), started),
-      (error) => handle(request, env, ctx, String(error), started),
+    return request.text().then(
+      (body) => handle(request, env, ctx, body, started),
+      (error) => handle(request, env, ctx, unreadable(error), started),
     );
   },
 };
+
+/**
+ * Why a body could not be read (a client gone mid-upload), as the Rust side tells it from a body: an `Error`.
+ *
+ * Bodies are read as text, not bytes: in workerd `arrayBuffer()` costs about 12 µs more per request than `text()`
+ * (a bare Worker: 112 against 98 µs of CPU; bench/README.md). Text is decoded as `Request.text()` and
+ * `Request.json()` decode it, invalid UTF-8 becoming U+FFFD; the Rust side reads every other body the same way.
+ */
+function unreadable(error) {
+  return error instanceof Error ? error : new Error(String(error));
+}
 
 /** The largest declared body read before calling in (any MCP request but one with a large tool argument). */
 const BODY_FIRST_MAX = 64 * 1024;
@@ -120,9 +131,9 @@ function durableObject(Rust, { readsBody = false } = {}) {
       let body = null;
       if (request.body) {
         try {
-          body = new Uint8Array(await request.arrayBuffer());
+          body = await request.text();
         } catch (error) {
-          body = String(error);
+          body = unreadable(error);
         }
       }
       return call.call(this, request, body);

@@ -51,8 +51,8 @@ impl Incoming {
         Self { headers: raw.headers(), url: raw.url(), method: raw.method(), raw, read: Default::default() }
     }
 
-    /// This request with the body `entry.mjs` read before calling in: a `Uint8Array`, why it could not be read
-    /// (a string), or `null` when it was not read. Which requests it reads is only a matter of speed: the limits
+    /// This request with the body `entry.mjs` read before calling in: its text, why it could not be read (an
+    /// `Error`), or `null` when it was not read. Which requests it reads is only a matter of speed: the limits
     /// are checked against the declared length either way ([`Self::read_body`]).
     pub fn with_body(self, body: wasm_bindgen::JsValue) -> Self {
         *self.read.borrow_mut() = handed_in(body);
@@ -82,7 +82,7 @@ impl Incoming {
         Ok(Some(self.raw.body().map_or(Body::None, Body::Stream)))
     }
 
-    /// Reads the body, at most `limit` bytes. A declared length over the limit is refused before reading; a
+    /// Reads the body as text ([`as_text`]), at most `limit` bytes. A declared length over the limit is refused before reading; a
     /// body without one (chunked) is read piece by piece and refused as soon as it passes the limit, so nothing
     /// larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
     /// [`DRAIN_LIMIT`]), so the client's connection stays usable.
@@ -94,9 +94,9 @@ impl Incoming {
         }
         let unreadable = |e: wasm_bindgen::JsValue| HttpError::BadRequest(format!("unreadable body: {e:?}"));
         if declared.is_some() {
-            let promise = self.raw.array_buffer().map_err(unreadable)?;
-            let buffer = JsFuture::from(promise).await.map_err(unreadable)?;
-            return Ok(js_sys::Uint8Array::new(&buffer).to_vec());
+            let promise = self.raw.text().map_err(unreadable)?;
+            let text = JsFuture::from(promise).await.map_err(unreadable)?;
+            return Ok(text.as_string().unwrap_or_default().into_bytes());
         }
         let Some(body) = self.raw.body() else { return Ok(Vec::new()) };
         let mut stream = ByteStream::from(body.unchecked_into::<web_sys::ReadableStream>());
@@ -117,19 +117,28 @@ impl Incoming {
             }
             read.extend_from_slice(&chunk);
         }
-        Ok(read)
+        Ok(as_text(read))
     }
 }
 
-/// A body `entry.mjs` read and handed in: its bytes, or why it could not be read (a client gone mid-upload);
-/// `None` when it read none (`null`).
+/// `bytes` decoded as UTF-8 the way `Request.text()` decodes a body (invalid sequences become U+FFFD), so that a
+/// body means the same whichever side read it (`entry.mjs` reads small ones as text: `arrayBuffer()` costs the
+/// runtime more).
+fn as_text(bytes: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(bytes) {
+        Ok(text) => text.into_bytes(),
+        Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned().into_bytes(),
+    }
+}
+
+/// A body `entry.mjs` read and handed in: its text (as bytes), or why it could not be read (an `Error`: a
+/// client gone mid-upload); `None` when it read none (`null`).
 pub fn handed_in(body: wasm_bindgen::JsValue) -> Option<Result<Vec<u8>, String>> {
     if body.is_null() || body.is_undefined() {
         return None;
     }
-    Some(
-        body.dyn_into::<js_sys::Uint8Array>()
-            .map(|bytes| bytes.to_vec())
-            .map_err(|e| e.as_string().unwrap_or_default()),
-    )
+    Some(match body.as_string() {
+        Some(text) => Ok(text.into_bytes()),
+        None => Err(body.dyn_into::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default()),
+    })
 }

@@ -123,8 +123,8 @@ pub struct Forwarded {
 }
 
 /// The fetch handler (what `#[event(fetch)]` would generate, run by [`eager::run`] instead of as an `async`
-/// export). `body` is the request's body when `entry.mjs` read it before calling in (a `Uint8Array`, or why it
-/// could not be read; `null` otherwise): it does so for a POST to `/mcp` without a session and of small declared
+/// export). `body` is the request's body when `entry.mjs` read it before calling in (its text, or why it could
+/// not be read; `null` otherwise): it does so for a POST to `/mcp` without a session and of small declared
 /// length, which is stateless or `initialize`, answered from its body in this Worker without a task. `started`:
 /// when the request came in (before that read), for the latency logged and counted.
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -57,8 +57,8 @@ impl McpSession {
         Self { object: Rc::new(SessionObject::new(State::from(state), env)) }
     }
 
-    /// A request of the Worker's with its body, read by `entry.mjs` before calling in (a `Uint8Array`, `null`
-    /// for none, or why it could not be read): its answer now, or a promise of it.
+    /// A request of the Worker's with its body, read by `entry.mjs` before calling in (its text, `null` for
+    /// none, or why it could not be read): its answer now, or a promise of it.
     pub fn fetch(&self, req: web_sys::Request, body: JsValue) -> JsValue {
         let body = super::incoming::handed_in(body).unwrap_or(Ok(Vec::new()));
         let object = self.object.clone();
