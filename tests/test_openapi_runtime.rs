@@ -16,7 +16,7 @@ use std::rc::Rc;
 use futures_executor::block_on;
 use mcp_worker::handler::{GitHubAccess, LocalFuture, NoPeer, RequestContext, ToolFilter, ToolRegistry};
 use mcp_worker::identity::Identity;
-use mcp_worker::model::tool::{CallToolParams, CallToolResult};
+use mcp_worker::model::tool::CallToolResult;
 use mcp_worker::model::Content;
 use mcp_worker::openapi::answer::Received;
 use mcp_worker::openapi::import::{import, Options};
@@ -148,8 +148,7 @@ fn cx() -> RequestContext {
 }
 
 fn call(registry: &ToolRegistry, cx: RequestContext, name: &str, args: Value) -> CallToolResult {
-    let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
-    block_on(registry.call(params, cx, &ToolFilter::all())).unwrap()
+    block_on(registry.call(name, &args, cx, &ToolFilter::all())).unwrap()
 }
 
 fn message(result: &CallToolResult) -> &str {

@@ -81,7 +81,7 @@ fn send_at(
         }
     };
     let notifications = sent.borrow().clone();
-    (answer.status, answer.response.to_value(), notifications)
+    (answer.status, answer.to_value(), notifications)
 }
 
 fn send(server: &Server, method: &str, params: Value) -> (u16, Value) {

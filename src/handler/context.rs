@@ -123,8 +123,8 @@ pub struct RequestContext {
     pub caller: Identity,
     /// `params._meta.progressToken`, when the client asked for progress notifications.
     pub progress_token: Option<Value>,
-    /// `params._meta`, as the client sent it.
-    pub meta: Option<Value>,
+    /// `params._meta`, as the client sent it (shared: the context is cloned for each tool call).
+    pub meta: Option<Rc<Value>>,
     /// Set when the client cancels this request (`notifications/cancelled`).
     pub cancellation: Cancellation,
     /// The threshold of `notifications/message`; `None` sends no log notifications.
@@ -171,15 +171,26 @@ impl RequestContext {
         cx
     }
 
-    /// This context for one request: its `_meta` and progress token.
-    pub fn for_request(&self, params: &Option<Value>, cancellation: Cancellation) -> Self {
-        let meta = params.as_ref().and_then(|p| p.get("_meta")).cloned();
+    /// This context for one request: its `_meta` and progress token. A context given its `_meta` already
+    /// (taken out of the params by [`Self::with_meta`]) keeps it.
+    pub fn for_request(&self, params: Option<&Value>, cancellation: Cancellation) -> Self {
+        let meta = match params.and_then(|p| p.get("_meta")) {
+            Some(meta) => Some(Rc::new(meta.clone())),
+            None => self.meta.clone(),
+        };
         Self {
             progress_token: meta.as_ref().and_then(|m| m.get("progressToken")).cloned(),
             meta,
             cancellation,
             ..self.clone()
         }
+    }
+
+    /// This context with `meta` as the request's `_meta`: moved out of params the caller owns, where
+    /// [`Self::for_request`] would copy it.
+    pub fn with_meta(mut self, meta: Option<Value>) -> Self {
+        self.meta = meta.map(Rc::new);
+        self
     }
 
     /// Whether the client declared `capability` (e.g. `sampling`, `elicitation`, `roots`).
@@ -317,7 +328,7 @@ mod tests {
         });
         let cx = RequestContext::in_session(session, Identity::anonymous(), peer);
         let params = token.map(|t| json!({"_meta": {"progressToken": t}}));
-        cx.for_request(&params, Cancellation::new())
+        cx.for_request(params.as_ref(), Cancellation::new())
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod resources;
 pub mod tools;
 
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use std::rc::Rc;
 
@@ -39,9 +39,9 @@ pub use tools::{LocalFuture, Sleep, ToolDef, ToolError, ToolRegistry, ToolTimeou
 #[derive(Clone)]
 pub struct Server {
     info: Implementation,
-    info_json: Value,
+    info_json: Rc<Value>,
     /// [`Self::discover`], once made (the builders that change it reset it).
-    discover_json: std::cell::OnceCell<Value>,
+    discover_json: std::cell::OnceCell<Rc<Value>>,
     instructions: Option<String>,
     tools: ToolRegistry,
     resources: ResourceRegistry,
@@ -107,7 +107,7 @@ impl Server {
     pub fn new(info: Implementation) -> Self {
         Self {
             discover_json: Default::default(),
-            info_json: to_value(&info),
+            info_json: Rc::new(to_value(&info)),
             info,
             instructions: None,
             tools: ToolRegistry::default(),
@@ -210,7 +210,7 @@ impl Server {
     }
 
     /// [`Self::info`] as JSON, made once: every stateless result carries it.
-    pub fn info_json(&self) -> &Value {
+    pub fn info_json(&self) -> &Rc<Value> {
         &self.info_json
     }
 
@@ -244,7 +244,7 @@ impl Server {
 
     /// The result of `server/discover` (without the stateless lane's common fields), made once: it is the same
     /// for every request.
-    pub fn discover(&self, supported_versions: &[&str]) -> &Value {
+    pub fn discover(&self, supported_versions: &[&str]) -> &Rc<Value> {
         self.discover_json.get_or_init(|| {
             let mut result = json!({
                 "supportedVersions": supported_versions,
@@ -253,7 +253,7 @@ impl Server {
             if let Some(instructions) = &self.instructions {
                 result["instructions"] = json!(instructions);
             }
-            result
+            Rc::new(result)
         })
     }
 
@@ -302,7 +302,7 @@ impl Server {
     /// Answers `initialize` at `now_ms`, with what the new session keeps ([`Opening`]).
     pub fn initialize(&self, request: &Request, now_ms: u64) -> Result<(Response, Opening), Response> {
         let params: InitializeParams =
-            parse_params(request.params.clone()).map_err(|e| error_response(request, e))?;
+            parse_params(request.params.as_ref()).map_err(|e| error_response(request, e))?;
         let kept = params.capabilities.to_string().len() + to_value(&params.client_info).to_string().len();
         if kept > MAX_OPENING_BYTES {
             let why =
@@ -327,8 +327,8 @@ impl Server {
 
     /// Answers one request with `cx`, the context of the lane it came through; `None` when the client
     /// cancelled it (no response is sent then).
-    pub async fn handle_request(&self, request: Request, cx: &RequestContext) -> Option<Response> {
-        match self.admit(&request, cx) {
+    pub async fn handle_request(&self, request: &Request, cx: &RequestContext) -> Option<Response> {
+        match self.admit(request, cx) {
             Ok(cancellation) => self.answer(request, cx, cancellation).await,
             Err(refused) => Some(refused),
         }
@@ -354,12 +354,12 @@ impl Server {
     /// Answers an admitted request (see [`Server::admit`]); `None` when it was cancelled.
     pub async fn answer(
         &self,
-        request: Request,
+        request: &Request,
         cx: &RequestContext,
         cancellation: Cancellation,
     ) -> Option<Response> {
         let id = request.id.clone();
-        let cx = cx.for_request(&request.params, cancellation.clone());
+        let cx = cx.for_request(request.params.as_ref(), cancellation.clone());
         let observed = self.observer.as_ref().map(|o| (o, o.now_ms(), request.method.clone()));
         let outcome = cancellation.run(self.dispatch(request, &cx)).await;
         if let Some(session) = &cx.session {
@@ -381,7 +381,7 @@ impl Server {
         response
     }
 
-    async fn dispatch(&self, request: Request, cx: &RequestContext) -> Result<Value, McpError> {
+    async fn dispatch(&self, request: &Request, cx: &RequestContext) -> Result<Value, McpError> {
         let page_size = self.page_size;
         match request.method.as_str() {
             "initialize" => Err(McpError::InvalidRequest("the session is already initialized".into())),
@@ -391,14 +391,14 @@ impl Server {
             }
             "ping" => Ok(json!({})),
             "logging/setLevel" => {
-                let params: SetLevelParams = parse_params(request.params)?;
+                let params: SetLevelParams = parse_params(request.params.as_ref())?;
                 if let Some(session) = &cx.session {
                     session.update(|s| s.log_level = params.level);
                 }
                 Ok(json!({}))
             }
             "tools/list" => {
-                let params: PaginatedParams = parse_params(request.params)?;
+                let params: PaginatedParams = parse_params(request.params.as_ref())?;
                 let filter = self.exposure.narrowed_by(&cx.tools);
                 let page = self.tools.list(params.cursor.as_deref(), page_size, &filter)?;
                 let structured = cx.protocol_version.has_structured_output();
@@ -417,10 +417,11 @@ impl Server {
                 Ok(with_cursor(json!({ "tools": tools }), page.next_cursor))
             }
             "tools/call" => {
-                let params: CallToolParams = parse_params(request.params)?;
+                let CallToolParams { name } = parse_params(request.params.as_ref())?;
+                let arguments = CallToolParams::arguments(request.params.as_ref())
+                    .map_err(|why| McpError::InvalidParams(why.into()))?;
                 let filter = self.exposure.narrowed_by(&cx.tools);
-                let name = params.name.clone();
-                let call = self.tools.call(params, cx.clone(), &filter);
+                let call = self.tools.call(&name, arguments, cx.clone(), &filter);
                 let started = self.observer.as_ref().map(|o| o.now_ms());
                 let (result, timed_out) = match &self.tool_timeout {
                     Some(timeout) => timeout.run_timed(&name, call).await,
@@ -439,26 +440,26 @@ impl Server {
                 Ok(to_value(result?))
             }
             "resources/list" => {
-                let params: PaginatedParams = parse_params(request.params)?;
+                let params: PaginatedParams = parse_params(request.params.as_ref())?;
                 let page = self.resources.list(params.cursor.as_deref(), page_size).await?;
                 Ok(with_cursor(json!({ "resources": page.items }), page.next_cursor))
             }
             "resources/templates/list" => {
-                let params: PaginatedParams = parse_params(request.params)?;
+                let params: PaginatedParams = parse_params(request.params.as_ref())?;
                 let page = self.resources.templates(params.cursor.as_deref(), page_size)?;
                 Ok(with_cursor(json!({ "resourceTemplates": page.items }), page.next_cursor))
             }
             "resources/read" => {
-                let params: ReadResourceParams = parse_params(request.params)?;
+                let params: ReadResourceParams = parse_params(request.params.as_ref())?;
                 Ok(to_value(self.resources.read(&params.uri, cx).await?))
             }
             "prompts/list" => {
-                let params: PaginatedParams = parse_params(request.params)?;
+                let params: PaginatedParams = parse_params(request.params.as_ref())?;
                 let page = self.prompts.list(params.cursor.as_deref(), page_size)?;
                 Ok(with_cursor(json!({ "prompts": page.items }), page.next_cursor))
             }
             "completion/complete" => {
-                let params: CompleteParams = parse_params(request.params)?;
+                let params: CompleteParams = parse_params(request.params.as_ref())?;
                 let arg = &params.argument;
                 match &params.reference {
                     Reference::Prompt { name } => self.prompts.complete(name, &arg.name, &arg.value).await,
@@ -466,7 +467,7 @@ impl Server {
                 }
             }
             "resources/subscribe" | "resources/unsubscribe" => {
-                let params: ReadResourceParams = parse_params(request.params)?;
+                let params: ReadResourceParams = parse_params(request.params.as_ref())?;
                 let subscribe = request.method == "resources/subscribe";
                 let Some(session) = &cx.session else { return Ok(json!({})) };
                 if subscribe && params.uri.len() > MAX_SUBSCRIBED_URI_LEN {
@@ -493,7 +494,7 @@ impl Server {
                 Ok(json!({}))
             }
             "prompts/get" => {
-                let params: GetPromptParams = parse_params(request.params)?;
+                let params: GetPromptParams = parse_params(request.params.as_ref())?;
                 Ok(to_value(self.prompts.get(&params.name, params.arguments, cx).await?))
             }
             other => Err(McpError::MethodNotFound(other.to_string())),
@@ -509,7 +510,7 @@ impl Server {
         on_client_response: &dyn Fn(Response),
     ) -> Option<Response> {
         match message {
-            Message::Request(request) => self.handle_request(request, cx).await,
+            Message::Request(request) => self.handle_request(&request, cx).await,
             Message::Notification(notification) => {
                 self.handle_notification(&notification, cx);
                 None
@@ -548,8 +549,14 @@ pub const MAX_OPENING_BYTES: usize = 16 * 1024;
 /// The longest resource URI a session may subscribe to.
 const MAX_SUBSCRIBED_URI_LEN: usize = 2048;
 
-fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T, McpError> {
-    serde_json::from_value(params.unwrap_or_else(|| json!({}))).map_err(McpError::bad_params)
+/// `params` as `T`, read in place: the request stays whole for whoever needs it after (a stateless request's
+/// state is bound to its params).
+fn parse_params<T: DeserializeOwned>(params: Option<&Value>) -> Result<T, McpError> {
+    match params {
+        Some(params) => T::deserialize(params),
+        None => T::deserialize(&Value::Object(Map::new())),
+    }
+    .map_err(McpError::bad_params)
 }
 
 fn to_value<T: serde::Serialize>(value: T) -> Value {

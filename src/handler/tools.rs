@@ -24,7 +24,7 @@ use super::context::RequestContext;
 use super::exposure::ToolFilter;
 use super::pagination::{page, Page};
 use crate::error::McpError;
-use crate::model::tool::{CallToolParams, CallToolResult, Tool, ToolAnnotations};
+use crate::model::tool::{CallToolResult, Tool, ToolAnnotations};
 use crate::schema;
 
 /// A boxed future that need not be `Send`: Workers run one thread per isolate.
@@ -81,7 +81,7 @@ impl<T: std::fmt::Display> From<T> for ToolError {
     }
 }
 
-type Handler = Rc<dyn Fn(Value, RequestContext) -> LocalFuture<'static, Result<CallToolResult, ToolError>>>;
+type Handler = Rc<dyn Fn(&Value, RequestContext) -> LocalFuture<'static, Result<CallToolResult, ToolError>>>;
 
 /// One tool: its description and its handler.
 #[derive(Clone)]
@@ -112,13 +112,11 @@ impl ToolDef {
                 output_schema: None,
                 annotations: None,
             },
-            handler: Rc::new(move |args, cx| {
+            handler: Rc::new(move |args: &Value, cx| {
+                // Read in place: the arguments stay in the request, uncopied.
+                let args = A::deserialize(args).map_err(|e| ToolError(format!("Invalid arguments: {e}")));
                 let handler = handler.clone();
-                Box::pin(async move {
-                    let args: A = serde_json::from_value(args)
-                        .map_err(|e| ToolError(format!("Invalid arguments: {e}")))?;
-                    handler(args, cx).await
-                })
+                Box::pin(async move { handler(args?, cx).await })
             }),
             reaches: None,
         }
@@ -132,7 +130,11 @@ impl ToolDef {
         Fut: Future<Output = Result<CallToolResult, ToolError>> + 'static,
     {
         let handler = Rc::new(handler);
-        Self { tool, handler: Rc::new(move |args, cx| Box::pin(handler(args, cx))), reaches: None }
+        Self {
+            tool,
+            handler: Rc::new(move |args: &Value, cx| Box::pin(handler(args.clone(), cx))),
+            reaches: None,
+        }
     }
 
     /// Marks a tool that calls another on the caller's behalf (a large REST API's `invoke_operation` calls one
@@ -261,29 +263,35 @@ impl ToolRegistry {
         page(&all, cursor, page_size)
     }
 
-    /// `tools/call`: an unknown tool, or one `filter` hides, is a protocol error (-32602); everything after that
-    /// is a tool result.
-    pub async fn call(
+    /// `tools/call` of `name` with `args` (an object; `{}` for none): an unknown tool, or one `filter` hides, is
+    /// a protocol error (-32602); everything after that is a tool result.
+    pub fn call(
         &self,
-        params: CallToolParams,
+        name: &str,
+        args: &Value,
         cx: RequestContext,
         filter: &ToolFilter,
-    ) -> Result<CallToolResult, McpError> {
-        let def = self
-            .by_name
-            .get(&params.name)
-            .map(|&i| &self.tools[i])
-            .filter(|def| filter.admits(&def.tool))
-            .ok_or_else(|| McpError::InvalidParams(format!("Unknown tool: {}", params.name)))?;
-        let args = Value::Object(params.arguments.unwrap_or_default());
-        if let Err(problems) = schema::validate(&args, &def.tool.input_schema) {
-            return Ok(CallToolResult::error(format!(
-                "Invalid arguments for tool {}: {}",
-                def.tool.name,
-                problems.join("; ")
-            )));
+    ) -> impl Future<Output = Result<CallToolResult, McpError>> + 'static {
+        // Everything that reads `args` happens now, so the call borrows nothing (the arguments stay in the
+        // request, uncopied).
+        let started =
+            match self.by_name.get(name).map(|&i| &self.tools[i]).filter(|def| filter.admits(&def.tool)) {
+                None => Err(Err(McpError::InvalidParams(format!("Unknown tool: {name}")))),
+                Some(def) => match schema::validate(args, &def.tool.input_schema) {
+                    Err(problems) => Err(Ok(CallToolResult::error(format!(
+                        "Invalid arguments for tool {}: {}",
+                        def.tool.name,
+                        problems.join("; ")
+                    )))),
+                    Ok(()) => Ok((def.handler)(args, cx)),
+                },
+            };
+        async move {
+            match started {
+                Ok(call) => Ok(call.await.unwrap_or_else(|e| CallToolResult::error(e.0))),
+                Err(answered) => answered,
+            }
         }
-        Ok((def.handler)(args, cx).await.unwrap_or_else(|e| CallToolResult::error(e.0)))
     }
 }
 
@@ -315,12 +323,11 @@ mod tests {
     }
 
     fn call(name: &str, args: Value) -> Result<CallToolResult, McpError> {
-        let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
         let cx = RequestContext::new(
             crate::identity::Identity::anonymous(),
             std::rc::Rc::new(crate::handler::NoPeer),
         );
-        block_on(registry().call(params, cx, &ToolFilter::all()))
+        block_on(registry().call(name, &args, cx, &ToolFilter::all()))
     }
 
     #[test]
@@ -383,12 +390,11 @@ mod tests {
         assert_eq!(reg.list(None, 10, &ToolFilter::all()).unwrap().items, vec![&tool]);
         let cx =
             || RequestContext::new(crate::identity::Identity::anonymous(), Rc::new(crate::handler::NoPeer));
-        let params =
-            |args: Value| CallToolParams { name: "getPet".into(), arguments: args.as_object().cloned() };
-        let ok = block_on(reg.call(params(serde_json::json!({"id": 7})), cx(), &ToolFilter::all())).unwrap();
+        let ok =
+            block_on(reg.call("getPet", &serde_json::json!({"id": 7}), cx(), &ToolFilter::all())).unwrap();
         assert_eq!(ok, CallToolResult::text("pet 7"));
         let bad =
-            block_on(reg.call(params(serde_json::json!({"id": "x"})), cx(), &ToolFilter::all())).unwrap();
+            block_on(reg.call("getPet", &serde_json::json!({"id": "x"}), cx(), &ToolFilter::all())).unwrap();
         assert!(bad.is_error);
     }
 

@@ -209,10 +209,16 @@ pub enum Payload {
 impl Payload {
     /// Parses a body. Invalid JSON, or an empty batch, is an error for the whole body.
     pub fn parse(body: &[u8]) -> Result<Self, Malformed> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| Malformed {
+        let unparsable = |e: serde_json::Error| Malformed {
             id: None,
             error: ErrorObject::new(code::PARSE_ERROR, format!("Parse error: {e}")),
-        })?;
+        };
+        // A single message (nearly every body) is read member by member, never built as a map.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            let members: Members = serde_json::from_slice(body).map_err(unparsable)?;
+            return Ok(Self::Single(members.classify()));
+        }
+        let value: Value = serde_json::from_slice(body).map_err(unparsable)?;
         match value {
             Value::Array(items) if items.is_empty() => Err(Malformed {
                 id: None,
@@ -247,43 +253,134 @@ pub fn classify(value: Value) -> Result<Message, Malformed> {
     let Value::Object(mut map) = value else {
         return Err(invalid(None, "a JSON-RPC message must be an object"));
     };
-    let raw_id = map.remove("id");
-    let id = raw_id.as_ref().and_then(RequestId::from_value);
-    if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Err(invalid(id, "\"jsonrpc\" must be \"2.0\""));
+    let mut take = |key: &str| map.remove(key);
+    Members {
+        jsonrpc: take("jsonrpc"),
+        id: take("id"),
+        method: take("method"),
+        params: take("params"),
+        result: take("result"),
+        error: take("error"),
     }
-    if let Some(method) = map.remove("method") {
-        let Value::String(method) = method else {
-            return Err(invalid(id, "\"method\" must be a string"));
+    .classify()
+}
+
+/// The members of a message object that JSON-RPC gives a meaning to (any other is ignored). Read straight from
+/// the text for a single message: building the object as a map first costs a map, and a copy of every key.
+#[derive(Default)]
+struct Members {
+    jsonrpc: Option<Value>,
+    /// `Some(Value::Null)` for `"id": null`, which is not the same as no id.
+    id: Option<Value>,
+    method: Option<Value>,
+    params: Option<Value>,
+    result: Option<Value>,
+    error: Option<Value>,
+}
+
+impl Members {
+    fn classify(self) -> Result<Message, Malformed> {
+        let Self { jsonrpc, id: raw_id, method, params, result, error } = self;
+        let id = raw_id.as_ref().and_then(RequestId::from_value);
+        if jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
+            return Err(invalid(id, "\"jsonrpc\" must be \"2.0\""));
+        }
+        if let Some(method) = method {
+            let Value::String(method) = method else {
+                return Err(invalid(id, "\"method\" must be a string"));
+            };
+            if let Some(p) = &params {
+                if !p.is_object() && !p.is_array() {
+                    return Err(invalid(id, "\"params\" must be an object or an array"));
+                }
+            }
+            return match (raw_id, id) {
+                (None, _) => Ok(Message::Notification(Notification { method, params })),
+                (Some(_), Some(id)) => Ok(Message::Request(Request { id, method, params })),
+                (Some(_), None) => Err(invalid(None, "\"id\" must be a string or an integer")),
+            };
+        }
+        let Some(id_value) = raw_id else {
+            return Err(invalid(None, "a message needs \"method\", or \"id\" with \"result\" or \"error\""));
         };
-        let params = map.remove("params");
-        if let Some(p) = &params {
-            if !p.is_object() && !p.is_array() {
-                return Err(invalid(id, "\"params\" must be an object or an array"));
+        let id = RequestId::from_value(&id_value);
+        let outcome = match (result, error) {
+            (Some(result), None) => Ok(result),
+            (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
+                .map_err(|_| invalid(id.clone(), "\"error\" must have an integer code and a message"))?),
+            _ => return Err(invalid(id, "a response needs exactly one of \"result\" and \"error\"")),
+        };
+        if id.is_none() && !id_value.is_null() {
+            return Err(invalid(None, "\"id\" must be a string or an integer"));
+        }
+        Ok(Message::Response(Response { id, outcome }))
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// A member's name, told apart without copying it.
+        enum Key {
+            Jsonrpc,
+            Id,
+            Method,
+            Params,
+            Result,
+            Error,
+            Other,
+        }
+        impl<'de> Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Names;
+                impl serde::de::Visitor<'_> for Names {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a member name")
+                    }
+                    fn visit_str<E>(self, name: &str) -> Result<Key, E> {
+                        Ok(match name {
+                            "jsonrpc" => Key::Jsonrpc,
+                            "id" => Key::Id,
+                            "method" => Key::Method,
+                            "params" => Key::Params,
+                            "result" => Key::Result,
+                            "error" => Key::Error,
+                            _ => Key::Other,
+                        })
+                    }
+                }
+                deserializer.deserialize_identifier(Names)
             }
         }
-        return match (raw_id, id) {
-            (None, _) => Ok(Message::Notification(Notification { method, params })),
-            (Some(_), Some(id)) => Ok(Message::Request(Request { id, method, params })),
-            (Some(_), None) => Err(invalid(None, "\"id\" must be a string or an integer")),
-        };
+        struct Object;
+        impl<'de> serde::de::Visitor<'de> for Object {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Members::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    // A repeated member: the last one counts, as in a map.
+                    let slot = match key {
+                        Key::Jsonrpc => &mut members.jsonrpc,
+                        Key::Id => &mut members.id,
+                        Key::Method => &mut members.method,
+                        Key::Params => &mut members.params,
+                        Key::Result => &mut members.result,
+                        Key::Error => &mut members.error,
+                        Key::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(members)
+            }
+        }
+        deserializer.deserialize_map(Object)
     }
-    let result = map.remove("result");
-    let error = map.remove("error");
-    let Some(id_value) = raw_id else {
-        return Err(invalid(None, "a message needs \"method\", or \"id\" with \"result\" or \"error\""));
-    };
-    let id = RequestId::from_value(&id_value);
-    let outcome = match (result, error) {
-        (Some(result), None) => Ok(result),
-        (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
-            .map_err(|_| invalid(id.clone(), "\"error\" must have an integer code and a message"))?),
-        _ => return Err(invalid(id, "a response needs exactly one of \"result\" and \"error\"")),
-    };
-    if id.is_none() && !id_value.is_null() {
-        return Err(invalid(None, "\"id\" must be a string or an integer"));
-    }
-    Ok(Message::Response(Response { id, outcome }))
 }
 
 fn invalid(id: Option<RequestId>, why: &str) -> Malformed {

@@ -1,6 +1,8 @@
 //! The wire of the stateless revision (2026-07-28): what every request declares in `params._meta`, the
 //! headers that repeat the body, caching hints, input-required results and listen filters.
 
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -60,8 +62,8 @@ impl Declared {
             protocol_version: version.to_string(),
             client_capabilities: capabilities.clone(),
             // Optional: a malformed one is ignored rather than refused.
-            client_info: field(meta::CLIENT_INFO).and_then(|v| serde_json::from_value(v.clone()).ok()),
-            log_level: field(meta::LOG_LEVEL).and_then(|v| serde_json::from_value(v.clone()).ok()),
+            client_info: field(meta::CLIENT_INFO).and_then(|v| Implementation::deserialize(v).ok()),
+            log_level: field(meta::LOG_LEVEL).and_then(|v| LogLevel::deserialize(v).ok()),
         })
     }
 }
@@ -95,6 +97,62 @@ pub enum CacheScope {
 pub struct CacheHint {
     pub ttl_ms: u64,
     pub scope: CacheScope,
+}
+
+/// A complete result as the revision sends it: the handler's result, with `resultType`, the caching hint and
+/// `serverInfo` (in `_meta`) added as it is written. Neither the result (which may be the server's own, shared)
+/// nor `serverInfo` is copied into a new map for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completed {
+    pub result: Rc<Value>,
+    pub hint: Option<CacheHint>,
+    pub server_info: Rc<Value>,
+}
+
+impl Serialize for Completed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(result) = &*self.result else { return self.result.serialize(serializer) };
+        let added = |key: &str| match key {
+            "resultType" => true,
+            "ttlMs" | "cacheScope" => self.hint.is_some(),
+            "_meta" => true,
+            _ => false,
+        };
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in result.iter().filter(|(key, _)| !added(key)) {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("resultType", COMPLETE)?;
+        if let Some(hint) = self.hint {
+            map.serialize_entry("ttlMs", &hint.ttl_ms)?;
+            map.serialize_entry("cacheScope", &hint.scope)?;
+        }
+        match result.get("_meta") {
+            // A `_meta` that is not an object is the handler's to answer for; it is sent as it is.
+            Some(other) if !other.is_object() => map.serialize_entry("_meta", other)?,
+            meta => map.serialize_entry(
+                "_meta",
+                &WithServerInfo(meta.and_then(Value::as_object), &self.server_info),
+            )?,
+        }
+        map.end()
+    }
+}
+
+/// A result's `_meta` (if it has one) with `serverInfo` set.
+struct WithServerInfo<'a>(Option<&'a Map<String, Value>>, &'a Value);
+
+impl Serialize for WithServerInfo<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0.into_iter().flatten().filter(|(key, _)| *key != meta::SERVER_INFO) {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry(meta::SERVER_INFO, self.1)?;
+        map.end()
+    }
 }
 
 /// `resultType` of every result in the stateless revision.

@@ -36,11 +36,23 @@ pub struct Tool {
     pub annotations: Option<ToolAnnotations>,
 }
 
+/// `tools/call` params as the server reads them: the tool's name; the arguments are read where they are
+/// ([`CallToolParams::arguments`]), never copied out of the request.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CallToolParams {
     pub name: String,
-    #[serde(default)]
-    pub arguments: Option<Map<String, Value>>,
+}
+
+impl CallToolParams {
+    /// `params.arguments`: an object (`{}` when absent or null); anything else is refused with why.
+    pub fn arguments(params: Option<&Value>) -> Result<&Value, &'static str> {
+        static NONE: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| Value::Object(Map::new()));
+        match params.and_then(|p| p.get("arguments")) {
+            None | Some(Value::Null) => Ok(&NONE),
+            Some(arguments) if arguments.is_object() => Ok(arguments),
+            Some(_) => Err("arguments must be an object"),
+        }
+    }
 }
 
 /// The result of `tools/call`. Failures of the tool itself are results with `isError: true`, so the model

@@ -15,7 +15,7 @@ use super::request::OutgoingRequest;
 use super::{parse_index, settings, tools};
 use crate::handler::{GitHubAccess, LocalFuture, NoPeer, RequestContext, ToolFilter};
 use crate::identity::Identity;
-use crate::model::tool::{CallToolParams, CallToolResult};
+use crate::model::tool::CallToolResult;
 use crate::model::Content;
 
 const ZOO: &str = include_str!("../../tests/e2e/fixtures/openapi/zoo.json");
@@ -117,8 +117,7 @@ fn cx() -> RequestContext {
 
 fn call(api: &Rc<Api>, cx: RequestContext, name: &str, args: Value) -> CallToolResult {
     let registry = tools::tools(api, &ToolFilter::all()).unwrap();
-    let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
-    block_on(registry.call(params, cx, &ToolFilter::all())).unwrap()
+    block_on(registry.call(name, &args, cx, &ToolFilter::all())).unwrap()
 }
 
 fn text(result: &CallToolResult) -> &str {
@@ -194,11 +193,7 @@ fn concurrent_calls_share_one_token_request_and_one_renewal() {
     let api = api(&[], backend.clone());
     let registry = tools::tools(&api, &ToolFilter::all()).unwrap();
     let all = ToolFilter::all();
-    let delete = |id: &str| {
-        let params =
-            CallToolParams { name: "deleteAnimal".into(), arguments: json!({"id": id}).as_object().cloned() };
-        registry.call(params, cx(), &all)
-    };
+    let delete = |id: &str| registry.call("deleteAnimal", &json!({"id": id}), cx(), &all);
     let paths = |sent: &[OutgoingRequest]| -> Vec<String> {
         sent.iter().map(|r| r.url.trim_start_matches("https://").to_string()).collect()
     };
@@ -325,10 +320,8 @@ fn the_deployments_filter_reaches_operations_behind_the_large_api_tools() {
     let api = api(&[("OPENAPI_ZOO_MAX_TOOLS", "0")], Rc::new(FakeBackend::default()));
     let deny = ToolFilter { deny: ["deleteAnimal".to_string()].into(), ..ToolFilter::all() };
     let registry = tools::tools(&api, &deny).unwrap();
-    let run = |name: &str, args: Value| {
-        let params = CallToolParams { name: name.into(), arguments: args.as_object().cloned() };
-        block_on(registry.call(params, cx(), &ToolFilter::all())).unwrap()
-    };
+    let run =
+        |name: &str, args: Value| block_on(registry.call(name, &args, cx(), &ToolFilter::all())).unwrap();
     let found = run("zoo_search_operations", json!({"query": "delete"}));
     assert!(!found.structured_content.unwrap()["operations"].to_string().contains("deleteAnimal"));
     assert!(run("zoo_invoke_operation", json!({"name": "deleteAnimal", "arguments": {"id": "1"}})).is_error);

@@ -73,7 +73,7 @@ pub async fn handle_message(
                 responses.extend(server.handle_message(message, cx, on_client_response).await)
             }
             Admitted::Request(request, Ok(cancellation)) => {
-                responses.extend(server.answer(request, cx, cancellation).await);
+                responses.extend(server.answer(&request, cx, cancellation).await);
             }
             Admitted::Request(_, Err(refused)) => responses.push(refused),
             Admitted::Malformed(malformed) => responses.push(malformed.into_response()),

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::request_state::{RequestStates, MAX_STATE_BYTES};
 use crate::handler::{LocalFuture, Peer, PeerError, RequestContext, Server, ToolFilter};
 use crate::identity::Identity;
-use crate::model::stateless::{self as wire, meta, CacheHint, CacheScope, Declared, InputRequest};
+use crate::model::stateless::{self as wire, meta, CacheHint, CacheScope, Completed, Declared, InputRequest};
 use crate::model::{code, ErrorObject, Message, Payload, ProtocolVersion, Request, RequestId, Response};
 
 /// The headers of a stateless POST that repeat its body, as received (before trimming and decoding).
@@ -31,16 +31,52 @@ pub struct WireHeaders {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub status: u16,
-    pub response: Response,
+    said: Said,
+}
+
+/// What an answer says: a response as it is, or a complete result with the revision's members.
+#[derive(Debug, Clone, PartialEq)]
+enum Said {
+    Response(Response),
+    Complete(RequestId, Completed),
 }
 
 impl Answer {
+    pub fn new(status: u16, response: Response) -> Self {
+        Self { status, said: Said::Response(response) }
+    }
+
     fn ok(response: Response) -> Self {
-        Self { status: 200, response }
+        Self::new(200, response)
+    }
+
+    fn ok_complete(id: RequestId, result: Completed) -> Self {
+        Self { status: 200, said: Said::Complete(id, result) }
     }
 
     fn refused(status: u16, request: &Request, error: ErrorObject) -> Self {
-        Self { status, response: Response::error(Some(request.id.clone()), error) }
+        Self::new(status, Response::error(Some(request.id.clone()), error))
+    }
+
+    /// The answer as JSON text.
+    pub fn to_json(&self) -> String {
+        match &self.said {
+            Said::Response(response) => response.to_json(),
+            Said::Complete(id, result) => {
+                #[derive(serde::Serialize)]
+                struct Sent<'a> {
+                    jsonrpc: &'static str,
+                    id: &'a RequestId,
+                    result: &'a Completed,
+                }
+                serde_json::to_string(&Sent { jsonrpc: "2.0", id, result }).unwrap_or_default()
+            }
+        }
+    }
+
+    /// The answer as a JSON value (for tests and logs).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.to_json()).unwrap_or(Value::Null)
     }
 }
 
@@ -230,43 +266,44 @@ pub struct Lane<'a> {
 
 impl Lane<'_> {
     /// Answers a checked request (see [`check`]).
-    pub async fn answer(self, request: Request, checked: Checked) -> Answer {
-        let params = request.params.clone().unwrap_or_else(|| json!({}));
-        let answers = match self.answers(&request, &params) {
+    pub async fn answer(self, mut request: Request, checked: Checked) -> Answer {
+        // `_meta` goes to the context, moved rather than copied; nothing below reads it from the params (their
+        // state's binding leaves it out anyway).
+        let declared_meta =
+            request.params.as_mut().and_then(Value::as_object_mut).and_then(|p| p.remove("_meta"));
+        let no_params = Value::Object(Map::new());
+        let answers = match self.answers(&request, request.params.as_ref().unwrap_or(&no_params)) {
             Ok(answers) => answers,
             Err(error) => return Answer::ok(Response::error(Some(request.id.clone()), error)),
         };
         if request.method == "server/discover" {
             let result = self.server.discover(&supported_versions()).clone();
-            return Answer::ok(Response {
-                id: Some(request.id),
-                outcome: self.finish("server/discover", Ok(result)),
-            });
+            return self.complete(request.id, "server/discover", result);
         }
         let asks = may_ask(&request.method).then(|| request.method.clone());
         let peer = Rc::new(Questions::new(answers, self.notify.clone(), asks));
-        let mut cx = RequestContext::new(self.caller.clone(), peer.clone());
+        let mut cx = RequestContext::new(self.caller.clone(), peer.clone()).with_meta(declared_meta);
         cx.protocol_version = checked.version;
         cx.client_capabilities = checked.declared.client_capabilities;
         cx.client_info = checked.declared.client_info.unwrap_or_default();
         cx.log_level = checked.declared.log_level;
         cx.github = self.github.clone();
         cx.tools = self.tools.clone();
-        let id = request.id.clone();
-        let method = request.method.clone();
+        let Request { id, method, params, .. } = &request;
         // Without a session nothing can cancel a request, so there is always an answer.
-        let response = self.server.handle_request(request, &cx).await.unwrap_or_else(|| {
+        let response = self.server.handle_request(&request, &cx).await.unwrap_or_else(|| {
             Response::error(Some(id.clone()), ErrorObject::new(code::INTERNAL_ERROR, "cancelled"))
         });
+        let (id, method, params) = (id.clone(), method.as_str(), params.as_ref().unwrap_or(&no_params));
         let asked = peer.asked.take();
-        if may_ask(&method) && !asked.is_empty() {
+        if may_ask(method) && !asked.is_empty() {
             let mut requests = Map::new();
             for (key, question) in asked {
                 requests.insert(key, serde_json::to_value(question).expect("questions serialize"));
             }
             let nonce = crate::random::hex::<8>();
             let used = peer.used.take();
-            let state = self.states.seal(&self.caller, &method, &params, &used, self.now_ms, &nonce);
+            let state = self.states.seal(&self.caller, method, params, &used, self.now_ms, &nonce);
             if state.len() > MAX_STATE_BYTES {
                 let error = ErrorObject::new(
                     code::INTERNAL_ERROR,
@@ -282,7 +319,7 @@ impl Lane<'_> {
                 "requestState": state,
             });
             if let Some(result) = result.as_object_mut() {
-                wire::insert_meta(result, meta::SERVER_INFO, self.server.info_json().clone());
+                wire::insert_meta(result, meta::SERVER_INFO, Value::clone(self.server.info_json()));
             }
             return Answer::ok(Response::result(id, result));
         }
@@ -297,9 +334,18 @@ impl Lane<'_> {
                 ),
             )
             .with_data(json!({ "requiredCapabilities": required }));
-            return Answer { status: 400, response: Response::error(Some(id), error) };
+            return Answer::new(400, Response::error(Some(id), error));
         }
-        Answer::ok(Response { id: response.id, outcome: self.finish(&method, response.outcome) })
+        match response.outcome {
+            Ok(Value::Object(result)) => self.complete(id, method, Rc::new(Value::Object(result))),
+            Ok(other) => Answer::ok(Response::result(id, other)),
+            // A missing resource is -32602 with its URI in this revision (-32002 is retired).
+            Err(mut error) if error.code == code::RESOURCE_NOT_FOUND => {
+                error.code = code::INVALID_PARAMS;
+                Answer::ok(Response::error(Some(id), error))
+            }
+            Err(error) => Answer::ok(Response::error(Some(id), error)),
+        }
     }
 
     /// The answers a retry carries: those sealed in `requestState` by earlier rounds, and `inputResponses`.
@@ -331,26 +377,10 @@ impl Lane<'_> {
         Ok(answers)
     }
 
-    /// The revision's shape of a complete answer: `resultType`, `serverInfo`, caching hints; a missing
-    /// resource is -32602 with its URI (-32002 is retired).
-    fn finish(&self, method: &str, outcome: Result<Value, ErrorObject>) -> Result<Value, ErrorObject> {
-        match outcome {
-            Ok(Value::Object(mut result)) => {
-                result.insert("resultType".into(), json!(wire::COMPLETE));
-                if let Some(hint) = cache_hint(method) {
-                    result.insert("ttlMs".into(), json!(hint.ttl_ms));
-                    result.insert("cacheScope".into(), json!(hint.scope));
-                }
-                wire::insert_meta(&mut result, meta::SERVER_INFO, self.server.info_json().clone());
-                Ok(Value::Object(result))
-            }
-            Ok(other) => Ok(other),
-            Err(mut error) if error.code == code::RESOURCE_NOT_FOUND => {
-                error.code = code::INVALID_PARAMS;
-                Err(error)
-            }
-            Err(error) => Err(error),
-        }
+    /// A complete answer in the revision's shape: `resultType`, `serverInfo`, the method's caching hint.
+    fn complete(&self, id: RequestId, method: &str, result: Rc<Value>) -> Answer {
+        let server_info = self.server.info_json().clone();
+        Answer::ok_complete(id, Completed { result, hint: cache_hint(method), server_info })
     }
 }
 

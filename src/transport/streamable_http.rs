@@ -214,7 +214,7 @@ pub async fn handle_post(
     for admitted in admit_all(server, cx, items) {
         match admitted {
             Admitted::Request(request, Ok(cancellation)) => {
-                responses.extend(server.answer(request, cx, cancellation).await);
+                responses.extend(server.answer(&request, cx, cancellation).await);
             }
             Admitted::Request(_, Err(refused)) => responses.push(refused),
             Admitted::Other(message) => {

@@ -78,7 +78,7 @@ pub async fn post(
     let frames = futures_util::stream::once(async { first }).chain(rx).map(|frame| {
         let message = match frame {
             Frame::Notification(message) => message.to_string(),
-            Frame::Answer(answer) => answer.response.to_json(),
+            Frame::Answer(answer) => answer.to_json(),
         };
         Ok::<Vec<u8>, worker::Error>(sse::message(None, &message).into_bytes())
     });
@@ -103,7 +103,7 @@ fn streams_notifications(request: &Request, checked: &Checked) -> bool {
 }
 
 fn json(answer: Answer) -> Reply {
-    http::json_reply(answer.status, &answer.response.to_json())
+    http::json_reply(answer.status, &answer.to_json())
 }
 
 /// `subscriptions/listen`: the honoured part of the filter, then a stream from the listen hub.
@@ -121,10 +121,7 @@ async fn open_listen(
                        (booleans) and resourceSubscriptions (URIs)";
             let error =
                 ErrorObject::new(crate::model::code::INVALID_PARAMS, format!("Invalid params: {why}"));
-            return Ok(json(Answer {
-                status: 200,
-                response: Response::error(Some(request.id.clone()), error),
-            }));
+            return Ok(json(Answer::new(200, Response::error(Some(request.id.clone()), error))));
         }
     };
     let honoured = listen::honoured(&requested, server.changing_lists());
@@ -133,7 +130,7 @@ async fn open_listen(
         let why =
             format!("the id of a listen request may take at most {} bytes", listen::MAX_LISTEN_ID_BYTES);
         let error = ErrorObject::new(crate::model::code::INVALID_PARAMS, format!("Invalid params: {why}"));
-        return Ok(json(Answer { status: 400, response: Response::error(Some(request.id.clone()), error) }));
+        return Ok(json(Answer::new(400, Response::error(Some(request.id.clone()), error))));
     }
     listen_hub::open(at.env, &id, &honoured)
         .await
