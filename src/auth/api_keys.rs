@@ -11,6 +11,8 @@ use crate::identity::Identity;
 struct Entry {
     label: String,
     digest: [u8; 32],
+    /// The key's caller, made once (checked on every request).
+    identity: Identity,
 }
 
 #[derive(Clone, Default, PartialEq)]
@@ -53,7 +55,7 @@ impl ApiKeys {
             if entries.iter().any(|e| e.label == label) {
                 return Err(format!("MCP_API_KEYS: the name {label:?} is used twice"));
             }
-            entries.push(Entry { label, digest: digest(key) });
+            entries.push(Entry { identity: Identity::api_key(&label), label, digest: digest(key) });
         }
         Ok(Self { entries })
     }
@@ -72,10 +74,10 @@ impl ApiKeys {
         let mut found = None;
         for entry in &self.entries {
             if constant_time_eq(&entry.digest, &candidate) {
-                found = Some(&entry.label);
+                found = Some(&entry.identity);
             }
         }
-        found.map(|label| Identity::api_key(label))
+        found.cloned()
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 /// Checks `value` against `schema`. Each error names the JSON pointer of the offending value.
 pub fn validate(value: &Value, schema: &Value) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
-    check(value, schema, schema, "", &mut errors, 0);
+    check(value, schema, schema, &Pointer::Root, &mut errors, 0);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -22,7 +22,14 @@ pub fn validate(value: &Value, schema: &Value) -> Result<(), Vec<String>> {
 /// Deep enough for any real tool schema, and a stop for cyclic `$ref`s.
 const MAX_DEPTH: usize = 64;
 
-fn check(value: &Value, schema: &Value, root: &Value, path: &str, errors: &mut Vec<String>, depth: usize) {
+fn check(
+    value: &Value,
+    schema: &Value,
+    root: &Value,
+    path: &Pointer,
+    errors: &mut Vec<String>,
+    depth: usize,
+) {
     if depth > MAX_DEPTH {
         errors.push(format!("{}: schema nests too deeply", display(path)));
         return;
@@ -77,7 +84,7 @@ fn check_object(
     object: &Map<String, Value>,
     schema: &Map<String, Value>,
     root: &Value,
-    path: &str,
+    path: &Pointer,
     errors: &mut Vec<String>,
     depth: usize,
 ) {
@@ -90,7 +97,7 @@ fn check_object(
     }
     let properties = schema.get("properties").and_then(Value::as_object);
     for (name, item) in object {
-        let child = format!("{path}/{}", name.replace('~', "~0").replace('/', "~1"));
+        let child = Pointer::Key(path, name);
         match properties.and_then(|p| p.get(name)) {
             Some(sub) => check(item, sub, root, &child, errors, depth + 1),
             None => match schema.get("additionalProperties") {
@@ -108,7 +115,7 @@ fn check_array(
     items: &[Value],
     schema: &Map<String, Value>,
     root: &Value,
-    path: &str,
+    path: &Pointer,
     errors: &mut Vec<String>,
     depth: usize,
 ) {
@@ -124,12 +131,12 @@ fn check_array(
     }
     if let Some(item_schema) = schema.get("items") {
         for (i, item) in items.iter().enumerate() {
-            check(item, item_schema, root, &format!("{path}/{i}"), errors, depth + 1);
+            check(item, item_schema, root, &Pointer::Index(path, i), errors, depth + 1);
         }
     }
 }
 
-fn check_string(s: &str, schema: &Map<String, Value>, path: &str, errors: &mut Vec<String>) {
+fn check_string(s: &str, schema: &Map<String, Value>, path: &Pointer, errors: &mut Vec<String>) {
     let len = s.chars().count() as u64;
     if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
         if len < min {
@@ -143,7 +150,7 @@ fn check_string(s: &str, schema: &Map<String, Value>, path: &str, errors: &mut V
     }
 }
 
-fn check_number(n: f64, schema: &Map<String, Value>, path: &str, errors: &mut Vec<String>) {
+fn check_number(n: f64, schema: &Map<String, Value>, path: &Pointer, errors: &mut Vec<String>) {
     let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
     if let Some(min) = bound("minimum") {
         if n < min {
@@ -171,7 +178,7 @@ fn check_combinators(
     value: &Value,
     schema: &Map<String, Value>,
     root: &Value,
-    path: &str,
+    path: &Pointer,
     errors: &mut Vec<String>,
     depth: usize,
 ) {
@@ -257,11 +264,31 @@ fn describe_type(expected: &Value) -> String {
     }
 }
 
-fn display(path: &str) -> &str {
-    if path.is_empty() {
-        "arguments"
-    } else {
-        path
+/// Where a value sits in the arguments: a JSON pointer, written out only when an error names it (building it
+/// for every property checked cost three allocations each).
+enum Pointer<'a> {
+    Root,
+    Key(&'a Pointer<'a>, &'a str),
+    Index(&'a Pointer<'a>, usize),
+}
+
+impl std::fmt::Display for Pointer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pointer::Root => Ok(()),
+            Pointer::Key(parent, name) => {
+                write!(f, "{parent}/{}", name.replace('~', "~0").replace('/', "~1"))
+            }
+            Pointer::Index(parent, i) => write!(f, "{parent}/{i}"),
+        }
+    }
+}
+
+/// How an error names the value: its pointer, or `arguments` for the whole.
+fn display(path: &Pointer) -> String {
+    match path {
+        Pointer::Root => "arguments".to_string(),
+        path => path.to_string(),
     }
 }
 

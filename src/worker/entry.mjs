@@ -57,7 +57,18 @@ function readsBodyFirst(request) {
   if (request.method !== 'POST' || request.headers.has(SESSION_HEADER)) return false;
   const length = request.headers.get('content-length');
   if (length === null || !/^\s*\d+\s*$/.test(length) || Number(length) > BODY_FIRST_MAX) return false;
-  return new URL(request.url).pathname === MCP_PATH;
+  return pathOf(request.url) === MCP_PATH;
+}
+
+/**
+ * The path of a URL as the runtime serializes a request's (`scheme://authority/path?query`, dot segments
+ * resolved), read without a `URL` object: a parse and an object per request cost about 2 µs.
+ */
+function pathOf(url) {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const end = url.indexOf('?', start);
+  return end < 0 ? url.slice(start) : url.slice(start, end);
 }
 
 /** The Rust side's answer to `request` (with its `body`, when read here), as the runtime takes it. */
