@@ -459,6 +459,38 @@ mod tests {
     }
 
     #[test]
+    fn a_single_message_reads_as_the_same_message_in_a_batch() {
+        // A single message is read member by member; a batch's items through a map. Both must agree.
+        for text in [
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","\u0069d":3,"method":"ping","extra":{"deep":[1,{"x":null}]}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/x","params":[1]}"#,
+            r#"{"jsonrpc":"2.0","id":4,"method":"a","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#,
+            r#"{"jsonrpc":"2.0","id":5,"result":{},"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":"2.0"}"#,
+            r#"  {"method":"ping","jsonrpc":"2.0","id":"s"}  "#,
+        ] {
+            let Payload::Single(alone) = Payload::parse(text.as_bytes()).unwrap() else { panic!("{text}") };
+            let Payload::Batch(mut items) = Payload::parse(format!("[{text}]").as_bytes()).unwrap() else {
+                panic!("{text}")
+            };
+            assert_eq!(alone, items.remove(0), "{text}");
+        }
+        // A repeated member: the last one counts; an escaped name is the name.
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":1,"id":2,"\u006dethod":"ping"}"#).unwrap(),
+            Message::Request(Request { id: RequestId::Number(2), method: "ping".into(), params: None })
+        );
+        // Trailing text after the object is still a parse error.
+        assert_eq!(
+            Payload::parse(br#"{"jsonrpc":"2.0","method":"x"} x"#).unwrap_err().error.code,
+            code::PARSE_ERROR
+        );
+    }
+
+    #[test]
     fn batches_and_empty_batches() {
         let batch =
             Payload::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#)

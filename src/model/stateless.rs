@@ -227,6 +227,28 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_completed_result_gains_result_type_hint_and_server_info_as_it_is_written() {
+        let info = Rc::new(json!({"name": "s", "version": "1"}));
+        let written = |result: Value, hint| {
+            let completed = Completed { result: Rc::new(result), hint, server_info: info.clone() };
+            serde_json::to_value(&completed).unwrap()
+        };
+        let hint = Some(CacheHint { ttl_ms: 5, scope: CacheScope::Private });
+        assert_eq!(
+            written(json!({"tools": [], "resultType": "x", "ttlMs": 1}), hint),
+            json!({"tools": [], "resultType": "complete", "ttlMs": 5, "cacheScope": "private",
+                   "_meta": {meta::SERVER_INFO: {"name": "s", "version": "1"}}})
+        );
+        // Without a hint, the result's own members stay; its `_meta` keeps its keys and gets `serverInfo`.
+        assert_eq!(
+            written(json!({"ttlMs": 1, "_meta": {"k": 1, meta::SERVER_INFO: "old"}}), None),
+            json!({"ttlMs": 1, "resultType": "complete", "_meta": {"k": 1, meta::SERVER_INFO: {"name": "s", "version": "1"}}})
+        );
+        // A `_meta` that is not an object is sent as the handler made it.
+        assert_eq!(written(json!({"_meta": 3}), None), json!({"_meta": 3, "resultType": "complete"}));
+    }
+
+    #[test]
     fn declared_context_needs_version_and_capabilities_but_not_client_info() {
         let ok = json!({"_meta": {meta::PROTOCOL_VERSION: "2026-07-28", meta::CLIENT_CAPABILITIES: {}}});
         let declared = Declared::read(Some(&ok)).unwrap();

@@ -82,9 +82,9 @@ impl Incoming {
         Ok(Some(self.raw.body().map_or(Body::None, Body::Stream)))
     }
 
-    /// Reads the body as text ([`as_text`]), at most `limit` bytes. A declared length over the limit is refused before reading; a
-    /// body without one (chunked) is read piece by piece and refused as soon as it passes the limit, so nothing
-    /// larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
+    /// Reads the body as text ([`as_text`]), at most `limit` bytes. A declared length over the limit is refused
+    /// before reading; a body without one (chunked) is read piece by piece and refused as soon as it passes the
+    /// limit, so nothing larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
     /// [`DRAIN_LIMIT`]), so the client's connection stays usable.
     pub async fn read_body(&self, limit: usize, ctx: &Context) -> Result<Vec<u8>, HttpError> {
         let declared = self.header("Content-Length");

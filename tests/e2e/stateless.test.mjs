@@ -14,7 +14,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startWorker } from './support/worker.mjs';
 import {
-  post, request, notification, openSession, call, closeSession, loadDocuments, searchBounds,
+  post, request, notification, openSession, call, closeSession, loadDocuments, searchBounds, readAnswer,
 } from './support/mcp.mjs';
 import { connectSdk, closeQuietly, RPC } from './support/sdk.mjs';
 
@@ -469,6 +469,42 @@ describe(`stateless revision ${MODERN} beside sessions (MCP_FIXTURES=conformance
   });
 
   describe('the two eras on one endpoint', () => {
+    it('a body with invalid UTF-8 means the same whichever side reads it: each bad byte becomes U+FFFD', T, async () => {
+      // `entry.mjs` reads a small body of declared length as text; the Worker reads a larger one (with text()) and
+      // a chunked one (bytes, decoded the same way). All three echo `a\uFFFDb`; none is a -32700.
+      const sent = (message) => request('tools/call', { name: 'echo', arguments: { message }, _meta: modernMeta() });
+      const headers = {
+        ...ALICE, accept: 'application/json, text/event-stream', 'content-type': 'application/json',
+        'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo',
+      };
+      const withBadByte = (body) => {
+        const [before, after] = JSON.stringify(body).split('a@b');
+        return Buffer.concat([Buffer.from(`${before}a`), Buffer.from([0xff]), Buffer.from(`b${after}`)]);
+      };
+      const small = sent('a@b');
+      const large = { ...sent('a@b'), pad: 'x'.repeat(70 * 1024) };
+      const chunked = sent('a@b');
+      const bodies = [
+        ['declared length ≤ 64 KiB (read by entry.mjs)', small, withBadByte(small)],
+        ['declared length > 64 KiB (read by the Worker)', large, withBadByte(large)],
+        ['chunked (read by the Worker piece by piece)', chunked, new ReadableStream({
+          start(controller) {
+            const bytes = withBadByte(chunked);
+            controller.enqueue(bytes.subarray(0, 40));
+            controller.enqueue(bytes.subarray(40));
+            controller.close();
+          },
+        })],
+      ];
+      for (const [what, body, bytes] of bodies) {
+        const res = await fetch(`${url}/mcp`, { method: 'POST', headers, body: bytes, duplex: 'half', signal: AbortSignal.timeout(30_000) });
+        const answer = await readAnswer(res);
+        assert.equal(answer.status, 200, `${what}: ${answer.text}`);
+        const message = messageOf({ answer, body });
+        assert.equal(message.result?.content?.[0]?.text, 'a\uFFFDb', `${what}: ${answer.text}`);
+      }
+    });
+
     it('MCP-Protocol-Version 2026-07-28 without the _meta context → 400 -32602 naming the missing keys', T, async () => {
       const headers = { ...ALICE, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' };
       for (const [what, params, missing] of [
