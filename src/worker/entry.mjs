@@ -82,7 +82,32 @@ function handle(request, env, ctx, body, started) {
   // An answer ready at once (src/worker/eager.rs) is a Response. A promise rejects, or settles on something else,
   // only when the instance trapped on the way (a reset drops the work that was waiting in it).
   if (answer instanceof Response) return answer;
-  return answer instanceof Promise ? answer.then(answered, failed) : answered(answer);
+  return answer instanceof Promise ? watched(answer).then(answered, failed) : answered(answer);
+}
+
+/** How each answer still being worked on fails, should the instance trap first. */
+const pending = new Set();
+
+/**
+ * `promise`, failing instead of never settling if the instance traps before it settles. A trap ends every task of
+ * the instance, and the work of each pending answer with it (a session's first request, say, which waited for
+ * storage): its promise would stay pending, and its client would wait until its connection gave up. The Rust
+ * side's panic hook (src/worker/mod.rs) calls `trapped` below, just before the trap.
+ */
+function watched(promise) {
+  return new Promise((resolve, reject) => {
+    pending.add(reject);
+    promise.then(
+      (value) => {
+        pending.delete(reject);
+        resolve(value);
+      },
+      (error) => {
+        pending.delete(reject);
+        reject(error);
+      },
+    );
+  });
 }
 
 function answered(answer) {
@@ -111,6 +136,11 @@ function failed(error) {
 
 /** The instance counter of `worker` (shared by every instance: a JavaScript object, not WebAssembly memory). */
 const instances = rust.__worker_init_state();
+instances.trapped = () => {
+  const error = new Error('the WebAssembly instance trapped (a Rust panic or abort) before this answer was ready');
+  for (const fail of pending) fail(error);
+  pending.clear();
+};
 
 /** `Rust`, a Durable Object class exported by the wasm, as the runtime's class: remade after a reset. */
 function durableObject(Rust, { readsBody = false } = {}) {
@@ -126,13 +156,15 @@ function durableObject(Rust, { readsBody = false } = {}) {
     if (name === 'constructor' || name === 'free' || name.startsWith('__')) continue;
     // Up to four arguments: the most any Durable Object handler takes (`webSocketClose`).
     DurableObject.prototype[name] = function (a, b, c, d) {
-      // Any call runs the glue's guard, which replaces a terminated instance before anything else runs in it.
-      rust.__worker_init_state();
+      // Any call runs the glue's guard, which replaces a terminated instance before anything else runs in it;
+      // this one also arms the instance's panic hook (src/worker/mod.rs), which calls `trapped` above.
+      rust.armPanicHook();
       if (this.instance !== instances.instanceId) {
         this.rust = new Rust(this.state, this.env);
         this.instance = instances.instanceId;
       }
-      return this.rust[name](a, b, c, d);
+      const answer = this.rust[name](a, b, c, d);
+      return answer instanceof Promise ? watched(answer) : answer;
     };
   }
   if (readsBody) {

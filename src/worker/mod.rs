@@ -72,6 +72,35 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Chains [`trapped`] onto the panic hook, once per instance. Not in [`start`]: `worker`'s own start function
+/// runs after it and installs its hook over ours. Every call in from `entry.mjs` arms it first: the Worker's
+/// `fetch` here, and each Durable Object call through this export (which, like any export, also runs the glue's
+/// guard that replaces a terminated instance). A panic, not the trap that follows it: once the instance is
+/// terminated, a call out of it (the abort handler's) traps again.
+#[wasm_bindgen::prelude::wasm_bindgen(js_name = armPanicHook)]
+pub fn arm_panic_hook() {
+    thread_local! {
+        static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if !ARMED.with(|armed| armed.replace(true)) {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            trapped();
+        }));
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(
+    inline_js = "export function trapped() { globalThis.__worker_init_state?.trapped?.(); }"
+)]
+extern "C" {
+    /// Tells `entry.mjs` (through `worker`'s instance state, which both see) that the instance is about to trap:
+    /// it fails the answers still being worked on (work waiting in a task, which the trap ends with every
+    /// task), which would otherwise never come.
+    fn trapped();
+}
+
 /// An error on its way to the client, with the id of the JSON-RPC request it answers when one was read.
 pub struct Failure {
     pub error: HttpError,
@@ -135,6 +164,7 @@ pub fn fetch(
     body: JsValue,
     started: f64,
 ) -> JsValue {
+    arm_panic_hook();
     let ctx = Context::new(ctx);
     let req = Incoming::new(req).with_body(body);
     eager::run(respond(req, env, ctx, started))

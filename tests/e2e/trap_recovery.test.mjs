@@ -80,4 +80,16 @@ describe('recovery after a trap (MCP_FIXTURES=conformance)', { timeout: 300_000 
     assert.ok(listed.message?.result?.tools.some((t) => t.name === 'echo'), listed.answer.text);
     await Promise.all([closeSession(worker.url, trapping.session), closeSession(worker.url, other.session)]);
   });
+
+  it('a trap in work that waited first (a session object\'s first request reads its storage) still answers', T, async () => {
+    // The object's first request waits for storage, so the tool runs in a task, not where the runtime called in:
+    // the trap ends that task, and before the panic hook failed the pending answer, the client waited forever.
+    const fresh = await openSession(worker.url);
+    const trapped = await call(worker.url, fresh, 'tools/call', { name: 'test_trap', arguments: {} });
+    const reference = assertFixed500(trapped.answer);
+    assert.ok(await logLineOf(worker, reference), 'the log names the reference');
+    const answer = await call(worker.url, fresh, 'tools/call', { name: 'echo', arguments: { message: 'after' } });
+    assert.equal(answer.message?.result?.content[0].text, 'after', answer.answer.text);
+    await closeSession(worker.url, fresh.session);
+  });
 });
