@@ -199,6 +199,10 @@ pub fn nests_deeper_than(body: &[u8], max: usize) -> bool {
     false
 }
 
+/// The most messages one batch may hold. Every message is answered in the same response, so without a bound one
+/// body within the size limit (4 MiB of `tools/list` calls, say) asks for an answer of hundreds of megabytes.
+pub const MAX_BATCH_LEN: usize = 100;
+
 /// What one HTTP body held: a single message or a batch (allowed by the 2025-03-26 revision only).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -207,7 +211,7 @@ pub enum Payload {
 }
 
 impl Payload {
-    /// Parses a body. Invalid JSON, or an empty batch, is an error for the whole body.
+    /// Parses a body. Invalid JSON, an empty batch or one over [`MAX_BATCH_LEN`] is an error for the whole body.
     pub fn parse(body: &[u8]) -> Result<Self, Malformed> {
         let unparsable = |e: serde_json::Error| Malformed {
             id: None,
@@ -223,6 +227,17 @@ impl Payload {
             Value::Array(items) if items.is_empty() => Err(Malformed {
                 id: None,
                 error: ErrorObject::new(code::INVALID_REQUEST, "Invalid Request: empty batch"),
+            }),
+            Value::Array(items) if items.len() > MAX_BATCH_LEN => Err(Malformed {
+                id: None,
+                error: ErrorObject::new(
+                    code::INVALID_REQUEST,
+                    format!(
+                        "Invalid Request: a batch may hold at most {MAX_BATCH_LEN} messages, this one holds {}; \
+                         send them in several POSTs",
+                        items.len()
+                    ),
+                ),
             }),
             Value::Array(items) => Ok(Self::Batch(items.into_iter().map(classify).collect())),
             other => Ok(Self::Single(classify(other))),
@@ -498,6 +513,16 @@ mod tests {
         assert!(batch.is_batch());
         assert_eq!(batch.items().len(), 2);
         assert_eq!(Payload::parse(b"[]").unwrap_err().error.code, code::INVALID_REQUEST);
+        let batch_of =
+            |n: usize| format!("[{}]", vec![r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#; n].join(","));
+        assert_eq!(Payload::parse(batch_of(MAX_BATCH_LEN).as_bytes()).unwrap().items().len(), MAX_BATCH_LEN);
+        let over = Payload::parse(batch_of(MAX_BATCH_LEN + 1).as_bytes()).unwrap_err();
+        assert_eq!(over.error.code, code::INVALID_REQUEST);
+        assert!(
+            over.error.message.contains("at most 100 messages, this one holds 101"),
+            "{}",
+            over.error.message
+        );
     }
 
     #[test]

@@ -310,6 +310,20 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
       assert.equal(n.text, '');
     });
 
+    it('2025-03-26 session: a batch of 100 is answered; one of 101 → 400, -32600', T, async () => {
+      const s = await open({ protocolVersion: '2025-03-26' });
+      const batchOf = (n, tag) => Array.from({ length: n }, (_, i) =>
+        request('tools/call', { name: 'echo', arguments: { message: `${tag}-${i}` } }, `${tag}-${i}`));
+      const full = await post(url, batchOf(100, 'full'), { session: s.session, protocolVersion: s.version });
+      assert.equal(full.status, 200, full.text);
+      assert.equal(full.json.length, 100, full.text.slice(0, 300));
+      assert.ok(full.json.every((m) => m.result.content[0].text === m.id), full.text.slice(0, 300));
+      // The cap bounds the answer: 4 MiB of calls in one body could otherwise ask for hundreds of megabytes.
+      const over = await post(url, batchOf(101, 'over'), { session: s.session, protocolVersion: s.version });
+      const error = assertRpcError(over, 400, { code: -32600 });
+      assert.match(error.error.message, /at most 100 messages, this one holds 101/);
+    });
+
     it('initialize inside a batch → -32600', T, async () => {
       // A 2025-03-26 client batching its very first message: initialize may not be batched.
       const a = await post(url, [initializeRequest('2025-03-26', 'bi-1'), request('ping', undefined, 'bi-2')]);
