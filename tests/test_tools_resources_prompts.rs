@@ -243,3 +243,35 @@ fn subscriptions_per_session_are_bounded() {
     assert_eq!(unsubscribed["result"], json!({}));
     assert_eq!(subscribe("docs://one-too-many")["result"], json!({}), "room again after unsubscribing");
 }
+
+#[test]
+fn invalid_params_are_named_in_protocol_terms_not_rust_types() {
+    let server = server(50);
+    let (_, session) = initialize(&server, "2025-11-25");
+    let cases = [
+        ("logging/setLevel", json!({"level": 3})),
+        ("logging/setLevel", json!({"level": {"debug": null}})),
+        ("logging/setLevel", json!({"level": {"debug": 5}})),
+        ("logging/setLevel", json!([])),
+        ("completion/complete", json!({"ref": 5, "argument": {"name": "a", "value": "b"}})),
+        ("completion/complete", json!({"ref": {"type": "ref/prompt", "name": "p"}, "argument": 5})),
+        ("tools/call", json!({"name": 7})),
+        ("resources/read", json!({"uri": false})),
+        ("prompts/get", json!(["x"])),
+        ("tools/list", json!({"cursor": 1})),
+    ];
+    for (method, params) in cases {
+        let answer = call(&server, &session, method, params.clone());
+        assert_eq!(answer["error"]["code"], -32602, "{method} {params}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        for rust in ["struct ", "enum ", "expected unit", "string or map", "Params", "Reference", "Argument"]
+        {
+            assert!(!message.contains(rust), "{method} {params}: {message}");
+        }
+    }
+    // The map form serde's derive takes for an enum is not a level.
+    let map_form = call(&server, &session, "logging/setLevel", json!({"level": {"debug": null}}));
+    assert!(map_form["error"]["message"].as_str().unwrap().contains("expected a string"), "{map_form}");
+    let named = call(&server, &session, "logging/setLevel", json!({"level": "loud"}));
+    assert!(named["error"]["message"].as_str().unwrap().contains("`debug`"), "{named}");
+}

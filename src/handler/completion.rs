@@ -14,7 +14,10 @@ pub type Completer = Rc<dyn Fn(String, String) -> LocalFuture<'static, Vec<Strin
 pub const MAX_VALUES: usize = 100;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type")]
+#[serde(
+    tag = "type",
+    expecting = "a reference: `{\"type\": \"ref/prompt\", \"name\"}` or `{\"type\": \"ref/resource\", \"uri\"}`"
+)]
 pub enum Reference {
     #[serde(rename = "ref/prompt")]
     Prompt { name: String },
@@ -23,6 +26,7 @@ pub enum Reference {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(expecting = "an object with `name` and `value` strings")]
 pub struct CompleteArgument {
     pub name: String,
     #[serde(default)]
@@ -30,6 +34,7 @@ pub struct CompleteArgument {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(expecting = "an object with `ref` and `argument`")]
 pub struct CompleteParams {
     #[serde(rename = "ref")]
     pub reference: Reference,

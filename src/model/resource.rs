@@ -32,6 +32,7 @@ pub struct ResourceTemplate {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(expecting = "an object with a `uri` string")]
 pub struct ReadResourceParams {
     pub uri: String,
 }
@@ -60,6 +61,7 @@ pub struct Prompt {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(expecting = "an object with a `name` string and optional `arguments`")]
 pub struct GetPromptParams {
     pub name: String,
     #[serde(default)]
@@ -88,6 +90,7 @@ pub struct GetPromptResult {
 
 /// Params of every `*/list` method.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(expecting = "an object with an optional `cursor` string")]
 pub struct PaginatedParams {
     #[serde(default)]
     pub cursor: Option<String>,

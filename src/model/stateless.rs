@@ -168,7 +168,7 @@ pub struct InputRequest {
 
 /// What a listen stream asks to hear about (`subscriptions/listen` params `notifications`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a filter object")]
 pub struct SubscriptionFilter {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tools_list_changed: bool,

@@ -39,6 +39,7 @@ pub struct Tool {
 /// `tools/call` params as the server reads them: the tool's name; the arguments are read where they are
 /// ([`CallToolParams::arguments`]), never copied out of the request.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(expecting = "an object with a `name` string and optional `arguments`")]
 pub struct CallToolParams {
     pub name: String,
 }
