@@ -18,7 +18,18 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// `work`'s outcome when it is ready at once; otherwise a promise of it.
+#[wasm_bindgen(module = "/src/worker/traps.js")]
+extern "C" {
+    /// The value of `boxed` (a promise of `[value]`), which `entry.mjs` fails should the instance trap before
+    /// it settles: a trap ends every task, and with it the work the promise waits for.
+    fn watched(boxed: &js_sys::Promise) -> js_sys::Promise;
+    /// Tells `entry.mjs` that the instance is about to trap (from the panic hook, src/worker/mod.rs): every
+    /// watched promise fails, and `entry.mjs` answers each request with its fixed 500.
+    pub fn trapped();
+}
+
+/// `work`'s outcome when it is ready at once; otherwise a promise of it, which fails should the instance trap
+/// first (a promise `work` returns is the runtime's, a session object's answer, say: it settles by itself).
 pub fn run<F>(work: F) -> JsValue
 where
     F: Future<Output = JsValue> + 'static,
@@ -26,7 +37,10 @@ where
     let mut work: Pin<Box<F>> = Box::pin(work);
     match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(value) => value,
-        Poll::Pending => wasm_bindgen_futures::future_to_promise(async move { Ok(work.await) }).into(),
+        Poll::Pending => {
+            let boxed = async move { Ok(js_sys::Array::of1(&work.await).into()) };
+            watched(&wasm_bindgen_futures::future_to_promise(boxed)).into()
+        }
     }
 }
 
@@ -53,8 +67,12 @@ thread_local! {
 
 fn handler(settled: fn(JsValue) -> Result<JsValue, JsValue>) -> js_sys::Function {
     let resume = move |key: u32, value: JsValue| {
-        let then = WAITING.with(|waiting| waiting.borrow_mut().1.remove(&key));
-        then.map_or(JsValue::UNDEFINED, |then| then(settled(value)))
+        match WAITING.with(|waiting| waiting.borrow_mut().1.remove(&key)) {
+            Some(then) => then(settled(value)),
+            // Lost with an instance that trapped (this one replaced it): the value passes on as it came (a session
+            // object's answer: its own fixed 500, say, when the trap was its).
+            None => value,
+        }
     };
     Closure::<dyn FnMut(u32, JsValue) -> JsValue>::new(resume).into_js_value().unchecked_into()
 }

@@ -77,12 +77,14 @@ function handle(request, env, ctx, body, started) {
   try {
     answer = rust.fetch(request, env, ctx, body, started);
   } catch (error) {
-    return failed(error);
+    return failed(error, body);
   }
   // An answer ready at once (src/worker/eager.rs) is a Response. A promise rejects, or settles on something else,
   // only when the instance trapped on the way (a reset drops the work that was waiting in it).
   if (answer instanceof Response) return answer;
-  return answer instanceof Promise ? watched(answer).then(answered, failed) : answered(answer);
+  const answered = (answer) =>
+    answer instanceof Response ? answer : failed(new Error(`the fetch handler answered ${answer}`), body);
+  return answer instanceof Promise ? answer.then(answered, (error) => failed(error, body)) : answered(answer);
 }
 
 /** How each answer still being worked on fails, should the instance trap first. */
@@ -91,16 +93,20 @@ const pending = new Set();
 /**
  * `promise`, failing instead of never settling if the instance traps before it settles. A trap ends every task of
  * the instance, and the work of each pending answer with it (a session's first request, say, which waited for
- * storage): its promise would stay pending, and its client would wait until its connection gave up. The Rust
- * side's panic hook (src/worker/mod.rs) calls `trapped` below, just before the trap.
+ * storage): its promise would stay pending, and its client would wait until its connection gave up. Watched: every
+ * promise a Durable Object's Rust half returns (below), and the Worker's promises of work in the instance
+ * (src/worker/eager.rs, through src/worker/traps.js), not a session object's answer the Worker passes on, which
+ * settles by itself (with the fixed 500 that object's wrapper made): the Rust side's promises resolve to
+ * `[value]` (`boxed`), so that such an answer is adopted only once the work is done. The Rust side's panic hook
+ * (src/worker/mod.rs) calls `trapped` below, just before the trap.
  */
-function watched(promise) {
+function watched(promise, boxed = false) {
   return new Promise((resolve, reject) => {
     pending.add(reject);
     promise.then(
       (value) => {
         pending.delete(reject);
-        resolve(value);
+        resolve(boxed ? value[0] : value);
       },
       (error) => {
         pending.delete(reject);
@@ -110,32 +116,47 @@ function watched(promise) {
   });
 }
 
-function answered(answer) {
-  return answer instanceof Response ? answer : failed(new Error(`the fetch handler answered ${answer}`));
-}
-
 /**
  * The 500 of a request that got no answer: `HttpError::Internal`'s fixed message and a reference (src/error.rs),
- * the detail logged under the reference as src/worker/http.rs logs it. Written here, not asked of the Rust side:
- * the instance may still be the one that trapped (an export taking a string allocates before its guard resets).
+ * the detail logged under the reference as src/worker/http.rs logs it, and the id of the request in `body` (its
+ * text, when it was read here). Written here, not asked of the Rust side: the instance may still be the one that
+ * trapped (an export taking a string allocates before its guard resets).
  */
-function failed(error) {
+function failed(error, body) {
   const reference = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
   console.error(`internal error [${reference}]: ${error?.stack ?? error}`);
-  const body = {
+  const answer = {
     jsonrpc: '2.0',
-    id: null,
+    id: requestIdOf(body),
     error: {
       code: -32603,
       message: 'Internal error: the server could not answer this request; try again, and if it persists report the reference',
       data: { reference },
     },
   };
-  return Response.json(body, { status: 500 });
+  return Response.json(answer, { status: 500 });
+}
+
+/**
+ * The id of the request `body` holds (a batch's first request's), as `first_request_id` reads it
+ * (src/transport/streamable_http.rs); `null` when there is none, or no body read here.
+ */
+function requestIdOf(body) {
+  if (typeof body !== 'string') return null;
+  let message;
+  try {
+    message = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const request = (Array.isArray(message) ? message : [message]).find((m) => typeof m?.method === 'string' && 'id' in m);
+  const id = request?.id;
+  return typeof id === 'string' || Number.isSafeInteger(id) ? id : null;
 }
 
 /** The instance counter of `worker` (shared by every instance: a JavaScript object, not WebAssembly memory). */
 const instances = rust.__worker_init_state();
+instances.watch = watched;
 instances.trapped = () => {
   const error = new Error('the WebAssembly instance trapped (a Rust panic or abort) before this answer was ready');
   for (const fail of pending) fail(error);
@@ -169,6 +190,7 @@ function durableObject(Rust, { readsBody = false } = {}) {
   }
   if (readsBody) {
     // The request's body read here first, and handed in with the request: one call into the wasm per request.
+    // A trap is answered here, where the body is known, so that the fixed 500 names the request's id.
     const call = DurableObject.prototype.fetch;
     DurableObject.prototype.fetch = async function (request) {
       let body = null;
@@ -179,7 +201,13 @@ function durableObject(Rust, { readsBody = false } = {}) {
           body = unreadable(error);
         }
       }
-      return call.call(this, request, body);
+      let answer;
+      try {
+        answer = call.call(this, request, body);
+      } catch (error) {
+        return failed(error, body);
+      }
+      return answer instanceof Promise ? answer.catch((error) => failed(error, body)) : answer;
     };
   }
   Object.defineProperty(DurableObject, 'name', { value: Rust.name });

@@ -21,22 +21,20 @@ pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Routed, Failure
             Err(Refused { error, body }) => Err(answering(req, at, error, body).await),
         };
     }
-    let revision = shttp::check_protocol_version(req.header(PROTOCOL_VERSION_HEADER).as_deref())?;
-    if revision.is_some_and(ProtocolVersion::is_stateless) {
-        // Refused here, so that no session object wakes (or is created) for it.
-        return Err(HttpError::BadRequest(
-            "MCP-Protocol-Version 2026-07-28 has no sessions: send each request without Mcp-Session-Id, as a POST \
-             carrying its context in params._meta"
-                .into(),
-        )
-        .into());
-    }
-    let session = shttp::check_session_header(session_header.as_deref())?.map(str::to_string);
-    match req.method.as_str() {
-        "POST" => match post(req, at, session, revision).await {
+    let checked = check_session_headers(req, session_header.as_deref());
+    if req.method == "POST" {
+        let posted = match checked {
+            Ok((session, revision)) => post(req, at, session, revision).await,
+            Err(error) => Err(error.into()),
+        };
+        return match posted {
             Ok(response) => Ok(response),
+            // Header errors too answer the request's id, read from the body.
             Err(Refused { error, body }) => Err(answering(req, at, error, body).await),
-        },
+        };
+    }
+    let (session, revision) = checked?;
+    match req.method.as_str() {
         "GET" => {
             shttp::check_get_accept(req.header("Accept").as_deref())?;
             let id = session.ok_or(HttpError::SessionRequired)?;
@@ -56,6 +54,24 @@ pub async fn handle(req: &Incoming, at: &Admitted<'_>) -> Result<Routed, Failure
         }
         _ => Err(HttpError::MethodNotAllowed { allow: "GET, POST, DELETE, OPTIONS" }.into()),
     }
+}
+
+/// The session a request names and the revision it declares, once both headers are well-formed.
+fn check_session_headers(
+    req: &Incoming,
+    session_header: Option<&str>,
+) -> Result<(Option<String>, Option<ProtocolVersion>), HttpError> {
+    let revision = shttp::check_protocol_version(req.header(PROTOCOL_VERSION_HEADER).as_deref())?;
+    if revision.is_some_and(ProtocolVersion::is_stateless) {
+        // Refused here, so that no session object wakes (or is created) for it.
+        return Err(HttpError::BadRequest(
+            "MCP-Protocol-Version 2026-07-28 has no sessions: send each request without Mcp-Session-Id, as a POST \
+             carrying its context in params._meta"
+                .into(),
+        ));
+    }
+    let session = shttp::check_session_header(session_header)?.map(str::to_string);
+    Ok((session, revision))
 }
 
 /// A refused POST, with its body if it was read already.
@@ -130,7 +146,9 @@ async fn post_without_session(req: &Incoming, at: &Admitted<'_>) -> Result<Route
     shttp::check_post_accept(req.header("Accept").as_deref())?;
     shttp::check_content_type(req.header("Content-Type").as_deref())?;
     let body = req.read_body(at.settings.max_body_bytes, at.ctx).await?;
-    shttp::check_depth(&body, at.settings.max_json_depth)?;
+    if let Err(error) = shttp::check_depth(&body, at.settings.max_json_depth) {
+        return Err(Refused { error, body: Some(body) });
+    }
     let header_version = req.header(PROTOCOL_VERSION_HEADER);
     let payload = match Payload::parse(&body) {
         Ok(payload) => payload,

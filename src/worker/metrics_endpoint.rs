@@ -16,8 +16,8 @@ pub async fn handle(req: &Incoming, env: &Env, settings: &Settings) -> Result<Re
     let Some(token) = &settings.metrics_token else {
         return Err(HttpError::NotFound(PATH.into()).into());
     };
-    if req.method != "GET" {
-        return Err(HttpError::MethodNotAllowed { allow: "GET" }.into());
+    if req.method != "GET" && req.method != "HEAD" {
+        return Err(HttpError::MethodNotAllowed { allow: "GET, HEAD" }.into());
     }
     if !metrics::authorized(req.header("Authorization").as_deref(), token) {
         return Err(HttpError::Unauthorized {

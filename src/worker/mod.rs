@@ -72,7 +72,7 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Chains [`trapped`] onto the panic hook, once per instance. Not in [`start`]: `worker`'s own start function
+/// Chains [`eager::trapped`] onto the panic hook, once per instance. Not in [`start`]: `worker`'s own start function
 /// runs after it and installs its hook over ours. Every call in from `entry.mjs` arms it first: the Worker's
 /// `fetch` here, and each Durable Object call through this export (which, like any export, also runs the glue's
 /// guard that replaces a terminated instance). A panic, not the trap that follows it: once the instance is
@@ -86,19 +86,9 @@ pub fn arm_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            trapped();
+            eager::trapped();
         }));
     }
-}
-
-#[wasm_bindgen::prelude::wasm_bindgen(
-    inline_js = "export function trapped() { globalThis.__worker_init_state?.trapped?.(); }"
-)]
-extern "C" {
-    /// Tells `entry.mjs` (through `worker`'s instance state, which both see) that the instance is about to trap:
-    /// it fails the answers still being worked on (work waiting in a task, which the trap ends with every
-    /// task), which would otherwise never come.
-    fn trapped();
 }
 
 /// An error on its way to the client, with the id of the JSON-RPC request it answers when one was read.
@@ -334,8 +324,12 @@ async fn route(
     seen: &mut Seen,
 ) -> Result<Routed, Failure> {
     let path = req.path();
-    if path == "/" && req.method == "GET" {
-        return Ok(info().into());
+    if path == "/" {
+        // HEAD as GET: the runtime sends a HEAD's answer without its body.
+        return match req.method.as_str() {
+            "GET" | "HEAD" => Ok(info().into()),
+            _ => Err(HttpError::MethodNotAllowed { allow: "GET, HEAD" }.into()),
+        };
     }
     // Before the settings are read, so that a broken setting is reported rather than refused.
     if path == HEALTH_PATH {

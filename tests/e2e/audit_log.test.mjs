@@ -3,6 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { startWorker } from './support/worker.mjs';
 import { openSession, post, request } from './support/mcp.mjs';
 
@@ -82,5 +83,26 @@ describe('audit log', { timeout: 300_000 }, () => {
     // The control: the other worker's lines for the same requests arrived, so these would have too.
     await linesWhere(logged, (ls) => ls.length > 0);
     assert.deepEqual(auditLines(quiet), []);
+  });
+
+  it('a client that drops its upload mid-body is a 400 in the log, not an internal error', T, async () => {
+    const s = await openSession(logged.url, { headers: AUTH });
+    const { hostname, port } = new URL(logged.url);
+    const partial = '{"jsonrpc":"2.0","id":"cut","method":"ping"';
+    // Declares 1000 bytes, sends a few, and goes: the session object's read of the body fails.
+    await new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write([
+          'POST /mcp HTTP/1.1', `Host: ${hostname}:${port}`, `Authorization: Bearer ${KEY}`,
+          'Content-Type: application/json', 'Accept: application/json, text/event-stream',
+          `Mcp-Session-Id: ${s.session}`, `MCP-Protocol-Version: ${s.version}`, 'Content-Length: 1000', '', partial,
+        ].join('\r\n'), () => setTimeout(() => socket.destroy(), 200));
+      });
+      socket.on('close', resolve);
+      socket.on('error', reject);
+    });
+    const lines = await linesWhere(logged, (ls) => ls.some((l) => l.event === 'request' && l.path === '/mcp' && l.status === 400));
+    assert.ok(lines.some((l) => l.event === 'request' && l.path === '/mcp' && l.status === 400), 'the request is logged as a 400');
+    assert.doesNotMatch(logged.logs(), /internal error \[[0-9a-f]+\]: .*(body|Network connection lost)/);
   });
 });

@@ -54,10 +54,19 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
     await worker?.stop();
   }, { timeout: 60_000 });
 
-  it('GET / answers 200', T, async () => {
+  it('GET / answers 200, HEAD / the same without a body, other methods 405 with Allow', T, async () => {
     const res = await send(url, 'GET', { path: '/' });
-    await res.arrayBuffer();
+    const info = await res.json();
     assert.equal(res.status, 200);
+    assert.equal(info.mcp.endpoint, '/mcp');
+    const head = await send(url, 'HEAD', { path: '/' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const other = await send(url, method, { path: '/' });
+      assert.equal(other.headers.get('allow'), 'GET, HEAD', method);
+      assertRpcError(await readAnswer(other), 405);
+    }
   });
 
   describe('initialize', () => {
@@ -213,6 +222,22 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
       }
     });
 
+    it('a malformed Mcp-Session-Id → 400, answering the request\'s id', T, async () => {
+      for (const sid of ['sess ion', 'é'.repeat(8), 'x'.repeat(9000)]) {
+        const a = await post(url, request('ping', undefined, 'bad-sid'), { session: sid, protocolVersion: LATEST_VERSION });
+        assertRpcError(a, 400, { id: 'bad-sid' });
+      }
+    });
+
+    it('a body nested deeper than MCP_MAX_JSON_DEPTH → 400, -32600, answering the request\'s id', T, async () => {
+      // 100 levels: over the limit (64), within what the parser reads (128), so the id is known.
+      const deep = `{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"echo","arguments":{"message":${'['.repeat(100)}${']'.repeat(100)}}}}`;
+      const alone = await post(url, deep);
+      assertRpcError(alone, 400, { code: -32600, id: 'deep' });
+      const inSession = await post(url, deep, { session: sess.session, protocolVersion: sess.version });
+      assertRpcError(inSession, 400, { code: -32600, id: 'deep' });
+    });
+
     it('unknown Mcp-Session-Id → 404, -32001', T, async () => {
       for (const sid of [randomSession(), 'not-even-hex']) {
         const a = await post(url, request('ping', undefined, 23), { session: sid, protocolVersion: LATEST_VERSION });
@@ -220,10 +245,10 @@ describe('HTTP status codes and JSON-RPC errors on /mcp', { timeout: 600_000 }, 
       }
     });
 
-    it('unsupported MCP-Protocol-Version header → 400', T, async () => {
-      for (const v of ['1999-01-01', 'garbage']) {
-        const a = await post(url, request('ping'), { session: sess.session, protocolVersion: v });
-        assertRpcError(a, 400);
+    it('unsupported MCP-Protocol-Version header → 400, answering the request\'s id', T, async () => {
+      for (const v of ['1999-01-01', 'garbage', '2026-07-28']) {
+        const a = await post(url, request('ping', undefined, `v-${v}`), { session: sess.session, protocolVersion: v });
+        assertRpcError(a, 400, { id: `v-${v}` });
       }
       const ok = await post(url, request('ping'), { session: sess.session, protocolVersion: sess.version });
       assert.equal(ok.status, 200, ok.text);

@@ -13,22 +13,31 @@ const MODERN = '2026-07-28';
 const FIXED = /^Internal error: the server could not answer this request; try again, and if it persists report the reference$/;
 
 /** A stateless (2026-07-28) `tools/call` of `name`. */
-function statelessCall(url, name, args) {
+function statelessCall(url, name, args, id) {
   const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
-  return post(url, request('tools/call', { name, arguments: args, _meta: meta }), {
+  return post(url, request('tools/call', { name, arguments: args, _meta: meta }, id), {
     headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': name },
   });
 }
 
-/** Asserts the fixed 500 of an internal error, and returns its reference. */
-function assertFixed500(answer) {
+/** Asserts the fixed 500 of an internal error answering request `id`, and returns its reference. */
+function assertFixed500(answer, id) {
   assert.equal(answer.status, 500, answer.text);
+  assert.equal(answer.json?.id, id, `the id of the request that trapped: ${answer.text}`);
   assert.equal(answer.json?.error?.code, -32603, answer.text);
   assert.match(answer.json.error.message, FIXED);
   assert.doesNotMatch(answer.text, /RuntimeError|unreachable|panic|wasm|\.rs\b|test_trap/i);
   const reference = answer.json.error.data?.reference;
   assert.match(reference ?? '', /^[0-9a-f]{16}$/, answer.text);
   return reference;
+}
+
+/** `tools/call` of the fixture that panics, as request `id` of `session`. */
+function callTrap(url, session, id) {
+  return post(url, request('tools/call', { name: 'test_trap', arguments: {} }, id), {
+    session: session.session,
+    protocolVersion: session.version,
+  });
 }
 
 /** Waits for the log line that names `reference` (output reaches us asynchronously). */
@@ -51,8 +60,8 @@ describe('recovery after a trap (MCP_FIXTURES=conformance)', { timeout: 300_000 
   }, { timeout: 30_000 });
 
   it('a trap in the Worker (stateless lane) answers the fixed 500, and the next request is answered', T, async () => {
-    const trapped = await statelessCall(worker.url, 'test_trap', {});
-    const reference = assertFixed500(trapped);
+    const trapped = await statelessCall(worker.url, 'test_trap', {}, 'trap-stateless');
+    const reference = assertFixed500(trapped, 'trap-stateless');
     assert.ok(await logLineOf(worker, reference), 'the log names the reference');
     for (const message of ['after', 'again']) {
       const answer = await statelessCall(worker.url, 'echo', { message });
@@ -66,8 +75,7 @@ describe('recovery after a trap (MCP_FIXTURES=conformance)', { timeout: 300_000 
     const before = await call(worker.url, trapping, 'tools/call', { name: 'echo', arguments: { message: 'before' } });
     assert.equal(before.message?.result?.content[0].text, 'before', before.answer.text);
 
-    const trapped = await call(worker.url, trapping, 'tools/call', { name: 'test_trap', arguments: {} });
-    const reference = assertFixed500(trapped.answer);
+    const reference = assertFixed500(await callTrap(worker.url, trapping, 'trap-warm'), 'trap-warm');
     assert.ok(await logLineOf(worker, reference), 'the log names the reference');
 
     // The object that trapped is remade from its storage: the session, its caller and its revision are intact.
@@ -85,8 +93,7 @@ describe('recovery after a trap (MCP_FIXTURES=conformance)', { timeout: 300_000 
     // The object's first request waits for storage, so the tool runs in a task, not where the runtime called in:
     // the trap ends that task, and before the panic hook failed the pending answer, the client waited forever.
     const fresh = await openSession(worker.url);
-    const trapped = await call(worker.url, fresh, 'tools/call', { name: 'test_trap', arguments: {} });
-    const reference = assertFixed500(trapped.answer);
+    const reference = assertFixed500(await callTrap(worker.url, fresh, 7), 7);
     assert.ok(await logLineOf(worker, reference), 'the log names the reference');
     const answer = await call(worker.url, fresh, 'tools/call', { name: 'echo', arguments: { message: 'after' } });
     assert.equal(answer.message?.result?.content[0].text, 'after', answer.answer.text);
