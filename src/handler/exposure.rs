@@ -93,6 +93,10 @@ impl ToolFilter {
         let mut filter = ToolFilter::all();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !matches!(key, "tools" | "exclude" | "readonly") {
+                // Another endpoint's parameter (`/messages?sessionId=`), read and checked there.
+                continue;
+            }
             let value =
                 percent_decode(value).ok_or_else(|| format!("the query parameter {key:?} is not valid"))?;
             match key {
@@ -200,6 +204,8 @@ mod tests {
         assert!(ToolFilter::from_query("").unwrap().is_open());
         assert!(ToolFilter::from_query("tools=%3Cscript%3E").is_err());
         assert!(ToolFilter::from_query("tools=%ZZ").is_err());
+        // Other endpoints' parameters are theirs to check (`/messages?sessionId=`).
+        assert!(ToolFilter::from_query("sessionId=%zz&other=%").unwrap().is_open());
         assert!(ToolFilter::from_query("readonly=maybe").is_err());
         let many = (0..300).map(|i| format!("t{i}")).collect::<Vec<_>>().join(",");
         assert!(ToolFilter::from_query(&format!("tools={many}")).is_err());
