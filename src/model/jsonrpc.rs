@@ -312,7 +312,9 @@ impl Members {
             return match (raw_id, id) {
                 (None, _) => Ok(Message::Notification(Notification { method, params })),
                 (Some(_), Some(id)) => Ok(Message::Request(Request { id, method, params })),
-                (Some(_), None) => Err(invalid(None, "\"id\" must be a string or an integer")),
+                (Some(_), None) => {
+                    Err(invalid(None, "\"id\" must be a string or an integer from -2^63 to 2^63-1"))
+                }
             };
         }
         let Some(id_value) = raw_id else {
@@ -326,7 +328,7 @@ impl Members {
             _ => return Err(invalid(id, "a response needs exactly one of \"result\" and \"error\"")),
         };
         if id.is_none() && !id_value.is_null() {
-            return Err(invalid(None, "\"id\" must be a string or an integer"));
+            return Err(invalid(None, "\"id\" must be a string or an integer from -2^63 to 2^63-1"));
         }
         Ok(Message::Response(Response { id, outcome }))
     }
