@@ -23,6 +23,12 @@ extern "C" {
     /// The value of `boxed` (a promise of `[value]`), which `entry.mjs` fails should the instance trap before
     /// it settles: a trap ends every task, and with it the work the promise waits for.
     fn watched(boxed: &js_sys::Promise) -> js_sys::Promise;
+    /// `response`, whose body `entry.mjs` ends should the instance trap: a stream the instance writes would
+    /// otherwise stay open without another event or keepalive, and its client would never reconnect.
+    #[wasm_bindgen(js_name = endedOnTrap)]
+    pub fn ended_on_trap(
+        response: &worker::worker_sys::web_sys::Response,
+    ) -> worker::worker_sys::web_sys::Response;
     /// Tells `entry.mjs` that the instance is about to trap (from the panic hook, src/worker/mod.rs): every
     /// watched promise fails, and `entry.mjs` answers each request with its fixed 500.
     pub fn trapped();

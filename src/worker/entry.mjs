@@ -156,11 +156,34 @@ function requestIdOf(body) {
 
 /** The instance counter of `worker` (shared by every instance: a JavaScript object, not WebAssembly memory). */
 const instances = rust.__worker_init_state();
+/** How each stream the instance writes ends, should the instance trap first. */
+const streams = new Set();
+
+/**
+ * `response` with its body relayed, so that a trap can end it: the instance writes it (an SSE stream), and after a
+ * trap nothing would write again, not even a keepalive, and the client would wait on it for good. Ended, it is
+ * resumed the usual way (a new GET with `Last-Event-ID`, or a new `/sse` session).
+ */
+function endedOnTrap(response) {
+  let relayed;
+  // A transformer of its own (not the runtime's identity stream), whose end a trap can call.
+  const relay = new TransformStream({ start: (controller) => (relayed = controller) });
+  streams.add(relayed);
+  response.body
+    .pipeTo(relay.writable)
+    .catch(() => {})
+    .finally(() => streams.delete(relayed));
+  return new Response(relay.readable, response);
+}
+
 instances.watch = watched;
+instances.endOnTrap = endedOnTrap;
 instances.trapped = () => {
   const error = new Error('the WebAssembly instance trapped (a Rust panic or abort) before this answer was ready');
   for (const fail of pending) fail(error);
   pending.clear();
+  for (const relayed of streams) relayed.terminate();
+  streams.clear();
 };
 
 /** `Rust`, a Durable Object class exported by the wasm, as the runtime's class: remade after a reset. */

@@ -87,7 +87,7 @@ pub async fn post(
     let response =
         worker::Response::from_stream(frames).map_err(|e| http::internal("opening the stream", e))?;
     http::sse_headers(response.headers());
-    Ok(response.into())
+    Ok(super::eager::ended_on_trap(&response.into()))
 }
 
 /// What the task answering a streamed request sends on.

@@ -123,11 +123,11 @@ impl Timer for ObjectRuntime {
 }
 
 /// A streaming `text/event-stream` response over `body`, a Durable Object's stream of `kind` (counted in the
-/// open streams gauge while it lasts).
+/// open streams gauge while it lasts), ended should the instance trap.
 pub fn sse_response(body: SseBody, kind: &'static str) -> Result<Response, HttpError> {
     let body = super::metrics_recorder::counted(body, kind, true);
     let response = Response::from_stream(body.map(Ok::<Vec<u8>, worker::Error>))
         .map_err(|e| http::internal("opening the stream", e))?;
     http::sse_headers(response.headers());
-    Ok(response)
+    Ok(super::eager::ended_on_trap(&response.into()).into())
 }

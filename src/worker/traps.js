@@ -12,7 +12,13 @@ export function watched(boxed) {
   return state?.watch ? state.watch(boxed, true) : boxed.then(([value]) => value);
 }
 
-/** The instance is about to trap: every watched promise fails. */
+/** `response`, whose body (a stream the instance writes) ends should the instance trap. */
+export function endedOnTrap(response) {
+  const state = globalThis.__worker_init_state;
+  return state?.endOnTrap ? state.endOnTrap(response) : response;
+}
+
+/** The instance is about to trap: every watched promise fails, every stream it writes ends. */
 export function trapped() {
   globalThis.__worker_init_state?.trapped?.();
 }

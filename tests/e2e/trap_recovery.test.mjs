@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './support/worker.mjs';
-import { call, closeSession, openSession, post, request } from './support/mcp.mjs';
+import { call, closeSession, openSession, post, request, send } from './support/mcp.mjs';
 
 const T = { timeout: 60_000 };
 const MODERN = '2026-07-28';
@@ -98,5 +98,37 @@ describe('recovery after a trap (MCP_FIXTURES=conformance)', { timeout: 300_000 
     const answer = await call(worker.url, fresh, 'tools/call', { name: 'echo', arguments: { message: 'after' } });
     assert.equal(answer.message?.result?.content[0].text, 'after', answer.answer.text);
     await closeSession(worker.url, fresh.session);
+  });
+
+  it('a trap ends the streams the instance writes, so their clients reconnect (a legacy /sse stream)', T, async () => {
+    // The tool traps in a task of the legacy session's object, after the POST was acknowledged: before, nothing
+    // wrote to the session's stream again (not even a keepalive), and it stayed open for good.
+    const res = await fetch(`${worker.url}/sse`, { headers: { accept: 'text/event-stream' } });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('\n\n')) {
+      const chunk = await reader.read();
+      assert.ok(!chunk.done, `the endpoint event: ${text}`);
+      text += decoder.decode(chunk.value);
+    }
+    const endpoint = new URL(text.match(/^data: (\S+)$/m)[1], worker.url);
+    const postMessage = (message) => fetch(endpoint, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message),
+    }).then((r) => r.arrayBuffer().then(() => r.status));
+    assert.equal(await postMessage(request('initialize', {
+      protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'trap-test', version: '1' },
+    })), 202);
+    assert.equal(await postMessage({ jsonrpc: '2.0', method: 'notifications/initialized' }), 202);
+    // Acknowledged (202), or refused if the trap came first (500): either way the stream must end.
+    assert.ok([202, 500].includes(await postMessage(request('tools/call', { name: 'test_trap', arguments: {} }))));
+    const ended = await (async () => {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) return 'closed';
+      }
+    })().catch(() => 'errored');
+    assert.ok(['closed', 'errored'].includes(ended), ended);
   });
 });
