@@ -92,9 +92,8 @@ fn unexpected(value: &Value) -> Unexpected<'_> {
 }
 
 /// Log levels of `logging/setLevel` and `notifications/message` (RFC 5424 severities), least severe first.
-/// Read from a string only (serde's derive would also take `{"debug": null}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Read from a string only (serde's derive would also take `{"debug": null}`); written and read by [`Self::NAMES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum LogLevel {
     Debug,
     #[default]
@@ -108,7 +107,7 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    /// Every level, least severe first, and its name on the wire (as `Serialize` writes it).
+    /// Every level, least severe first, and its name on the wire, in the same order.
     const ALL: [Self; 8] = [
         Self::Debug,
         Self::Info,
@@ -121,6 +120,13 @@ impl LogLevel {
     ];
     const NAMES: &'static [&'static str] =
         &["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+}
+
+impl Serialize for LogLevel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // `ALL` and `NAMES` follow the declaration order.
+        serializer.serialize_str(Self::NAMES[*self as usize])
+    }
 }
 
 impl<'de> Deserialize<'de> for LogLevel {

@@ -149,7 +149,8 @@ function requestIdOf(body) {
   } catch {
     return null;
   }
-  const request = (Array.isArray(message) ? message : [message]).find((m) => typeof m?.method === 'string' && 'id' in m);
+  const messages = Array.isArray(message) ? message : [message];
+  const request = messages.find((m) => typeof m?.method === 'string' && 'id' in m);
   const id = request?.id;
   return typeof id === 'string' || Number.isSafeInteger(id) ? id : null;
 }

@@ -84,25 +84,25 @@ impl Incoming {
 
     /// Reads the body as text ([`as_text`]), at most `limit` bytes. A declared length over the limit is refused
     /// before reading; a body without one (chunked) is read piece by piece and refused as soon as it passes the
-    /// limit, so nothing larger is ever buffered. The rest of a refused chunked body is read and dropped after the answer (up to
-    /// [`DRAIN_LIMIT`]), so the client's connection stays usable.
+    /// limit, so nothing larger is ever buffered. The rest of a refused chunked body is read and dropped after
+    /// the answer (up to [`DRAIN_LIMIT`]), so the client's connection stays usable.
     pub async fn read_body(&self, limit: usize, ctx: &Context) -> Result<Vec<u8>, HttpError> {
         let declared = self.header("Content-Length");
         check_content_length(declared.as_deref(), limit)?;
         if let Some(read) = self.read.borrow_mut().take() {
-            return read.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")));
+            return read.map_err(unreadable);
         }
-        let unreadable = |e: wasm_bindgen::JsValue| HttpError::BadRequest(format!("unreadable body: {e:?}"));
+        let failed = |e: wasm_bindgen::JsValue| unreadable(format!("{e:?}"));
         if declared.is_some() {
-            let promise = self.raw.text().map_err(unreadable)?;
-            let text = JsFuture::from(promise).await.map_err(unreadable)?;
+            let promise = self.raw.text().map_err(failed)?;
+            let text = JsFuture::from(promise).await.map_err(failed)?;
             return Ok(text.as_string().unwrap_or_default().into_bytes());
         }
         let Some(body) = self.raw.body() else { return Ok(Vec::new()) };
         let mut stream = ByteStream::from(body.unchecked_into::<web_sys::ReadableStream>());
         let mut read = Vec::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| HttpError::BadRequest(format!("unreadable body: {e}")))?;
+            let chunk = chunk.map_err(unreadable)?;
             if read.len() + chunk.len() > limit {
                 ctx.wait_until(async move {
                     let mut drained = 0usize;
@@ -119,6 +119,12 @@ impl Incoming {
         }
         Ok(as_text(read))
     }
+}
+
+/// A body that could not be read: the client's upload broke off (a 400, not a failure of ours; the client is
+/// usually gone), whichever side was reading it.
+pub fn unreadable(why: impl std::fmt::Display) -> HttpError {
+    HttpError::BadRequest(format!("unreadable body: {why}"))
 }
 
 /// `bytes` decoded as UTF-8 the way `Request.text()` decodes a body (invalid sequences become U+FFFD), so that a

@@ -75,10 +75,12 @@ impl McpSession {
     }
 }
 
-/// A body that could not be read: the client's upload broke off on its way through the Worker (a 400, not a
-/// failure of ours; the client is usually gone).
-fn unreadable(why: String) -> HttpError {
-    HttpError::BadRequest(format!("unreadable body: {why}"))
+/// The body of a call that carries the client's messages: read (through the Worker, by `entry.mjs`), and nested
+/// no deeper than the limit; a refusal answers the request's id when the body names one.
+fn checked_body(body: Result<Vec<u8>, String>, max_depth: usize) -> Result<Vec<u8>, Failure> {
+    let body = body.map_err(super::incoming::unreadable)?;
+    shttp::check_depth(&body, max_depth).map_err(|e| Failure::answering(e, &body))?;
+    Ok(body)
 }
 
 /// One session's object: its storage, and the session and streams it keeps in memory.
@@ -150,25 +152,19 @@ impl SessionObject {
             super::github_access::for_token(&self.env, &settings, call.bearer.as_ref().map(|b| b.0.as_str()));
         match call.op {
             Operation::Initialize => {
-                let body = body.map_err(unreadable)?;
-                shttp::check_depth(&body, settings.max_json_depth)
-                    .map_err(|e| Failure::answering(e, &body))?;
+                let body = checked_body(body, settings.max_json_depth)?;
                 Ok(self.initialize(&server, &settings, id, caller, &body).await?)
             }
             Operation::LegacyOpen => Ok(self.open_legacy(&settings, id, caller, &call.tools).await?),
             Operation::LegacyMessage => {
-                let body = body.map_err(unreadable)?;
-                shttp::check_depth(&body, settings.max_json_depth)
-                    .map_err(|e| Failure::answering(e, &body))?;
+                let body = checked_body(body, settings.max_json_depth)?;
                 self.legacy_message(&body, id, (caller, github), call.tools, server, settings)
                     .await
                     .map_err(|e| Failure::answering(e, &body))
             }
             Operation::Post => {
                 // The Worker read the body within the limit already.
-                let body = body.map_err(unreadable)?;
-                shttp::check_depth(&body, settings.max_json_depth)
-                    .map_err(|e| Failure::answering(e, &body))?;
+                let body = checked_body(body, settings.max_json_depth)?;
                 let payload = Payload::parse(&body).map_err(|m| HttpError::Parse(m.error))?;
                 let request_id = shttp::first_request_id(&payload);
                 let answering = |error| Failure { error, id: request_id.clone() };
