@@ -82,9 +82,14 @@ function handle(request, env, ctx, body, started) {
   // An answer ready at once (src/worker/eager.rs) is a Response. A promise rejects, or settles on something else,
   // only when the instance trapped on the way (a reset drops the work that was waiting in it).
   if (answer instanceof Response) return answer;
-  const answered = (answer) =>
-    answer instanceof Response ? answer : failed(new Error(`the fetch handler answered ${answer}`), body);
-  return answer instanceof Promise ? answer.then(answered, (error) => failed(error, body)) : answered(answer);
+  if (!(answer instanceof Promise)) return answered(answer, body);
+  // No body read here (a session's request, passed on): no id to name, and no closures made per request.
+  if (body === null) return answer.then(answered, failed);
+  return answer.then((settled) => answered(settled, body), (error) => failed(error, body));
+}
+
+function answered(answer, body = null) {
+  return answer instanceof Response ? answer : failed(new Error(`the fetch handler answered ${answer}`), body);
 }
 
 /** How each answer still being worked on fails, should the instance trap first. */
